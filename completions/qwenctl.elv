@@ -1,0 +1,359 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[qwenctl] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'qwenctl'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'qwenctl'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand serve 'Run the OpenAI-compatible HTTP proxy'
+            cand chat 'Chat in the terminal: a REPL, or one-shot with a prompt or piped stdin'
+            cand models 'List the models the upstream offers'
+            cand validate-config 'Check the configuration (exit 0 when valid, 2 otherwise)'
+            cand sessions 'Conversations recorded in the store'
+            cand stats 'Usage and performance figures from the store'
+            cand db 'Maintain the database: backup, vacuum, prune'
+            cand completions 'Print a shell completion script'
+            cand generate-assets 'Write the man pages and completion scripts into a directory (for packaging)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qwenctl;serve'= {
+            cand --host 'Bind address (overrides HOST)'
+            cand --port 'Port (overrides PORT; 0 picks a free one)'
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand --fake-upstream 'Run the built-in fake of chat.qwen.ai in-process instead of the real service (no credentials needed)'
+            cand --allow-unauthenticated 'Allow binding a non-loopback address without API_KEYS'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;chat'= {
+            cand -f 'Add the contents of a file to the prompt'
+            cand --file 'Add the contents of a file to the prompt'
+            cand -m 'Model to use'
+            cand --model 'Model to use'
+            cand -s 'System prompt'
+            cand --system 'System prompt'
+            cand --resume 'Continue the session with this id'
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand --think 'Turn thinking on (reasoning shown dimmed)'
+            cand --no-stream 'Print the answer at once instead of streaming it'
+            cand --json 'Print the final chat.completion object as JSON'
+            cand -c 'Continue the latest session'
+            cand --continue 'Continue the latest session'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;models'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand --json 'Print JSON instead of a table'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;validate-config'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand --online 'Also prove the credentials against the upstream (auth check + model list)'
+            cand --json 'Print the report as JSON'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;sessions'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List sessions, newest first'
+            cand show 'Show one session as a transcript'
+            cand export 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines'
+            cand delete 'Delete a session and everything recorded for it'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qwenctl;sessions;list'= {
+            cand --limit 'How many sessions to list'
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand --json 'Print JSON instead of a table'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;sessions;show'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand --json 'Print JSON instead of a transcript'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;sessions;export'= {
+            cand --format 'Output format'
+            cand -o 'Write to this file instead of stdout'
+            cand --output 'Write to this file instead of stdout'
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand --all 'Export every session'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;sessions;delete'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;sessions;help'= {
+            cand list 'List sessions, newest first'
+            cand show 'Show one session as a transcript'
+            cand export 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines'
+            cand delete 'Delete a session and everything recorded for it'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qwenctl;sessions;help;list'= {
+        }
+        &'qwenctl;sessions;help;show'= {
+        }
+        &'qwenctl;sessions;help;export'= {
+        }
+        &'qwenctl;sessions;help;delete'= {
+        }
+        &'qwenctl;sessions;help;help'= {
+        }
+        &'qwenctl;stats'= {
+            cand --since 'Only requests since this long ago (e.g. 24h, 7d) or this date (2026-11-01)'
+            cand --by 'Group the figures'
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand --json 'Print JSON instead of a table'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;db'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand backup 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)'
+            cand vacuum 'Reclaim free space'
+            cand prune 'Delete sessions and requests older than a duration'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qwenctl;db;backup'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;db;vacuum'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;db;prune'= {
+            cand --older-than 'e.g. 30d, 12h'
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;db;help'= {
+            cand backup 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)'
+            cand vacuum 'Reclaim free space'
+            cand prune 'Delete sessions and requests older than a duration'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qwenctl;db;help;backup'= {
+        }
+        &'qwenctl;db;help;vacuum'= {
+        }
+        &'qwenctl;db;help;prune'= {
+        }
+        &'qwenctl;db;help;help'= {
+        }
+        &'qwenctl;completions'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;generate-assets'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;help'= {
+            cand serve 'Run the OpenAI-compatible HTTP proxy'
+            cand chat 'Chat in the terminal: a REPL, or one-shot with a prompt or piped stdin'
+            cand models 'List the models the upstream offers'
+            cand validate-config 'Check the configuration (exit 0 when valid, 2 otherwise)'
+            cand sessions 'Conversations recorded in the store'
+            cand stats 'Usage and performance figures from the store'
+            cand db 'Maintain the database: backup, vacuum, prune'
+            cand completions 'Print a shell completion script'
+            cand generate-assets 'Write the man pages and completion scripts into a directory (for packaging)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qwenctl;help;serve'= {
+        }
+        &'qwenctl;help;chat'= {
+        }
+        &'qwenctl;help;models'= {
+        }
+        &'qwenctl;help;validate-config'= {
+        }
+        &'qwenctl;help;sessions'= {
+            cand list 'List sessions, newest first'
+            cand show 'Show one session as a transcript'
+            cand export 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines'
+            cand delete 'Delete a session and everything recorded for it'
+        }
+        &'qwenctl;help;sessions;list'= {
+        }
+        &'qwenctl;help;sessions;show'= {
+        }
+        &'qwenctl;help;sessions;export'= {
+        }
+        &'qwenctl;help;sessions;delete'= {
+        }
+        &'qwenctl;help;stats'= {
+        }
+        &'qwenctl;help;db'= {
+            cand backup 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)'
+            cand vacuum 'Reclaim free space'
+            cand prune 'Delete sessions and requests older than a duration'
+        }
+        &'qwenctl;help;db;backup'= {
+        }
+        &'qwenctl;help;db;vacuum'= {
+        }
+        &'qwenctl;help;db;prune'= {
+        }
+        &'qwenctl;help;completions'= {
+        }
+        &'qwenctl;help;generate-assets'= {
+        }
+        &'qwenctl;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

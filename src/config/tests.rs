@@ -1,0 +1,194 @@
+//! Precedence and validation of [`super::resolve`], fed maps instead of the real environment.
+
+use super::*;
+
+const NOW: i64 = 1_800_000_000;
+
+fn jwt(exp: i64) -> String {
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    format!(
+        "{}.{}.sig",
+        b64(r#"{"alg":"HS256","typ":"JWT"}"#),
+        b64(&format!(r#"{{"id":"u","exp":{exp}}}"#))
+    )
+}
+
+fn sources(env: &[(&str, &str)], dotenv: &[(&str, &str)]) -> Sources {
+    Sources {
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        dotenv: dotenv
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Sources::default()
+    }
+}
+
+fn valid_env() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "QWEN_COOKIES",
+            format!("a=b; token={}; c=d", jwt(NOW + 3 * 86_400)),
+        ),
+        ("QWEN_TOKEN", "T2gAumid".to_owned()),
+    ]
+}
+
+#[test]
+fn defaults_apply_when_nothing_is_set() {
+    let c = resolve(&Sources::default(), NOW);
+    assert_eq!(c.base_url, "https://chat.qwen.ai");
+    assert_eq!(c.port, 3000);
+    assert_eq!(c.host, "127.0.0.1");
+    assert_eq!(c.session_timeout, Some(Duration::from_millis(1_800_000)));
+    assert_eq!(c.retry_max_attempts, 3);
+    assert!(c.enable_persistence && c.enable_crud_api);
+    assert!(c.api_keys.is_empty());
+    let vars: Vec<_> = c.credential_errors().iter().map(|p| p.var).collect();
+    assert_eq!(vars, ["QWEN_COOKIES", "QWEN_TOKEN"]);
+    assert!(c.general_errors().is_empty());
+}
+
+#[test]
+fn flags_beat_env_beat_dotenv_beat_defaults() {
+    let mut s = sources(
+        &[("PORT", "4000"), ("HOST", "0.0.0.0")],
+        &[
+            ("PORT", "5000"),
+            ("HOST", "::1"),
+            ("RETRY_MAX_ATTEMPTS", "7"),
+        ],
+    );
+    s.flags.insert("PORT", "6000".into());
+    let c = resolve(&s, NOW);
+    assert_eq!(c.port, 6000);
+    assert_eq!(c.host, "0.0.0.0");
+    assert_eq!(c.retry_max_attempts, 7);
+    let origin = |var: &str| c.shown.iter().find(|s| s.var == var).map(|s| s.origin);
+    assert_eq!(origin("PORT"), Some(Origin::Flag));
+    assert_eq!(origin("HOST"), Some(Origin::Env));
+    assert_eq!(origin("RETRY_MAX_ATTEMPTS"), Some(Origin::DotEnv));
+    assert_eq!(origin("LOG_LEVEL"), Some(Origin::Default));
+}
+
+#[test]
+fn empty_values_count_as_unset() {
+    let c = resolve(&sources(&[("PORT", "")], &[("PORT", "4100")]), NOW);
+    assert_eq!(c.port, 4100);
+}
+
+#[test]
+fn bad_numbers_are_reported_by_name() {
+    let c = resolve(
+        &sources(
+            &[
+                ("PORT", "abc"),
+                ("SESSION_TIMEOUT", "-5"),
+                ("ENABLE_PERSISTENCE", "maybe"),
+                ("QWEN_BASE_URL", "not a url"),
+                ("LOG_LEVEL", "loud"),
+            ],
+            &[],
+        ),
+        NOW,
+    );
+    let vars: Vec<_> = c.general_errors().iter().map(|p| p.var).collect();
+    for var in [
+        "PORT",
+        "SESSION_TIMEOUT",
+        "ENABLE_PERSISTENCE",
+        "QWEN_BASE_URL",
+        "LOG_LEVEL",
+    ] {
+        assert!(vars.contains(&var), "{var} not reported in {vars:?}");
+    }
+    let port = c.problems.iter().find(|p| p.var == "PORT").unwrap();
+    assert!(port.message.contains("\"abc\""), "{}", port.message);
+    assert!(
+        resolve(&sources(&[("PORT", "70000")], &[]), NOW)
+            .general_errors()
+            .iter()
+            .any(|p| p.var == "PORT")
+    );
+}
+
+#[test]
+fn valid_credentials_have_no_problems_and_expiry_is_read() {
+    let env = valid_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let c = resolve(&sources(&env, &[]), NOW);
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    assert_eq!(c.token_expiry, Some(NOW + 3 * 86_400));
+    assert_eq!(describe_expiry(NOW + 3 * 86_400, NOW), "expires in 3 days");
+    assert_eq!(describe_expiry(NOW - 7200, NOW), "expired 2 hours ago");
+}
+
+#[test]
+fn cookie_without_token_is_an_error_and_expired_token_a_warning() {
+    let c = resolve(
+        &sources(&[("QWEN_COOKIES", "a=b; c=d"), ("QWEN_TOKEN", "x")], &[]),
+        NOW,
+    );
+    assert_eq!(c.credential_errors().len(), 1);
+    assert!(c.credential_errors()[0].message.contains("token="));
+
+    let cookie = format!("token={}", jwt(NOW - 60));
+    let c = resolve(
+        &sources(&[("QWEN_COOKIES", &cookie), ("QWEN_TOKEN", "x")], &[]),
+        NOW,
+    );
+    assert!(c.credential_errors().is_empty());
+    assert!(
+        c.problems
+            .iter()
+            .any(|p| p.severity == Severity::Warning && p.message.contains("expired"))
+    );
+}
+
+#[test]
+fn secrets_are_never_shown_or_debug_printed() {
+    let env = valid_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut s = sources(&env, &[]);
+    s.env
+        .insert("API_KEYS".into(), "sk-one-very-secret-key,sk-two".into());
+    let c = resolve(&s, NOW);
+    let shown = serde_json::to_string(&c.shown).unwrap();
+    let debug = format!("{c:?} {:?}", c.upstream());
+    for secret in [
+        "T2gAumid",
+        "sk-one-very-secret-key",
+        "sk-two",
+        &jwt(NOW + 3 * 86_400),
+    ] {
+        assert!(!shown.contains(secret), "{secret} leaked in shown");
+        assert!(!debug.contains(secret), "{secret} leaked in Debug");
+    }
+    assert_eq!(c.api_keys.len(), 2);
+}
+
+#[test]
+fn session_timeout_zero_means_never() {
+    let c = resolve(&sources(&[("SESSION_TIMEOUT", "0")], &[]), NOW);
+    assert_eq!(c.session_timeout, None);
+}
+
+#[test]
+fn env_example_lists_every_variable() {
+    let example = include_str!("../../.env.example");
+    let listed: Vec<&str> = example
+        .lines()
+        .map(|l| l.trim_start_matches('#').trim())
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+        .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .collect();
+    for var in env::ALL {
+        assert!(listed.contains(var), ".env.example misses {var}");
+    }
+    for var in &listed {
+        assert!(env::ALL.contains(var), ".env.example has unknown {var}");
+    }
+}

@@ -1,0 +1,50 @@
+//! What a command gets to work with: the resolved configuration, plus the upstream client
+//! and the store opened only on demand, so `validate-config` touches neither the database
+//! nor the network and `sessions list` needs no credentials.
+
+use anyhow::Context as _;
+
+use crate::cli::GlobalArgs;
+use crate::config::Config;
+use crate::error::UsageError;
+use crate::qwen::QwenClient;
+use crate::store::Store;
+
+/// The command context.
+pub struct Ctx {
+    pub config: Config,
+    pub global: GlobalArgs,
+}
+
+impl Ctx {
+    /// An upstream client, or a usage error listing what is wrong with the credentials.
+    pub fn client(&self) -> anyhow::Result<QwenClient> {
+        let problems = self.config.credential_errors();
+        if !problems.is_empty() {
+            let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            return Err(UsageError(format!(
+                "{} (see .env.example; check with `qwenctl validate-config`)",
+                list.join("; ")
+            ))
+            .into());
+        }
+        QwenClient::new(self.config.upstream()).context("cannot build the HTTP client")
+    }
+
+    /// The store at `DATABASE_PATH` (created when missing).
+    pub fn store(&self) -> anyhow::Result<Store> {
+        let path = &self.config.database_path;
+        Store::open(path).with_context(|| format!("cannot open the database {}", path.display()))
+    }
+
+    /// The store the conversation engine writes to: the file when persistence is on, a
+    /// private in-memory database otherwise (conversations still continue, nothing is
+    /// written to disk).
+    pub fn engine_store(&self) -> anyhow::Result<Store> {
+        if self.config.enable_persistence {
+            self.store()
+        } else {
+            Store::open_in_memory().context("cannot open the in-memory database")
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! Fault injection: which upstream failure a completion request asks the fake to act out,
+//! and what each failure looks like on the wire.
+//!
+//! A request selects faults with `[[fake:NAME]]` markers in its user message (which survive
+//! any proxy, because the proxy forwards the text) or with an `x-fake-fault: NAME` header
+//! (for direct client tests). Several names may be given, comma-separated or as several
+//! markers; `slow=MS` and `keepalive` modify a stream and combine with anything, while of the
+//! other faults the first one named wins. Unknown names are rejected with `Bad_Request` so a
+//! typo in a test fails loudly instead of silently answering normally. The shapes mirror the
+//! recorded fixtures (`tests/fixtures/`), several of which are served verbatim.
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use bytes::Bytes;
+
+use super::new_id;
+use super::stream::{Step, StreamCtx};
+use super::wire::{Envelope, ErrorData, json_response, raw_response, unauthorized};
+
+/// Request header that selects faults (same names as the markers).
+pub(crate) const FAULT_HEADER: &str = "x-fake-fault";
+
+const MARKER_OPEN: &str = "[[fake:";
+const MARKER_CLOSE: &str = "]]";
+
+/// Every fault name the fake understands (`slow=MS` takes a number of milliseconds).
+pub const FAULT_NAMES: &[&str] = &[
+    "ratelimit",
+    "ratelimit-stream",
+    "http429",
+    "waf",
+    "waf-json",
+    "auth",
+    "auth-stream",
+    "500",
+    "bad-request",
+    "stream-error",
+    "empty",
+    "done-only",
+    "disconnect",
+    "truncate",
+    "hang",
+    "hang-after-first",
+    "flaky",
+    "keepalive",
+    "slow=MS",
+];
+
+const RATELIMITED_JSON: &str = include_str!("../../tests/fixtures/error-ratelimited.json");
+const RATELIMITED_SSE: &str = include_str!("../../tests/fixtures/stream-error-ratelimit.sse");
+const BAD_REQUEST_JSON: &str = include_str!("../../tests/fixtures/error-bad-request.json");
+const WAF_HTML: &str = include_str!("../../tests/fixtures/waf-captcha.html");
+const WAF_JSON: &str = include_str!("../../tests/fixtures/waf-fail-sys-user-validate.json");
+
+/// Seconds announced in `Retry-After` by the `http429` fault.
+pub(crate) const RETRY_AFTER_SECS: u64 = 7;
+
+/// Pause before a `disconnect` abort so the bytes before it reach the client.
+const FLUSH_PAUSE: Duration = Duration::from_millis(50);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    RateLimit,
+    RateLimitStream,
+    Http429,
+    Waf,
+    WafJson,
+    Auth,
+    AuthStream,
+    ServerError,
+    BadRequest,
+    StreamError,
+    Empty,
+    DoneOnly,
+    Disconnect,
+    Truncate,
+    Hang,
+    HangAfterFirst,
+    Flaky,
+}
+
+/// The faults one request asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FaultPlan {
+    pub fault: Option<Fault>,
+    /// Per-request chunk delay (`slow=MS`), overriding the fake's option.
+    pub slow: Option<Duration>,
+    /// Interleave `response.info` keep-alive events with the answer.
+    pub keepalive: bool,
+}
+
+/// Reads the faults named by the header and by markers in the message content.
+pub(crate) fn plan(header: Option<&str>, content: Option<&str>) -> Result<FaultPlan, String> {
+    let mut names: Vec<&str> = header.map(|h| h.split(',').collect()).unwrap_or_default();
+    if let Some(content) = content {
+        collect_markers(content, &mut names);
+    }
+    let mut plan = FaultPlan::default();
+    for name in names.into_iter().map(str::trim).filter(|n| !n.is_empty()) {
+        apply(name, &mut plan)?;
+    }
+    Ok(plan)
+}
+
+fn collect_markers<'a>(content: &'a str, names: &mut Vec<&'a str>) {
+    let mut rest = content;
+    while let Some(start) = rest.find(MARKER_OPEN) {
+        let inner = &rest[start + MARKER_OPEN.len()..];
+        let Some(end) = inner.find(MARKER_CLOSE) else {
+            break;
+        };
+        names.extend(inner[..end].split(','));
+        rest = &inner[end + MARKER_CLOSE.len()..];
+    }
+}
+
+fn apply(name: &str, plan: &mut FaultPlan) -> Result<(), String> {
+    let lower = name.to_ascii_lowercase();
+    if let Some(ms) = lower.strip_prefix("slow=") {
+        let ms: u64 = ms
+            .parse()
+            .map_err(|_| format!("bad fake fault `{name}`: slow=MS needs milliseconds"))?;
+        plan.slow = Some(Duration::from_millis(ms));
+        return Ok(());
+    }
+    let fault = match lower.as_str() {
+        "keepalive" => {
+            plan.keepalive = true;
+            return Ok(());
+        }
+        "ratelimit" => Fault::RateLimit,
+        "ratelimit-stream" => Fault::RateLimitStream,
+        "http429" => Fault::Http429,
+        "waf" => Fault::Waf,
+        "waf-json" => Fault::WafJson,
+        "auth" => Fault::Auth,
+        "auth-stream" => Fault::AuthStream,
+        "500" => Fault::ServerError,
+        "bad-request" => Fault::BadRequest,
+        "stream-error" => Fault::StreamError,
+        "empty" => Fault::Empty,
+        "done-only" => Fault::DoneOnly,
+        "disconnect" => Fault::Disconnect,
+        "truncate" => Fault::Truncate,
+        "hang" => Fault::Hang,
+        "hang-after-first" => Fault::HangAfterFirst,
+        "flaky" => Fault::Flaky,
+        _ => return Err(format!("unknown fake fault `{name}`")),
+    };
+    plan.fault.get_or_insert(fault);
+    Ok(())
+}
+
+/// The whole response of a fault that is not a stream, or `None` for streamed faults.
+pub(crate) fn immediate(fault: Fault) -> Option<Response> {
+    let json = "application/json";
+    Some(match fault {
+        Fault::RateLimit => raw_response(StatusCode::OK, json, RATELIMITED_JSON),
+        Fault::Http429 => {
+            let body = Envelope {
+                success: false,
+                request_id: new_id(),
+                data: ErrorData {
+                    code: "Too_Many_Requests",
+                    details: "Too many requests, please slow down",
+                },
+            };
+            let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, &body);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            response
+        }
+        Fault::Waf => raw_response(StatusCode::OK, "text/html; charset=utf-8", WAF_HTML),
+        Fault::WafJson => raw_response(StatusCode::OK, json, WAF_JSON),
+        Fault::Auth => unauthorized(),
+        Fault::ServerError => server_error(),
+        Fault::BadRequest => raw_response(StatusCode::OK, json, BAD_REQUEST_JSON),
+        _ => return None,
+    })
+}
+
+/// Plain HTTP 500, as a failing upstream gateway answers.
+pub(crate) fn server_error() -> Response {
+    raw_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "text/plain; charset=utf-8",
+        "Internal Server Error",
+    )
+}
+
+/// The streamed body plan of a streamed fault, or `None` when the fault is not streamed.
+/// `chunks` is the answer the request would have received, for faults that start it.
+pub(crate) fn stream_plan(fault: Fault, ctx: &StreamCtx, chunks: &[String]) -> Option<Vec<Step>> {
+    let first_two = &chunks[..chunks.len().min(2)];
+    Some(match fault {
+        Fault::RateLimitStream => vec![Step::Data(Bytes::from_static(RATELIMITED_SSE.as_bytes()))],
+        Fault::AuthStream => vec![
+            ctx.created(),
+            ctx.inline_error("unauthorized", "Invalid token or token expired"),
+        ],
+        Fault::StreamError => vec![
+            ctx.created(),
+            ctx.inline_error("Too_Many_Requests", "Too many requests, please slow down"),
+        ],
+        Fault::Empty => vec![ctx.created()],
+        Fault::DoneOnly => vec![Step::Data(Bytes::from_static(b"data: [DONE]\n\n"))],
+        Fault::Disconnect => {
+            let mut steps = vec![ctx.created()];
+            steps.extend(ctx.answer_chunks(first_two, None));
+            // Give hyper time to flush what was "generated": aborting while the frames are
+            // still buffered would drop them and fail the request before its headers.
+            steps.push(Step::Delay(FLUSH_PAUSE));
+            steps.push(Step::Abort);
+            steps
+        }
+        Fault::Truncate => {
+            let mut steps = vec![ctx.created()];
+            steps.extend(ctx.answer_chunks(first_two, None));
+            steps
+        }
+        Fault::HangAfterFirst => vec![ctx.created(), Step::Hang],
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn fake_fault_plan_reads_header_and_markers() {
+        let plan = plan(
+            Some("keepalive"),
+            Some("hi [[fake:slow=25]] [[fake:empty,waf]]"),
+        )
+        .unwrap();
+        assert_eq!(plan.fault, Some(Fault::Empty));
+        assert_eq!(plan.slow, Some(Duration::from_millis(25)));
+        assert!(plan.keepalive);
+        assert_eq!(
+            super::plan(None, Some("no markers [[fake:")),
+            Ok(FaultPlan::default())
+        );
+        assert!(super::plan(Some("nope"), None).is_err());
+        assert!(super::plan(None, Some("[[fake:slow=x]]")).is_err());
+    }
+}

@@ -1,0 +1,272 @@
+//! The fake's router: request recording, bearer-token checks and the small JSON endpoints
+//! (models, chats, auth). The completion endpoint lives in `completions.rs`.
+//!
+//! Recording wraps everything, including rejected and unknown requests, because tests
+//! assert on what a client actually sent. The bearer check is a route layer, so unknown
+//! paths still answer 404 rather than 401, and the model lists and sign-in stay open as on
+//! the real service (you sign in to get a token; the model lists work anonymously).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::completions::completions;
+use super::wire::{error_envelope, ok_envelope, raw_response, unauthorized};
+use super::{Chat, RecordedRequest, Shared, new_id, now_secs};
+
+const MODELS_JSON: &str = include_str!("../../tests/fixtures/models.json");
+const MODELS_V2_JSON: &str = include_str!("../../tests/fixtures/models-v2.json");
+const SIGNIN_JSON: &str = include_str!("../../tests/fixtures/signin.json");
+
+/// Largest request body the fake reads (folded histories can be big, but not this big).
+const BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+pub(crate) fn build(shared: Arc<Shared>) -> Router {
+    let guarded = Router::new()
+        .route("/api/v2/chats/new", post(new_chat))
+        .route("/api/v2/chats/", get(list_chats))
+        .route("/api/v2/chats/{id}", get(chat_detail).delete(delete_chat))
+        .route("/api/v2/chat/completions", post(completions))
+        .route("/api/v1/auths/", get(current_user))
+        .route_layer(middleware::from_fn_with_state(
+            shared.clone(),
+            require_bearer,
+        ));
+    Router::new()
+        .route("/api/models", get(models))
+        .route("/api/v2/models/", get(models_v2))
+        .route("/api/v1/auths/signin", post(signin))
+        .route("/__fake/requests", get(recorded))
+        .merge(guarded)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(shared.clone(), record))
+        .with_state(shared)
+}
+
+/// Test hook for out-of-process tests (the SDK compatibility suite): what the fake received,
+/// without headers, oldest first. Not part of the real service.
+async fn recorded(State(shared): State<Arc<Shared>>) -> axum::Json<Value> {
+    let requests: Vec<Value> = shared
+        .requests()
+        .into_iter()
+        .filter(|r| r.path != "/__fake/requests")
+        .map(|r| serde_json::json!({"method": r.method, "path": r.path, "query": r.query, "body": r.body}))
+        .collect();
+    axum::Json(Value::Array(requests))
+}
+
+/// Records the request, then echoes `x-request-id` like the real service.
+async fn record(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
+        return raw_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "text/plain; charset=utf-8",
+            "body too large",
+        );
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_ascii_lowercase(), value)
+        })
+        .collect();
+    shared.record(RecordedRequest {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    });
+    let request_id = parts
+        .headers
+        .get("x-request-id")
+        .cloned()
+        .or_else(|| HeaderValue::from_str(&new_id()).ok());
+    let mut response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if let Some(id) = request_id {
+        response.headers_mut().insert("x-request-id", id);
+    }
+    response
+}
+
+async fn require_bearer(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let accepted = shared.options().accepted_token;
+    let authorised = bearer(request.headers()).is_some_and(|token| match &accepted {
+        Some(expected) => token == expected,
+        None => true,
+    });
+    if !authorised {
+        return unauthorized();
+    }
+    next.run(request).await
+}
+
+/// The non-empty token of an `Authorization: Bearer <token>` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+async fn models() -> Response {
+    raw_response(StatusCode::OK, "application/json", MODELS_JSON)
+}
+
+async fn models_v2() -> Response {
+    raw_response(StatusCode::OK, "application/json", MODELS_V2_JSON)
+}
+
+/// Accepts any email and password; returns the configured token when there is one, so a
+/// client that signs in can then pass the fake's own token check.
+async fn signin(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let has = |key: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    };
+    if !has("email") || !has("password") {
+        return error_envelope("Bad_Request", "email and password are required");
+    }
+    match shared.options().accepted_token {
+        Some(token) => raw_response(
+            StatusCode::OK,
+            "application/json",
+            json!({"token": token}).to_string(),
+        ),
+        None => raw_response(StatusCode::OK, "application/json", SIGNIN_JSON),
+    }
+}
+
+async fn current_user() -> Response {
+    let user = json!({
+        "id": "00000000-0000-4000-8000-000000000001",
+        "email": "fake-user@example.com",
+        "name": "Fake User",
+        "role": "user",
+        "profile_image_url": "/static/favicon.png",
+    });
+    raw_response(StatusCode::OK, "application/json", user.to_string())
+}
+
+async fn new_chat(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let text = |key: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let models = body
+        .get("models")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let now = now_secs();
+    let chat = Chat {
+        id: new_id(),
+        title: text("title").unwrap_or("New Chat").to_owned(),
+        chat_type: text("chat_type").unwrap_or("t2t").to_owned(),
+        models,
+        created_at: now,
+        updated_at: now,
+        turns: Vec::new(),
+    };
+    let id = chat.id.clone();
+    shared.chats().insert(id.clone(), chat);
+    ok_envelope(json!({ "id": id }))
+}
+
+/// `GET /api/v2/chats/` in the shape of fixtures/chats-list.json, newest first.
+async fn list_chats(State(shared): State<Arc<Shared>>) -> Response {
+    let chats = shared.chats();
+    let mut list: Vec<&Chat> = chats.values().collect();
+    list.sort_by(|a, b| {
+        b.updated_at
+            .cmp(&a.updated_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let items: Vec<Value> = list
+        .iter()
+        .map(|chat| {
+            json!({
+                "id": chat.id, "title": chat.title, "updated_at": chat.updated_at,
+                "created_at": chat.created_at, "chat_type": chat.chat_type, "project_id": null,
+                "pinned": false, "content": null, "highlight_indexes": null, "message_id": null,
+            })
+        })
+        .collect();
+    ok_envelope(items)
+}
+
+/// The stored message tree: user and assistant messages linked by `parentId`, assistant
+/// messages with a `content_list` per phase, like the real chat detail.
+async fn chat_detail(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let chats = shared.chats();
+    let Some(chat) = chats.get(&id) else {
+        return error_envelope("Not_Found", "chat not found");
+    };
+    let mut messages = Vec::new();
+    for turn in &chat.turns {
+        let children: Vec<&str> = chat
+            .turns
+            .iter()
+            .filter(|t| t.parent_response_id.as_deref() == Some(turn.response_id.as_str()))
+            .map(|t| t.user_message_id.as_str())
+            .collect();
+        messages.push(json!({
+            "id": turn.user_message_id, "parentId": turn.parent_response_id,
+            "childrenIds": [turn.response_id], "role": "user", "content": turn.user_text,
+            "timestamp": turn.timestamp, "models": [turn.model],
+        }));
+        messages.push(json!({
+            "id": turn.response_id, "parentId": turn.user_message_id, "childrenIds": children,
+            "role": "assistant", "content": turn.answer, "model": turn.model,
+            "timestamp": turn.timestamp,
+            "content_list": [{"content": turn.answer, "phase": "answer", "status": "finished"}],
+        }));
+    }
+    let current = chat.turns.last().map(|t| t.response_id.clone());
+    ok_envelope(json!({
+        "id": chat.id, "title": chat.title, "chat_type": chat.chat_type, "models": chat.models,
+        "created_at": chat.created_at, "updated_at": chat.updated_at,
+        "currentId": current, "chat": { "messages": messages },
+    }))
+}
+
+async fn delete_chat(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    match shared.chats().remove(&id) {
+        Some(_) => ok_envelope(json!({ "status": true })),
+        None => error_envelope("Not_Found", "chat not found"),
+    }
+}
+
+/// FastAPI's 404 body (the web app's backend is an Open WebUI descendant).
+async fn not_found() -> Response {
+    raw_response(
+        StatusCode::NOT_FOUND,
+        "application/json",
+        r#"{"detail":"Not Found"}"#,
+    )
+}

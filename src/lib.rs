@@ -1,0 +1,109 @@
+//! qwenctl: an OpenAI-compatible proxy, a terminal chat and a local archive for the Qwen web
+//! chat, in one binary.
+//!
+//! Start-up lives here: parse the command line, resolve the configuration, install logging,
+//! build the runtime, dispatch, and turn the outcome into an exit code. Data flows one way:
+//! client → [`proxy`] → [`openai`] → [`session`] → [`qwen`] → back, with [`store`] writing
+//! on the side; `chat` enters at [`session`].
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod fake;
+pub mod openai;
+pub mod output;
+pub mod proxy;
+pub mod qwen;
+pub mod session;
+pub mod store;
+pub mod telemetry;
+
+use cli::{Cli, Command};
+use error::UsageError;
+
+/// The whole program: what `src/main.rs` calls.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => error::report(&err),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if !cli.command.needs_config() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let ctx = context::Ctx {
+            config: config::resolve(&config::Sources::default(), 0),
+            global: cli.global.clone(),
+        };
+        return runtime.block_on(cli::dispatch(cli.command, ctx));
+    }
+
+    let mut sources =
+        config::Sources::from_process(cli.global.env_file.as_deref()).map_err(UsageError)?;
+    if let Some(db) = &cli.global.database {
+        sources
+            .flags
+            .insert(config::env::DATABASE_PATH, db.display().to_string());
+    }
+    if let Command::Serve(args) = &cli.command {
+        args.apply_flags(&mut sources);
+    }
+    let config = config::resolve(&sources, unix_now());
+    telemetry::init(
+        &config.log_level,
+        config.log_format,
+        cli.global.verbose,
+        cli.global.quiet,
+    );
+
+    // validate-config reports problems itself; every other command stops on them here.
+    if !matches!(cli.command, Command::ValidateConfig(_)) {
+        let problems = config.general_errors();
+        if !problems.is_empty() {
+            let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            return Err(UsageError(format!("invalid configuration: {}", list.join("; "))).into());
+        }
+    }
+
+    let runtime = match cli.command {
+        Command::Serve(_) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?,
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+    };
+    let ctx = context::Ctx {
+        config,
+        global: cli.global,
+    };
+    let result = runtime.block_on(cli::dispatch(cli.command, ctx));
+    // Don't wait for stray blocking tasks (a REPL thread, a hung upstream read).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    result
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,331 @@
+//! Request bodies of `POST /v1/chat/completions` and `POST /v1/completions`, parsed and
+//! validated in one pass.
+//!
+//! Parsing goes through [`serde_json::Value`] by hand rather than `#[derive(Deserialize)]`
+//! because every rejection must name its parameter (`messages[2].role`, `stop`, …) the way the
+//! OpenAI API does, and because unknown fields must be ignored while known ones are checked
+//! strictly. Nothing here panics on input: invalid UTF-8, wrong types and nesting beyond
+//! serde_json's recursion limit (128) all become an [`InvalidRequest`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::params::{self, Object, missing, present, type_name, wrong_type};
+
+/// Why a request body was refused: becomes a 400 `invalid_request_error`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidRequest {
+    /// Human-readable reason, worded like OpenAI's own.
+    pub message: String,
+    /// The offending parameter (`model`, `messages[0].content`, …), when there is one.
+    pub param: Option<String>,
+}
+
+impl InvalidRequest {
+    /// A rejection with an optional parameter name.
+    pub fn new(message: impl Into<String>, param: Option<&str>) -> Self {
+        InvalidRequest {
+            message: message.into(),
+            param: param.map(str::to_owned),
+        }
+    }
+
+    /// A rejection of one parameter.
+    pub(crate) fn at(param: impl Into<String>, message: impl Into<String>) -> Self {
+        InvalidRequest {
+            message: message.into(),
+            param: Some(param.into()),
+        }
+    }
+}
+
+/// Who said a message. `function` (the pre-tools spelling) is read as [`Role::Tool`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    Developer,
+    User,
+    Assistant,
+    Tool,
+}
+
+impl Role {
+    /// The OpenAI spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::Developer => "developer",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+        }
+    }
+
+    /// System and developer messages are both instructions, which the upstream has no role for.
+    pub fn is_instruction(self) -> bool {
+        matches!(self, Role::System | Role::Developer)
+    }
+
+    fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "system" => Role::System,
+            "developer" => Role::Developer,
+            "user" => Role::User,
+            "assistant" => Role::Assistant,
+            "tool" | "function" => Role::Tool,
+            _ => return None,
+        })
+    }
+}
+
+/// One message of a chat history, reduced to text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    /// The text: a string content as is, text parts joined with `\n`, `""` for an assistant
+    /// message that only carried tool calls.
+    pub content: String,
+}
+
+/// A validated `POST /v1/chat/completions` body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<Message>,
+    pub stream: bool,
+    /// `stream_options.include_usage`; only meaningful when `stream` is set.
+    pub include_usage: bool,
+    /// `max_completion_tokens`, else `max_tokens`.
+    pub max_tokens: Option<u32>,
+    /// Stop sequences, empty ones dropped.
+    pub stop: Vec<String>,
+    /// `enable_thinking`, else derived from `reasoning_effort`; `None` when neither is given.
+    pub thinking: Option<bool>,
+    pub user: Option<String>,
+    /// The whole body without `messages`, for the store.
+    pub params: Value,
+}
+
+/// A validated legacy `POST /v1/completions` body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletionRequest {
+    pub model: String,
+    /// The one prompt (a string, or an array holding exactly one string).
+    pub prompt: String,
+    pub stream: bool,
+    /// `stream_options.include_usage`; only meaningful when `stream` is set.
+    pub include_usage: bool,
+    /// No default: unlike OpenAI's 16, an absent `max_tokens` means no limit.
+    pub max_tokens: Option<u32>,
+    pub stop: Vec<String>,
+    /// Prepend the prompt to the returned text.
+    pub echo: bool,
+    /// The whole body without `prompt`, for the store.
+    pub params: Value,
+}
+
+const UNPARSABLE: &str = "We could not parse the JSON body of your request. (HINT: This likely \
+    means you aren't using your HTTP library correctly. The API expects a JSON payload, but what \
+    was sent was not valid JSON.)";
+
+/// Parses and validates a chat completion request body.
+pub fn parse_chat_request(body: &[u8]) -> Result<ChatRequest, InvalidRequest> {
+    let mut obj = parse_object(body)?;
+    let model = params::model(&obj)?;
+    let messages = parse_messages(obj.get("messages"))?;
+    let (stream, include_usage) = params::stream(&obj)?;
+    params::check_n(&obj)?;
+    let max_tokens = params::max_tokens(&obj)?;
+    let stop = params::stop(&obj)?;
+    params::check_sampling(&obj)?;
+    let thinking = params::thinking(&obj)?;
+    let user = params::opt_string(&obj, "user")?;
+    obj.remove("messages");
+    Ok(ChatRequest {
+        model,
+        messages,
+        stream,
+        include_usage,
+        max_tokens,
+        stop,
+        thinking,
+        user,
+        params: Value::Object(obj),
+    })
+}
+
+/// Parses and validates a legacy completion request body.
+pub fn parse_completion_request(body: &[u8]) -> Result<CompletionRequest, InvalidRequest> {
+    let mut obj = parse_object(body)?;
+    let model = params::model(&obj)?;
+    let prompt = parse_prompt(present(&obj, "prompt"))?;
+    let (stream, include_usage) = params::stream(&obj)?;
+    params::check_n(&obj)?;
+    let max_tokens = params::max_tokens(&obj)?;
+    let stop = params::stop(&obj)?;
+    params::check_sampling(&obj)?;
+    let echo = params::opt_bool(&obj, "echo")?.unwrap_or(false);
+    obj.remove("prompt");
+    Ok(CompletionRequest {
+        model,
+        prompt,
+        stream,
+        include_usage,
+        max_tokens,
+        stop,
+        echo,
+        params: Value::Object(obj),
+    })
+}
+
+fn parse_object(body: &[u8]) -> Result<Object, InvalidRequest> {
+    // serde_json rejects invalid UTF-8, trailing data and nesting deeper than 128 levels with an
+    // error, never a panic or a stack overflow.
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(obj)) => Ok(obj),
+        Ok(other) => Err(InvalidRequest::new(
+            format!(
+                "The request body must be a JSON object, but got {} instead.",
+                type_name(&other)
+            ),
+            None,
+        )),
+        Err(_) => Err(InvalidRequest::new(UNPARSABLE, None)),
+    }
+}
+
+fn parse_messages(value: Option<&Value>) -> Result<Vec<Message>, InvalidRequest> {
+    let items = match value {
+        None | Some(Value::Null) => return Err(missing("messages")),
+        Some(Value::Array(items)) => items,
+        Some(other) => return Err(wrong_type("messages", "an array", other)),
+    };
+    if items.is_empty() {
+        return Err(InvalidRequest::at(
+            "messages",
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+        ));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| parse_message(i, item))
+        .collect()
+}
+
+fn parse_message(i: usize, value: &Value) -> Result<Message, InvalidRequest> {
+    let Value::Object(obj) = value else {
+        return Err(wrong_type(&format!("messages[{i}]"), "an object", value));
+    };
+    let role_param = format!("messages[{i}].role");
+    let role = match present(obj, "role") {
+        None => return Err(missing(&role_param)),
+        Some(Value::String(s)) => Role::parse(s).ok_or_else(|| {
+            InvalidRequest::at(
+                &role_param,
+                format!("Invalid value: '{s}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'."),
+            )
+        })?,
+        Some(other) => return Err(wrong_type(&role_param, "a string", other)),
+    };
+    let content = parse_content(i, role, obj)?;
+    Ok(Message { role, content })
+}
+
+fn parse_content(i: usize, role: Role, obj: &Object) -> Result<String, InvalidRequest> {
+    let param = format!("messages[{i}].content");
+    let parts = match present(obj, "content") {
+        Some(Value::String(s)) => return Ok(s.clone()),
+        Some(Value::Array(parts)) => parts,
+        Some(other) => {
+            return Err(wrong_type(
+                &param,
+                "a string or an array of content parts",
+                other,
+            ));
+        }
+        // An assistant turn that only called tools has no text; nothing to fold but its place.
+        None if role == Role::Assistant
+            && (present(obj, "tool_calls").is_some()
+                || present(obj, "function_call").is_some()) =>
+        {
+            return Ok(String::new());
+        }
+        None => return Err(missing(&param)),
+    };
+    let mut texts = Vec::with_capacity(parts.len());
+    for (j, part) in parts.iter().enumerate() {
+        let part_param = format!("{param}[{j}]");
+        let Value::Object(part) = part else {
+            return Err(wrong_type(&part_param, "an object", part));
+        };
+        let kind = match present(part, "type") {
+            Some(Value::String(kind)) => kind.as_str(),
+            Some(other) => {
+                return Err(wrong_type(&format!("{part_param}.type"), "a string", other));
+            }
+            None => return Err(missing(&format!("{part_param}.type"))),
+        };
+        // An assistant refusal part is text the assistant said; keep it for the history.
+        let field = match kind {
+            "text" => "text",
+            "refusal" if role == Role::Assistant => "refusal",
+            _ => return Err(unsupported_part(&param, kind)),
+        };
+        match present(part, field) {
+            Some(Value::String(text)) => texts.push(text.as_str()),
+            Some(other) => {
+                return Err(wrong_type(
+                    &format!("{part_param}.{field}"),
+                    "a string",
+                    other,
+                ));
+            }
+            None => return Err(missing(&format!("{part_param}.{field}"))),
+        }
+    }
+    Ok(texts.join("\n"))
+}
+
+fn unsupported_part(param: &str, kind: &str) -> InvalidRequest {
+    let what = match kind {
+        "image_url" | "image" => "image input",
+        "input_audio" | "audio" => "audio input",
+        "file" => "file input",
+        _ => {
+            return InvalidRequest::at(
+                param,
+                format!("content part type '{kind}' is not supported: send text parts only."),
+            );
+        }
+    };
+    InvalidRequest::at(
+        param,
+        format!(
+            "{what} is not supported yet: this proxy forwards text only. Send the content as text parts."
+        ),
+    )
+}
+
+fn parse_prompt(value: Option<&Value>) -> Result<String, InvalidRequest> {
+    const ONE_PROMPT: &str = "Invalid 'prompt': only a single string prompt is supported (not token arrays or several prompts).";
+    match value {
+        None => Err(missing("prompt")),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Array(items)) => match items.as_slice() {
+            [Value::String(s)] => Ok(s.clone()),
+            _ => Err(InvalidRequest::at("prompt", ONE_PROMPT)),
+        },
+        Some(other) => Err(wrong_type(
+            "prompt",
+            "a string or an array of strings",
+            other,
+        )),
+    }
+}
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

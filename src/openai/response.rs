@@ -1,0 +1,236 @@
+//! Response objects: `chat.completion`, `chat.completion.chunk` and the legacy
+//! `text_completion` (whole and streamed), built as JSON values whose keys and `null`s follow
+//! the OpenAI API reference exactly.
+//!
+//! The official SDKs validate these shapes, so fields OpenAI always sends are always sent, with
+//! `null` where we have nothing (`logprobs`, `refusal`, `system_fingerprint`). One deliberate
+//! extension: `reasoning_content` (message or delta) carries a thinking model's reasoning, the
+//! field name DeepSeek and Qwen's own API use and that Open WebUI and LangChain read. It is left
+//! out when there is no reasoning, so strict clients see a plain OpenAI message.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use super::limit::FinishReason;
+use super::usage::OpenAiUsage;
+
+/// The last event of every stream (before it, one [`sse_data`] event per chunk).
+pub const SSE_DONE: &str = "data: [DONE]\n\n";
+
+/// One server-sent event carrying `value` as its data.
+pub fn sse_data(value: &Value) -> String {
+    format!("data: {value}\n\n")
+}
+
+/// Seconds since the Unix epoch, for `created`.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A new `chatcmpl-…` id (32 random alphanumerics).
+pub fn new_chat_id() -> String {
+    format!("chatcmpl-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A new `cmpl-…` id for the legacy endpoint.
+pub fn new_completion_id() -> String {
+    format!("cmpl-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// What every object of one response shares: the same `id`, `created` and `model` on every
+/// chunk of a stream, as clients that stitch chunks together expect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseMeta {
+    pub id: String,
+    /// Unix seconds.
+    pub created: i64,
+    /// The model name as the client requested it (including a `-thinking` suffix).
+    pub model: String,
+}
+
+impl ResponseMeta {
+    /// Meta for a chat completion: a fresh `chatcmpl-` id, created now.
+    pub fn chat(model: impl Into<String>) -> Self {
+        ResponseMeta {
+            id: new_chat_id(),
+            created: unix_now(),
+            model: model.into(),
+        }
+    }
+
+    /// Meta for a legacy completion: a fresh `cmpl-` id, created now.
+    pub fn completion(model: impl Into<String>) -> Self {
+        ResponseMeta {
+            id: new_completion_id(),
+            created: unix_now(),
+            model: model.into(),
+        }
+    }
+
+    fn object(&self, object: &str, choices: Value) -> Value {
+        json!({
+            "id": self.id,
+            "object": object,
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": null,
+            "choices": choices,
+        })
+    }
+}
+
+/// A whole `chat.completion` object.
+pub fn chat_completion(
+    meta: &ResponseMeta,
+    content: &str,
+    reasoning: &str,
+    finish: FinishReason,
+    usage: &OpenAiUsage,
+) -> Value {
+    let mut message = json!({"role": "assistant", "content": content, "refusal": null});
+    if !reasoning.is_empty() {
+        message["reasoning_content"] = json!(reasoning);
+    }
+    let choice = json!({
+        "index": 0,
+        "message": message,
+        "logprobs": null,
+        "finish_reason": finish.as_str(),
+    });
+    let mut object = meta.object("chat.completion", json!([choice]));
+    object["usage"] = usage.to_value();
+    object
+}
+
+/// A whole legacy `text_completion` object.
+pub fn text_completion(
+    meta: &ResponseMeta,
+    text: &str,
+    finish: FinishReason,
+    usage: &OpenAiUsage,
+) -> Value {
+    let choice =
+        json!({"text": text, "index": 0, "logprobs": null, "finish_reason": finish.as_str()});
+    let mut object = meta.object("text_completion", json!([choice]));
+    object["usage"] = usage.to_value();
+    object
+}
+
+/// The chunks of one streamed chat completion.
+///
+/// Order: [`role`](Self::role), any [`content`](Self::content) and
+/// [`reasoning`](Self::reasoning) chunks, [`finish`](Self::finish), then
+/// [`usage`](Self::usage) when `include_usage` was asked for. With `include_usage`, every chunk
+/// but the last carries `"usage": null`, as OpenAI's do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatStream {
+    pub meta: ResponseMeta,
+    pub include_usage: bool,
+}
+
+impl ChatStream {
+    /// Chunks sharing `meta`.
+    pub fn new(meta: ResponseMeta, include_usage: bool) -> Self {
+        ChatStream {
+            meta,
+            include_usage,
+        }
+    }
+
+    /// The first chunk: `delta = {"role": "assistant", "content": ""}`.
+    pub fn role(&self) -> Value {
+        self.chunk(json!({"role": "assistant", "content": ""}), None)
+    }
+
+    /// A chunk of answer text.
+    pub fn content(&self, text: &str) -> Value {
+        self.chunk(json!({ "content": text }), None)
+    }
+
+    /// A chunk of reasoning text.
+    pub fn reasoning(&self, text: &str) -> Value {
+        self.chunk(json!({ "reasoning_content": text }), None)
+    }
+
+    /// The terminal chunk: empty delta and the finish reason.
+    pub fn finish(&self, reason: FinishReason) -> Value {
+        self.chunk(json!({}), Some(reason))
+    }
+
+    /// The usage chunk (`choices: []`), sent after the terminal chunk when asked for.
+    pub fn usage(&self, usage: &OpenAiUsage) -> Value {
+        let mut object = self.meta.object("chat.completion.chunk", json!([]));
+        object["usage"] = usage.to_value();
+        object
+    }
+
+    fn chunk(&self, delta: Value, finish: Option<FinishReason>) -> Value {
+        let choice = json!({
+            "index": 0,
+            "delta": delta,
+            "logprobs": null,
+            "finish_reason": finish.map(FinishReason::as_str),
+        });
+        let mut object = self.meta.object("chat.completion.chunk", json!([choice]));
+        if self.include_usage {
+            object["usage"] = Value::Null;
+        }
+        object
+    }
+}
+
+/// The chunks of one streamed legacy completion: `text_completion` objects whose
+/// `choices[0].text` are deltas, `finish_reason` `null` until the last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextStream {
+    pub meta: ResponseMeta,
+    pub include_usage: bool,
+}
+
+impl TextStream {
+    /// Chunks sharing `meta`.
+    pub fn new(meta: ResponseMeta, include_usage: bool) -> Self {
+        TextStream {
+            meta,
+            include_usage,
+        }
+    }
+
+    /// A chunk of text.
+    pub fn text(&self, text: &str) -> Value {
+        self.chunk(text, None)
+    }
+
+    /// The terminal chunk: empty text and the finish reason.
+    pub fn finish(&self, reason: FinishReason) -> Value {
+        self.chunk("", Some(reason))
+    }
+
+    /// The usage chunk (`choices: []`), sent after the terminal chunk when asked for.
+    pub fn usage(&self, usage: &OpenAiUsage) -> Value {
+        let mut object = self.meta.object("text_completion", json!([]));
+        object["usage"] = usage.to_value();
+        object
+    }
+
+    fn chunk(&self, text: &str, finish: Option<FinishReason>) -> Value {
+        let choice = json!({
+            "text": text,
+            "index": 0,
+            "logprobs": null,
+            "finish_reason": finish.map(FinishReason::as_str),
+        });
+        let mut object = self.meta.object("text_completion", json!([choice]));
+        if self.include_usage {
+            object["usage"] = Value::Null;
+        }
+        object
+    }
+}
+
+#[cfg(test)]
+#[path = "response_tests.rs"]
+mod tests;

@@ -1,0 +1,148 @@
+//! HTTP errors are values: every failure a handler can meet becomes an [`ApiError`], and an
+//! `ApiError` always renders the OpenAI error shape
+//! `{"error": {"message", "type", "param", "code"}}` with a fitting status. Handlers never
+//! build error responses by hand.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::qwen::QwenError;
+
+/// An OpenAI-shaped error response.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    /// OpenAI `type`, e.g. `invalid_request_error`.
+    pub kind: &'static str,
+    pub param: Option<String>,
+    pub code: Option<&'static str>,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            kind,
+            param: None,
+            code: None,
+            retry_after: None,
+        }
+    }
+
+    /// 400 `invalid_request_error`, naming the offending parameter when known.
+    pub fn bad_request(message: impl Into<String>, param: Option<&str>) -> Self {
+        let mut e = Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", message);
+        e.param = param.map(str::to_owned);
+        e
+    }
+
+    /// 404 for an unknown resource.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::NOT_FOUND, "invalid_request_error", message);
+        e.code = Some("not_found");
+        e
+    }
+
+    /// 401 for a missing or wrong API key.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_request_error", message);
+        e.code = Some("invalid_api_key");
+        e
+    }
+
+    /// 413 for a body over the limit.
+    pub fn payload_too_large(limit: usize) -> Self {
+        let mut e = Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            format!("request body is larger than the limit of {limit} bytes"),
+        );
+        e.code = Some("payload_too_large");
+        e
+    }
+
+    /// 500 for our own failures (the store, a bug). The message is generic on purpose.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", message)
+    }
+
+    /// 503 while the server is shutting down.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "server_error", message)
+    }
+
+    /// The JSON body, also used for in-stream SSE error events.
+    pub fn body(&self) -> serde_json::Value {
+        json!({
+            "error": {
+                "message": self.message,
+                "type": self.kind,
+                "param": self.param,
+                "code": self.code,
+            }
+        })
+    }
+}
+
+impl From<&QwenError> for ApiError {
+    /// The failure table of design.md §3.1, in one place.
+    fn from(err: &QwenError) -> Self {
+        let message = err.to_string();
+        match err {
+            QwenError::Auth { .. } => {
+                let mut e = Self::new(StatusCode::BAD_GATEWAY, "upstream_error", message);
+                e.code = Some("upstream_auth_failed");
+                e
+            }
+            QwenError::RateLimited { retry_after, .. } => {
+                let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", message);
+                e.code = Some("rate_limited");
+                e.retry_after = retry_after.map(|d| d.as_secs().max(1));
+                e
+            }
+            QwenError::Blocked { .. } => {
+                let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_error", message);
+                e.code = Some("upstream_blocked");
+                e
+            }
+            QwenError::Timeout(_) => {
+                let mut e = Self::new(StatusCode::GATEWAY_TIMEOUT, "upstream_error", message);
+                e.code = Some("upstream_timeout");
+                e
+            }
+            QwenError::NotFound { .. }
+            | QwenError::Upstream { .. }
+            | QwenError::EmptyStream
+            | QwenError::Truncated
+            | QwenError::Network(_)
+            | QwenError::Protocol(_) => {
+                let mut e = Self::new(StatusCode::BAD_GATEWAY, "upstream_error", message);
+                e.code = Some("upstream_error");
+                e
+            }
+        }
+    }
+}
+
+impl From<QwenError> for ApiError {
+    fn from(err: QwenError) -> Self {
+        ApiError::from(&err)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body())).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}

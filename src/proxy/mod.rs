@@ -1,0 +1,180 @@
+//! The HTTP server of `qwenctl serve`: OpenAI-compatible routes (design.md §3.1), operations
+//! (§3.2) and the data endpoints (§3.3).
+//!
+//! [`serve`] takes an already-bound listener and a shutdown future, so production binds the
+//! configured address and waits for SIGINT/SIGTERM while tests bind port 0 and pass a
+//! oneshot. On shutdown the server stops accepting, open streams get a grace period, and
+//! whatever still runs after it is ended with an error event.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Secret;
+use crate::qwen::QwenClient;
+use crate::session::Engine;
+use crate::store::Store;
+
+mod completions;
+pub mod data;
+pub mod error;
+mod metrics;
+mod middleware;
+mod models;
+mod ops;
+pub mod relay;
+
+pub use error::ApiError;
+
+/// Settings of the server, resolved from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub api_keys: Vec<Secret>,
+    pub keepalive: Duration,
+    pub max_body: usize,
+    pub enable_crud_api: bool,
+    pub shutdown_timeout: Duration,
+    /// Used to judge which sessions are active.
+    pub session_timeout: Option<Duration>,
+    /// Whether exchanges are written to disk (reported by /health).
+    pub persistence: bool,
+}
+
+/// Outcome of the last upstream call, for `/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum UpstreamHealth {
+    Unknown = 0,
+    Ok = 1,
+    AuthFailed = 2,
+    Failing = 3,
+}
+
+/// Shared state of every handler.
+pub struct AppState {
+    pub engine: Engine,
+    pub client: QwenClient,
+    pub store: Store,
+    pub settings: Settings,
+    pub started: Instant,
+    /// Fires when the shutdown grace period is over: streams still open end then.
+    pub deadline: CancellationToken,
+    upstream_health: AtomicU8,
+    /// Session id → last activity, for `active_sessions`.
+    active: Mutex<HashMap<String, Instant>>,
+}
+
+impl AppState {
+    pub fn new(engine: Engine, store: Store, settings: Settings) -> Arc<AppState> {
+        Arc::new(AppState {
+            client: engine.client().clone(),
+            engine,
+            store,
+            settings,
+            started: Instant::now(),
+            deadline: CancellationToken::new(),
+            upstream_health: AtomicU8::new(UpstreamHealth::Unknown as u8),
+            active: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Remembers the outcome of an upstream call for `/health`.
+    pub fn set_upstream_health(&self, health: UpstreamHealth) {
+        self.upstream_health.store(health as u8, Ordering::Relaxed);
+    }
+
+    pub fn upstream_health(&self) -> UpstreamHealth {
+        match self.upstream_health.load(Ordering::Relaxed) {
+            1 => UpstreamHealth::Ok,
+            2 => UpstreamHealth::AuthFailed,
+            3 => UpstreamHealth::Failing,
+            _ => UpstreamHealth::Unknown,
+        }
+    }
+
+    /// Marks a session active now.
+    pub fn touch_session(&self, id: &str) {
+        if let Ok(mut active) = self.active.lock() {
+            active.insert(id.to_owned(), Instant::now());
+        }
+    }
+
+    /// Sessions used within the session timeout (30 min when conversations never expire).
+    pub fn active_sessions(&self) -> usize {
+        let window = self
+            .settings
+            .session_timeout
+            .unwrap_or(Duration::from_secs(1800));
+        match self.active.lock() {
+            Ok(mut active) => {
+                active.retain(|_, at| at.elapsed() <= window);
+                active.len()
+            }
+            Err(_) => 0,
+        }
+    }
+}
+
+/// The whole router.
+pub fn router(state: Arc<AppState>) -> Router {
+    let mut api = Router::new()
+        .route("/v1/models", get(models::list))
+        .route("/v1/models/{*model}", get(models::retrieve))
+        .route("/v1/chat/completions", post(completions::chat))
+        .route("/v1/completions", post(completions::legacy))
+        .route("/metrics", get(ops::metrics))
+        .with_state(state.clone());
+    if state.settings.enable_crud_api {
+        api = api.merge(data::router(state.store.clone()));
+    }
+    Router::new()
+        .route("/health", get(ops::health))
+        .with_state(state.clone())
+        .merge(api.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::require_api_key,
+        )))
+        .fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        // Bodies are read by hand against `max_body` so the 413 is an OpenAI error.
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(middleware::observe))
+}
+
+/// Serves until `shutdown` resolves, then drains: streams get `shutdown_timeout` to finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    metrics::install();
+    let app = router(state.clone());
+    let deadline = state.deadline.clone();
+    let grace = state.settings.shutdown_timeout;
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!(
+                "shutting down: no new connections; open streams get {}s to finish",
+                grace.as_secs()
+            );
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                deadline.cancel();
+            });
+        })
+        .await;
+    // Let the store commit what the last streams recorded.
+    if let Err(err) = state.store.flush().await {
+        tracing::warn!("could not flush the database: {err}");
+    }
+    result
+}

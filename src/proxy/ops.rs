@@ -1,0 +1,73 @@
+//! Operations routes: `/health`, `/metrics`, and the JSON 404/405 fallbacks.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{Method, Uri, header};
+use axum::response::IntoResponse;
+use serde_json::json;
+
+use super::{ApiError, AppState, UpstreamHealth, metrics};
+
+/// `GET /health`: always 200 while the process serves; `status` says how healthy.
+pub async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    let auth = match state.upstream_health() {
+        UpstreamHealth::Unknown => "unknown",
+        UpstreamHealth::Ok => "ok",
+        UpstreamHealth::AuthFailed => "failed",
+        UpstreamHealth::Failing => "degraded",
+    };
+    let database = match state.store.ping().await {
+        Ok(()) => "ok",
+        Err(err) => {
+            tracing::warn!("health: database check failed: {err}");
+            "failed"
+        }
+    };
+    let status = if database == "ok" && auth != "failed" {
+        "healthy"
+    } else {
+        "degraded"
+    };
+    let rss = metrics::resident_memory_bytes().unwrap_or(0);
+    Json(json!({
+        "status": status,
+        "timestamp": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+        "uptime": state.started.elapsed().as_secs(),
+        "checks": {
+            "authentication": auth,
+            "database": database,
+            "persistence": state.settings.persistence,
+        },
+        "metrics": {
+            "activeSessions": state.active_sessions(),
+            "memoryUsage": {"rss": rss},
+        },
+    }))
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    metrics::gauge_active_sessions(state.active_sessions());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics::render(),
+    )
+}
+
+pub async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("Unknown request URL: {method} {}", uri.path()))
+}
+
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    let mut e = ApiError::bad_request(
+        format!("Method {method} is not allowed for {}", uri.path()),
+        None,
+    );
+    e.status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    e
+}

@@ -1,0 +1,445 @@
+//! The client against tiny in-test axum servers on 127.0.0.1:0: headers, retries, fallbacks
+//! and timeouts, plus the pure request helpers.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+
+use super::*;
+use crate::qwen::{ChatType, QwenEvent};
+
+const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InRlc3QifQ.sig";
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+fn config(base: &str) -> UpstreamConfig {
+    UpstreamConfig {
+        base_url: format!("{base}/"),
+        cookies: format!("cna=abc; token={TOKEN}; ssxmod_itna=1-xyz"),
+        umid_token: "umid-123".into(),
+        bx_v: "2.5.37".into(),
+        web_version: "0.3.12".into(),
+        user_agent: "Mozilla/5.0 test".into(),
+        retry_max_attempts: 3,
+        connect_timeout: Duration::from_secs(2),
+        first_byte_timeout: Duration::from_secs(5),
+        idle_timeout: Duration::from_secs(5),
+        models_cache: Duration::from_secs(60),
+    }
+}
+
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+fn sse(name: &str) -> Response {
+    let headers = [(header::CONTENT_TYPE, "text/event-stream; charset=utf-8")];
+    (headers, fixture(name)).into_response()
+}
+
+fn json_body(name: &str) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], fixture(name)).into_response()
+}
+
+fn request(chat_id: &str, parent: Option<&str>, thinking: bool) -> CompletionRequest {
+    CompletionRequest {
+        chat_id: chat_id.into(),
+        parent_id: parent.map(str::to_owned),
+        model: "qwen3.7-plus".into(),
+        content: "Hi".into(),
+        thinking,
+        chat_type: ChatType::Text,
+    }
+}
+
+async fn answer_of(mut stream: CompletionStream) -> Result<String, QwenError> {
+    let mut text = String::new();
+    while let Some(event) = stream.next_event().await? {
+        if let QwenEvent::Answer(delta) = event {
+            text.push_str(&delta);
+        }
+    }
+    Ok(text)
+}
+
+#[tokio::test]
+async fn retries_a_500_then_streams() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    let app = Router::new().route(
+        "/api/v2/chat/completions",
+        post(move || async move {
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                (StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response()
+            } else {
+                sse("stream-basic.sse")
+            }
+        }),
+    );
+    let client = QwenClient::new(config(&serve(app).await)).expect("client");
+    let stream = client
+        .complete(&request("chat-1", None, false))
+        .await
+        .expect("streams");
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    assert_eq!(stream.sent_body["chat_id"], "chat-1");
+    assert_eq!(
+        answer_of(stream).await.as_deref(),
+        Ok("Hello! How can I help you today? 😊")
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_are_not_retried() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    let app = Router::new().route(
+        "/api/v2/chat/completions",
+        post(move || async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            json_body("error-ratelimited.json")
+        }),
+    );
+    let client = QwenClient::new(config(&serve(app).await)).expect("client");
+    let err = client
+        .complete(&request("chat-1", None, false))
+        .await
+        .expect_err("limited");
+    assert!(matches!(
+        err,
+        QwenError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(7200)
+    ));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn sends_browser_headers_and_the_turn() {
+    type Seen = Arc<Mutex<Option<(HeaderMap, Option<String>, Bytes)>>>;
+    let seen: Seen = Arc::default();
+    let store = Arc::clone(&seen);
+    let app = Router::new().route(
+        "/api/v2/chat/completions",
+        post(
+            move |headers: HeaderMap, query: axum::extract::RawQuery, body: Bytes| async move {
+                *store.lock().expect("lock") = Some((headers, query.0, body));
+                sse("stream-turn2.sse")
+            },
+        ),
+    );
+    let base = serve(app).await;
+    let client = QwenClient::new(config(&base)).expect("client");
+    let stream = client
+        .complete(&request("chat-1", Some("resp-0"), false))
+        .await
+        .expect("streams");
+    assert_eq!(
+        answer_of(stream).await.as_deref(),
+        Ok("Your name is Alice.")
+    );
+
+    let (headers, query, body) = seen.lock().expect("lock").take().expect("request seen");
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    assert_eq!(h("authorization"), format!("Bearer {TOKEN}"));
+    assert_eq!(
+        h("cookie"),
+        format!("cna=abc; token={TOKEN}; ssxmod_itna=1-xyz")
+    );
+    assert_eq!(h("bx-umidtoken"), "umid-123");
+    assert_eq!(h("bx-v"), "2.5.37");
+    assert_eq!(h("source"), "web");
+    assert_eq!(h("version"), "0.3.12");
+    assert_eq!(h("user-agent"), "Mozilla/5.0 test");
+    assert_eq!(h("accept-language"), "en-US,en;q=0.9");
+    assert_eq!(h("accept"), "text/event-stream");
+    assert_eq!(h("x-accel-buffering"), "no");
+    assert_eq!(h("origin"), base);
+    assert_eq!(h("referer"), format!("{base}/c/chat-1"));
+    assert!(h("timezone").ends_with(" GMT+0000"), "{}", h("timezone"));
+    assert!(uuid::Uuid::parse_str(h("x-request-id")).is_ok());
+    assert_eq!(query.as_deref(), Some("chat_id=chat-1"));
+    let body: Value = serde_json::from_slice(&body).expect("JSON body");
+    assert_eq!(body["parent_id"], "resp-0");
+    assert_eq!(body["messages"][0]["parentId"], "resp-0");
+}
+
+#[tokio::test]
+async fn no_token_no_authorization() {
+    let seen: Arc<Mutex<Option<HeaderMap>>> = Arc::default();
+    let store = Arc::clone(&seen);
+    let app = Router::new().route(
+        "/api/v1/auths/",
+        get(move |headers: HeaderMap| async move {
+            *store.lock().expect("lock") = Some(headers);
+            axum::Json(json!({"id": "user"}))
+        }),
+    );
+    let mut cfg = config(&serve(app).await);
+    cfg.cookies = "cna=abc".into();
+    let client = QwenClient::new(cfg).expect("client");
+    client.check_auth().await.expect("accepted");
+    let headers = seen.lock().expect("lock").take().expect("request seen");
+    assert!(headers.get("authorization").is_none());
+    assert_eq!(
+        headers
+            .get("referer")
+            .and_then(|v| v.to_str().ok())
+            .map(|r| r.ends_with("/c/new-chat")),
+        Some(true)
+    );
+}
+
+#[tokio::test]
+async fn models_fall_back_to_legacy_and_are_cached() {
+    let v2_hits = Arc::new(AtomicUsize::new(0));
+    let legacy_hits = Arc::new(AtomicUsize::new(0));
+    let (v2, legacy) = (Arc::clone(&v2_hits), Arc::clone(&legacy_hits));
+    let app = Router::new()
+        .route(
+            "/api/v2/models/",
+            get(move || async move {
+                v2.fetch_add(1, Ordering::SeqCst);
+                (StatusCode::NOT_FOUND, "no such route")
+            }),
+        )
+        .route(
+            "/api/models",
+            get(move || async move {
+                legacy.fetch_add(1, Ordering::SeqCst);
+                json_body("models.json")
+            }),
+        );
+    let client = QwenClient::new(config(&serve(app).await)).expect("client");
+    let models = client.list_models().await.expect("models");
+    assert!(models.iter().any(|m| m.id == "qwen3-max"));
+    let again = client.clone().list_models().await.expect("cached");
+    assert!(Arc::ptr_eq(&models, &again));
+    assert_eq!(
+        (
+            v2_hits.load(Ordering::SeqCst),
+            legacy_hits.load(Ordering::SeqCst)
+        ),
+        (1, 1)
+    );
+}
+
+#[tokio::test]
+async fn models_auth_failure_does_not_fall_back() {
+    let legacy_hits = Arc::new(AtomicUsize::new(0));
+    let legacy = Arc::clone(&legacy_hits);
+    let app = Router::new()
+        .route(
+            "/api/v2/models/",
+            get(|| async { (StatusCode::UNAUTHORIZED, "unauthorized") }),
+        )
+        .route(
+            "/api/models",
+            get(move || async move {
+                legacy.fetch_add(1, Ordering::SeqCst);
+                json_body("models.json")
+            }),
+        );
+    let client = QwenClient::new(config(&serve(app).await)).expect("client");
+    let err = client.list_models().await.expect_err("rejected");
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert_eq!(legacy_hits.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn new_chat_and_delete_chat() {
+    let seen: Arc<Mutex<Option<Value>>> = Arc::default();
+    let store = Arc::clone(&seen);
+    let app = Router::new()
+        .route(
+            "/api/v2/chats/new",
+            post(move |axum::Json(body): axum::Json<Value>| async move {
+                *store.lock().expect("lock") = Some(body);
+                json_body("chats-new.json")
+            }),
+        )
+        .route(
+            "/api/v2/chats/{id}",
+            delete(|| async { json_body("delete-chat.json") }),
+        );
+    let client = QwenClient::new(config(&serve(app).await)).expect("client");
+    let id = client.new_chat("qwen3-max").await.expect("created");
+    assert_eq!(id, "7d3c1e2a-5b4f-4c6d-9e8f-0a1b2c3d4e5f");
+    let body = seen.lock().expect("lock").take().expect("request seen");
+    assert_eq!(body["models"], json!(["qwen3-max"]));
+    assert_eq!(body["chat_mode"], "normal");
+    assert!(
+        body["timestamp"]
+            .as_u64()
+            .is_some_and(|ms| ms > 1_000_000_000_000)
+    );
+    client.delete_chat(&id).await.expect("deleted");
+}
+
+#[tokio::test]
+async fn waf_page_is_blocked_without_retry() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    let app = Router::new().route(
+        "/api/v2/chat/completions",
+        post(move || async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let headers = [(header::CONTENT_TYPE, "text/html; charset=utf-8")];
+            (StatusCode::FORBIDDEN, headers, fixture("waf-captcha.html")).into_response()
+        }),
+    );
+    let client = QwenClient::new(config(&serve(app).await)).expect("client");
+    let err = client
+        .complete(&request("c", None, false))
+        .await
+        .expect_err("blocked");
+    assert_eq!(err.kind(), ErrorKind::Blocked);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn slow_first_byte_times_out() {
+    let app = Router::new().route(
+        "/api/v2/chat/completions",
+        post(|| async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            sse("stream-basic.sse")
+        }),
+    );
+    let mut cfg = config(&serve(app).await);
+    cfg.retry_max_attempts = 1;
+    cfg.first_byte_timeout = Duration::from_millis(150);
+    let client = QwenClient::new(cfg).expect("client");
+    let err = client
+        .complete(&request("c", None, false))
+        .await
+        .expect_err("too slow");
+    assert_eq!(err, QwenError::Timeout(Duration::from_millis(150)));
+}
+
+#[tokio::test]
+async fn refused_connection_is_a_network_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let mut cfg = config(&format!("http://{addr}"));
+    cfg.retry_max_attempts = 2;
+    let client = QwenClient::new(cfg).expect("client");
+    let err = client.check_auth().await.expect_err("nobody listens");
+    assert_eq!(err.kind(), ErrorKind::Network);
+}
+
+#[test]
+fn completion_body_follows_the_protocol() {
+    let body = completion_body(&request("chat-9", None, false));
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["version"], "2.1");
+    assert_eq!(body["incremental_output"], true);
+    assert_eq!(body["chat_id"], "chat-9");
+    assert_eq!(body["chatId"], "chat-9");
+    assert_eq!(body["chat_mode"], "normal");
+    assert_eq!(body["model"], "qwen3.7-plus");
+    assert!(body["parent_id"].is_null() && body["parentId"].is_null());
+    let messages = body["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert!(uuid::Uuid::parse_str(m["fid"].as_str().unwrap_or_default()).is_ok());
+    assert!(m["parentId"].is_null() && m["parent_id"].is_null());
+    assert_eq!(m["childrenIds"], json!([]));
+    assert_eq!(m["role"], "user");
+    assert_eq!(m["content"], "Hi");
+    assert_eq!(m["user_action"], "chat");
+    assert_eq!(m["models"], json!(["qwen3.7-plus"]));
+    assert_eq!(m["chat_type"], "t2t");
+    assert_eq!(m["sub_chat_type"], "t2t");
+    assert_eq!(m["extra"]["meta"]["subChatType"], "t2t");
+    assert_eq!(m["feature_config"]["output_schema"], "phase");
+    assert_eq!(m["feature_config"]["thinking_enabled"], false);
+    assert_eq!(m["feature_config"]["thinking_mode"], "Fast");
+    let secs = body["timestamp"].as_u64().expect("timestamp");
+    assert!(
+        (1_000_000_000..10_000_000_000).contains(&secs),
+        "seconds, not ms"
+    );
+
+    let mut req = request("chat-9", Some("resp-1"), true);
+    req.chat_type = ChatType::Search;
+    let body = completion_body(&req);
+    assert_eq!(body["parent_id"], "resp-1");
+    assert_eq!(body["parentId"], "resp-1");
+    let m = &body["messages"][0];
+    assert_eq!(m["parent_id"], "resp-1");
+    assert_eq!(m["chat_type"], "search");
+    assert_eq!(m["feature_config"]["thinking_enabled"], true);
+    assert_eq!(m["feature_config"]["thinking_mode"], "Thinking");
+}
+
+#[test]
+fn secrets_stay_out_of_debug_and_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let client = QwenClient::new(config("http://127.0.0.1:1")).expect("client");
+    let shown = format!("{client:?} {:?}", config("http://127.0.0.1:1"));
+    assert!(
+        !shown.contains(TOKEN) && !shown.contains("umid-123"),
+        "{shown}"
+    );
+    let req = request("c", None, false);
+    assert_send(&client.complete(&req));
+    assert_send(&client.list_models());
+    assert_send(&client.new_chat("m"));
+    let mut stream = CompletionStream::from_byte_stream(
+        futures_util::stream::empty(),
+        Duration::from_secs(1),
+        Value::Null,
+    );
+    assert_send(&stream.next_event());
+}
+
+#[test]
+fn token_is_found_in_the_cookie_string() {
+    assert_eq!(
+        token_from_cookies("a=1; token=abc.def; b=2"),
+        Some("abc.def")
+    );
+    assert_eq!(token_from_cookies("token=abc"), Some("abc"));
+    assert_eq!(token_from_cookies(" token = \"abc\" "), Some("abc"));
+    assert_eq!(token_from_cookies("xtoken=1; token_old=2"), None);
+    assert_eq!(token_from_cookies("token=; a=b"), None);
+    assert_eq!(token_from_cookies(""), None);
+}
+
+#[test]
+fn chat_id_shapes_and_bad_configs() {
+    assert_eq!(
+        chat_id_of(&json!({"data": {"id": "a"}})).as_deref(),
+        Some("a")
+    );
+    assert_eq!(
+        chat_id_of(&json!({"data": {"chat": {"chat_id": "b"}}})).as_deref(),
+        Some("b")
+    );
+    assert_eq!(chat_id_of(&json!({"data": {}})), None);
+    let mut cfg = config("http://127.0.0.1:1");
+    cfg.cookies = "token=a\nb".into();
+    let err = QwenClient::new(cfg).expect_err("newline in a header");
+    assert!(!err.to_string().contains("token=a"), "{err}");
+    assert!(QwenClient::new(config("not a url")).is_err());
+    assert!(backoff(1) <= BACKOFF_BASE && backoff(30) <= BACKOFF_CAP);
+}

@@ -1,0 +1,25 @@
+//! The upstream client for chat.qwen.ai's private web API.
+//!
+//! This module owns everything that knows the shape of the upstream: the requests and headers
+//! a browser sends ([`client`]), the wire types ([`types`]), the SSE body parsed into typed
+//! [`QwenEvent`]s ([`stream`]), the error classes ([`error`]) and the one place where upstream
+//! failures are classified into them ([`classify`]). Nothing outside this module builds an upstream URL or parses an
+//! upstream byte. It knows nothing of OpenAI, sessions or the store.
+
+pub mod classify;
+pub mod client;
+pub mod error;
+mod events;
+mod headers;
+mod models;
+mod sse;
+pub mod stream;
+mod transport;
+pub mod types;
+
+pub use client::{QwenClient, UpstreamConfig, completion_body, token_from_cookies};
+pub use error::{ErrorKind, QwenError};
+pub use stream::CompletionStream;
+pub use types::{
+    Capabilities, ChatType, CompletionRequest, Created, Model, QwenEvent, SearchResult, Usage,
+};

@@ -1,0 +1,168 @@
+//! The read half of [`Store`]'s API: async wrappers that run the queries of `queries`,
+//! `history` and `stats` on a blocking thread, plus backup and the integrity check.
+//!
+//! Every method clones its arguments into the blocking task, so no borrow and no lock lives
+//! across an `.await`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use rusqlite::backup::{Backup, StepResult};
+
+use super::{
+    ConvNode, Fingerprint, GroupBy, ListQuery, RequestDetail, RequestSummary, ResponseRow, Result,
+    SessionStats, SessionSummary, Statistics, Store, StoredMessage, Transcript, UsageReport, conn,
+    history, queries, stats,
+};
+
+/// How long a backup keeps retrying while the writer holds the database.
+const BACKUP_PATIENCE: Duration = Duration::from_secs(30);
+
+impl Store {
+    /// Among `fingerprints`, the remembered node with the most messages (ties: the most
+    /// recently used): the longest known prefix of a history (design.md §4).
+    pub async fn lookup_prefix(&self, fingerprints: &[Fingerprint]) -> Result<Option<ConvNode>> {
+        let fingerprints = fingerprints.to_vec();
+        self.read(move |c| queries::lookup_prefix(c, &fingerprints))
+            .await
+    }
+
+    /// Sessions, most recently updated first.
+    pub async fn list_sessions(&self, q: &ListQuery) -> Result<Vec<SessionSummary>> {
+        let q = q.clone();
+        self.read(move |c| queries::list_sessions(c, &q)).await
+    }
+
+    pub async fn get_session(&self, id: &str) -> Result<Option<SessionSummary>> {
+        let id = id.to_owned();
+        self.read(move |c| queries::get_session(c, &id)).await
+    }
+
+    /// Request counts, tokens and timings of one session; `None` when it does not exist.
+    pub async fn session_stats(&self, id: &str) -> Result<Option<SessionStats>> {
+        let id = id.to_owned();
+        self.read(move |c| stats::session_stats(c, &id)).await
+    }
+
+    /// Ids of the sessions matching `q`, newest first: export walks these one at a time.
+    pub async fn session_ids(&self, q: &ListQuery) -> Result<Vec<String>> {
+        let q = q.clone();
+        self.read(move |c| queries::session_ids(c, &q)).await
+    }
+
+    /// Requests, newest first.
+    pub async fn list_requests(&self, q: &ListQuery) -> Result<Vec<RequestSummary>> {
+        let q = q.clone();
+        self.read(move |c| queries::list_requests(c, &q)).await
+    }
+
+    /// A request with its bodies and full message list.
+    pub async fn get_request(&self, id: &str) -> Result<Option<RequestDetail>> {
+        let id = id.to_owned();
+        self.read(move |c| history::get_request(c, &id)).await
+    }
+
+    /// Responses, newest first.
+    pub async fn list_responses(&self, q: &ListQuery) -> Result<Vec<ResponseRow>> {
+        let q = q.clone();
+        self.read(move |c| queries::list_responses(c, &q)).await
+    }
+
+    pub async fn get_response(&self, id: &str) -> Result<Option<ResponseRow>> {
+        let id = id.to_owned();
+        self.read(move |c| queries::get_response(c, &id)).await
+    }
+
+    pub async fn response_for_request(&self, request_id: &str) -> Result<Option<ResponseRow>> {
+        let id = request_id.to_owned();
+        self.read(move |c| queries::response_for_request(c, &id))
+            .await
+    }
+
+    /// Totals over the requests matching `q` (paging fields are ignored).
+    pub async fn response_stats(&self, q: &ListQuery) -> Result<Statistics> {
+        let q = q.clone();
+        self.read(move |c| stats::response_stats(c, &q)).await
+    }
+
+    /// A session with its turns in order; `None` when it does not exist.
+    pub async fn transcript(&self, session_id: &str) -> Result<Option<Transcript>> {
+        let id = session_id.to_owned();
+        self.read(move |c| history::transcript(c, &id)).await
+    }
+
+    /// A session as one message list ending in its latest answer; `None` when it does not
+    /// exist.
+    pub async fn conversation(&self, session_id: &str) -> Result<Option<Vec<StoredMessage>>> {
+        let id = session_id.to_owned();
+        self.read(move |c| history::conversation(c, &id)).await
+    }
+
+    /// Usage figures since `since_ms`, in one `all` group or per model or day.
+    pub async fn usage_stats(
+        &self,
+        since_ms: Option<i64>,
+        by: Option<GroupBy>,
+    ) -> Result<UsageReport> {
+        self.read(move |c| stats::usage_stats(c, since_ms, by))
+            .await
+    }
+
+    /// Cheap liveness check for `/health`: the writer is running and a read connection
+    /// answers.
+    pub async fn ping(&self) -> Result<()> {
+        if self.writer_stopped() {
+            return Err(super::Error::WriterGone);
+        }
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?))
+            .await
+            .map(|_| ())
+    }
+
+    /// `PRAGMA integrity_check`: `ok`, or SQLite's findings one per line.
+    pub async fn integrity_check(&self) -> Result<String> {
+        self.read(|c| {
+            let mut stmt = c.prepare("PRAGMA integrity_check")?;
+            let lines = stmt
+                .query_map([], |row| row.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(lines.join("\n"))
+        })
+        .await
+    }
+
+    /// Copies a consistent snapshot of the database to `dest` (replacing what is there)
+    /// with SQLite's online backup, while the store stays in use.
+    pub async fn backup(&self, dest: &Path) -> Result<()> {
+        conn::create_parent(dest)?;
+        let dest = dest.to_path_buf();
+        self.read(move |c| backup_to(c, &dest)).await
+    }
+}
+
+fn backup_to(source: &Connection, dest: &Path) -> Result<()> {
+    let mut target = Connection::open(dest)?;
+    let backup = Backup::new(source, &mut target)?;
+    let deadline = Instant::now() + BACKUP_PATIENCE;
+    // All pages in one step: a step-wise copy restarts whenever the writer commits, which a
+    // busy proxy does constantly; one step reads a single snapshot.
+    loop {
+        match backup.step(-1)? {
+            StepResult::Done => return Ok(()),
+            StepResult::More => {}
+            StepResult::Busy | StepResult::Locked if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            StepResult::Busy | StepResult::Locked => {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                    Some("the database stayed busy during the backup".to_owned()),
+                )
+                .into());
+            }
+            // `StepResult` is non-exhaustive; treat anything new as "keep going".
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Opening connections and the small pool of read connections.
+//!
+//! Every connection gets the same pragmas at open (design.md §8 item 6): WAL so readers never
+//! block the writer and a killed process leaves a consistent file, `synchronous=NORMAL`
+//! (durable at each WAL checkpoint, consistent always, much cheaper than FULL), foreign keys
+//! on, and a busy timeout so a second process (`qwenctl sessions` beside `serve`) waits for a
+//! lock instead of failing. Readers are plain connections behind std mutexes, used only from
+//! blocking threads, and never held across an `.await`.
+
+use std::path::Path;
+use std::sync::{Mutex, TryLockError};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use super::{Error, Result};
+
+/// How long a connection waits for another one's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Read connections; two let a slow export and the proxy's lookups proceed side by side.
+const READERS: usize = 2;
+
+/// Where the database lives.
+#[derive(Debug, Clone)]
+pub(crate) enum Location {
+    File(std::path::PathBuf),
+    /// A URI naming a private shared-cache in-memory database.
+    Memory(String),
+}
+
+impl Location {
+    /// A fresh in-memory database that only this store's connections can reach.
+    pub(crate) fn memory() -> Location {
+        Location::Memory(format!(
+            "file:qwenctl-mem-{}?mode=memory&cache=shared",
+            uuid::Uuid::new_v4().simple()
+        ))
+    }
+
+    pub(crate) fn open(&self, writer: bool) -> Result<Connection> {
+        let conn = match self {
+            Location::File(path) => Connection::open(path)?,
+            Location::Memory(uri) => Connection::open_with_flags(
+                uri,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?,
+        };
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        if writer {
+            // Persistent in the file, so the writer (opened first) sets it for everyone. An
+            // in-memory database answers `memory`, which is fine.
+            let mode: String =
+                conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+            tracing::trace!(mode, "journal mode");
+        } else {
+            conn.pragma_update(None, "query_only", true)?;
+            if matches!(self, Location::Memory(_)) {
+                // A shared cache locks tables, not files, and reports conflicts at once
+                // instead of calling the busy handler; read-uncommitted readers take no table
+                // locks, so they neither fail nor block the writer.
+                conn.pragma_update(None, "read_uncommitted", true)?;
+            }
+        }
+        Ok(conn)
+    }
+}
+
+/// Creates the parent directories of a database file.
+pub(crate) fn create_parent(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.display().to_string(),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The read connections.
+pub(crate) struct Readers {
+    conns: Vec<Mutex<Connection>>,
+}
+
+impl Readers {
+    pub(crate) fn open(location: &Location) -> Result<Readers> {
+        let conns = (0..READERS)
+            .map(|_| location.open(false).map(Mutex::new))
+            .collect::<Result<_>>()?;
+        Ok(Readers { conns })
+    }
+
+    /// Runs `f` on an idle connection, or waits for one. Blocking: call from a blocking
+    /// thread. Retries briefly when the in-memory shared cache reports a table lock.
+    pub(crate) fn with<T>(&self, f: impl Fn(&Connection) -> Result<T>) -> Result<T> {
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        loop {
+            let result = self.with_any(&f);
+            match &result {
+                Err(Error::Sqlite(e))
+                    if e.sqlite_error_code() == Some(ErrorCode::DatabaseLocked)
+                        && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    fn with_any<T>(&self, f: &impl Fn(&Connection) -> Result<T>) -> Result<T> {
+        for conn in &self.conns {
+            match conn.try_lock() {
+                Ok(guard) => return in_snapshot(&guard, f),
+                Err(TryLockError::WouldBlock) => continue,
+                Err(TryLockError::Poisoned(_)) => return Err(Error::Poisoned),
+            }
+        }
+        // All busy: queue on a random one so waiters do not all pile up on the first.
+        let conn = self
+            .conns
+            .get(fastrand::usize(..self.conns.len().max(1)))
+            .ok_or(Error::Poisoned)?;
+        let guard = conn.lock().map_err(|_| Error::Poisoned)?;
+        in_snapshot(&guard, f)
+    }
+}
+
+/// Runs `f` in one read transaction, so a read made of several statements (a transcript, a
+/// rebuilt history) sees a single snapshot even while the writer commits.
+fn in_snapshot<T>(conn: &Connection, f: &impl Fn(&Connection) -> Result<T>) -> Result<T> {
+    let tx = conn.unchecked_transaction()?;
+    let out = f(&tx)?;
+    // Nothing was written; ending the transaction only releases the snapshot.
+    tx.rollback()?;
+    Ok(out)
+}

@@ -1,0 +1,110 @@
+//! Schema migrations, in the style of cargo's `src/util/sqlite.rs`.
+//!
+//! The schema version is SQLite's own `PRAGMA user_version`, so there is no table to get out
+//! of step with the schema. [`MIGRATIONS`] is append-only: entry `n` takes the database from
+//! version `n` to `n + 1`. Two rules keep old and new binaries able to share one file:
+//! never edit or remove a migration that has shipped, and never make a destructive change
+//! (drop or rename a column or table) — add one instead. All pending migrations run in one
+//! EXCLUSIVE transaction, so a crash mid-way leaves the previous version intact and two
+//! processes opening the same new file cannot both migrate it.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::Result;
+
+/// The SQL migrations, oldest first. Append only.
+pub(crate) const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// The version a fully migrated database has.
+pub(crate) fn latest_version() -> i64 {
+    // The list is tiny, so the conversion cannot overflow; saturate rather than panic anyway.
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// Brings the database up to [`latest_version`] and returns the version it now has.
+///
+/// A database written by a newer qwenctl (a higher version than we know) is left alone: the
+/// rules above mean our queries still work on it.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<i64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+    let current: i64 = tx.query_row("SELECT user_version FROM pragma_user_version", [], |row| {
+        row.get(0)
+    })?;
+    let latest = latest_version();
+    if current > latest {
+        tracing::warn!(
+            current,
+            latest,
+            "the database was written by a newer qwenctl; using it as is"
+        );
+        return Ok(current);
+    }
+    let pending = usize::try_from(current).unwrap_or(0);
+    for sql in MIGRATIONS.iter().skip(pending) {
+        tx.execute_batch(sql)?;
+    }
+    if current < latest {
+        tx.pragma_update(None, "user_version", latest)?;
+        tracing::debug!(from = current, to = latest, "migrated the database");
+    }
+    tx.execute(
+        "INSERT INTO metadata (key, value) VALUES ('schema_version', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [latest.to_string()],
+    )?;
+    tx.commit()?;
+    Ok(latest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.query_row("SELECT user_version FROM pragma_user_version", [], |r| {
+            r.get(0)
+        })
+        .expect("user_version")
+    }
+
+    #[test]
+    fn migrates_an_empty_database() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        assert_eq!(version(&conn), 0);
+        assert_eq!(migrate(&mut conn).expect("migrate"), latest_version());
+        assert_eq!(version(&conn), latest_version());
+        let recorded: String = conn
+            .query_row(
+                "SELECT value FROM metadata WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("metadata row");
+        assert_eq!(recorded, latest_version().to_string());
+    }
+
+    #[test]
+    fn migrate_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("first");
+        conn.execute(
+            "INSERT INTO sessions VALUES ('s', 'c', 'm', 't', 'serve', 1, 1)",
+            [],
+        )
+        .expect("insert");
+        assert_eq!(migrate(&mut conn).expect("second"), latest_version());
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 1, "re-running must not touch data");
+    }
+
+    #[test]
+    fn a_newer_database_is_left_alone() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("migrate");
+        conn.pragma_update(None, "user_version", latest_version() + 5)
+            .expect("bump");
+        assert_eq!(migrate(&mut conn).expect("migrate"), latest_version() + 5);
+    }
+}

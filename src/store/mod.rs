@@ -1,0 +1,272 @@
+//! The SQLite store: the record of every exchange and the conversation index (design.md §5).
+//!
+//! One file in WAL mode, migrated by `PRAGMA user_version` (`migrations`). All writes go
+//! through one writer thread fed by a bounded channel (`writer`), which commits them in
+//! groups, so the async workers never wait on a disk sync and SQLite never sees two writers.
+//! Reads use their own connections on blocking threads (`conn`, `queries`, `history`,
+//! `stats`). The guarantee the proxy relies on: [`Store::record_response`] resolves only
+//! after the transaction holding the response has committed, and because every write is an
+//! ordinary WAL transaction, a killed process leaves a file that passes `integrity_check`.
+//! When persistence is off the same code runs on a private in-memory database, so the
+//! conversation index works without touching the disk. See `docs/STORE.md` for the schema.
+
+mod api;
+mod conn;
+mod filter;
+mod history;
+mod migrations;
+mod queries;
+mod stats;
+mod types;
+mod views;
+mod writer;
+mod writes;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{mpsc, oneshot};
+
+pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_time_ms};
+pub use types::{ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage};
+pub use views::{
+    Distribution, RequestDetail, RequestSummary, ResponseRow, SessionStats, SessionSummary,
+    Statistics, Transcript, Turn, UsageGroup, UsageReport,
+};
+
+use conn::{Location, Readers};
+use writer::{Done, Job, Op};
+
+/// Store errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot create the database directory {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the database writer has stopped")]
+    WriterGone,
+    #[error("not found")]
+    NotFound,
+    /// The transaction holding the write could not be started or committed.
+    #[error("the write was not committed: {0}")]
+    Commit(String),
+    /// A database connection's lock was poisoned by a panic while it was in use.
+    #[error("a database connection is unusable after an earlier failure")]
+    Poisoned,
+    /// A blocking database task panicked or was cancelled.
+    #[error("a database task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Handle on the store; cheap to clone. The writer thread stops, after committing what is
+/// queued, when the last clone is dropped.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// `None` only while dropping, so the writer sees the channel close.
+    sender: Option<mpsc::Sender<Job>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+    readers: Readers,
+    location: Location,
+    path: Option<PathBuf>,
+    schema_version: i64,
+    /// Transactions the writer has committed.
+    commits: Arc<AtomicU64>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Close the channel, then wait for the writer to commit what is queued, so that a
+        // command that drops its store before exiting loses nothing. The queue is short and
+        // the thread needs nothing from the async runtime, so this cannot deadlock.
+        self.sender.take();
+        if let Some(handle) = self.writer.take()
+            && handle.join().is_err()
+        {
+            tracing::error!("the store writer thread panicked");
+        }
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("location", &self.inner.location)
+            .field("schema_version", &self.inner.schema_version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating it and its directory if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        conn::create_parent(path)?;
+        Store::start(Location::File(path.to_path_buf()), Some(path.to_path_buf()))
+    }
+
+    /// A private in-memory database, for `ENABLE_PERSISTENCE=false` and tests.
+    pub fn open_in_memory() -> Result<Store> {
+        Store::start(Location::memory(), None)
+    }
+
+    fn start(location: Location, path: Option<PathBuf>) -> Result<Store> {
+        // The writer connection comes first: it sets WAL and migrates before any reader
+        // looks, and for the in-memory case it is what keeps the database alive.
+        let mut write_conn = location.open(true)?;
+        let schema_version = migrations::migrate(&mut write_conn)?;
+        let readers = Readers::open(&location)?;
+        let (sender, receiver) = mpsc::channel(writer::QUEUE_CAPACITY);
+        let commits = Arc::new(AtomicU64::new(0));
+        let handle =
+            writer::spawn(write_conn, receiver, Arc::clone(&commits)).map_err(|source| {
+                Error::Io {
+                    path: "the store writer thread".to_owned(),
+                    source,
+                }
+            })?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                sender: Some(sender),
+                writer: Some(handle),
+                readers,
+                location,
+                path,
+                schema_version,
+                commits,
+            }),
+        })
+    }
+
+    /// The database file, `None` for an in-memory store.
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    /// The schema version after migration (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> i64 {
+        self.inner.schema_version
+    }
+
+    /// Write transactions committed since open; with [`Store::flush`] it shows how well
+    /// writes are grouped (for metrics and tests).
+    pub fn commits(&self) -> u64 {
+        self.inner.commits.load(Ordering::Relaxed)
+    }
+
+    /// Records a new session. Queued; resolves once the writer has accepted it.
+    pub async fn create_session(&self, session: NewSession) -> Result<()> {
+        self.enqueue(Op::CreateSession(session), None).await
+    }
+
+    /// Marks a session as used at `at_ms` (never moves `updated_at` back). Queued.
+    pub async fn touch_session(&self, id: &str, at_ms: i64) -> Result<()> {
+        let op = Op::TouchSession {
+            id: id.to_owned(),
+            at_ms,
+        };
+        self.enqueue(op, None).await
+    }
+
+    /// Records a request and its new messages. Queued.
+    pub async fn record_request(&self, request: NewRequest) -> Result<()> {
+        self.enqueue(Op::RecordRequest(Box::new(request)), None)
+            .await
+    }
+
+    /// Records a response and resolves only after the transaction holding it has committed:
+    /// the proxy awaits this before sending the last byte of an answer (design.md §5).
+    pub async fn record_response(&self, response: NewResponse) -> Result<()> {
+        self.write(Op::RecordResponse(Box::new(response)))
+            .await
+            .map(|_| ())
+    }
+
+    /// Remembers (or replaces) a conversation node by fingerprint. Queued.
+    pub async fn remember(&self, node: ConvNode) -> Result<()> {
+        self.enqueue(Op::Remember(node), None).await
+    }
+
+    /// Marks a conversation node as used at `at_ms`. Queued.
+    pub async fn touch_node(&self, fingerprint: Fingerprint, at_ms: i64) -> Result<()> {
+        let op = Op::TouchNode { fingerprint, at_ms };
+        self.enqueue(op, None).await
+    }
+
+    /// Deletes a session with its requests, responses and conversation nodes; messages that
+    /// other sessions share stay. Resolves after the commit, with whether it existed.
+    pub async fn delete_session(&self, id: &str) -> Result<bool> {
+        match self.write(Op::DeleteSession { id: id.to_owned() }).await? {
+            Done::Found(found) => Ok(found),
+            _ => Ok(false),
+        }
+    }
+
+    /// Removes sessions not updated since `older_than_ms` and session-less requests received
+    /// before it, plus messages nothing refers to any more. Resolves after the commit with
+    /// the number of sessions and requests removed.
+    pub async fn prune(&self, older_than_ms: i64) -> Result<u64> {
+        match self.write(Op::Prune { older_than_ms }).await? {
+            Done::Count(n) => Ok(n),
+            _ => Ok(0),
+        }
+    }
+
+    /// Waits until everything queued before this call has committed.
+    pub async fn flush(&self) -> Result<()> {
+        self.write(Op::Flush).await.map(|_| ())
+    }
+
+    /// Rebuilds the file to reclaim free pages (`VACUUM`), in order with the other writes.
+    pub async fn vacuum(&self) -> Result<()> {
+        self.write(Op::Vacuum).await.map(|_| ())
+    }
+
+    /// Whether the writer thread has ended (it only does when it panicked, while a
+    /// handle exists).
+    fn writer_stopped(&self) -> bool {
+        self.inner
+            .sender
+            .as_ref()
+            .is_none_or(mpsc::Sender::is_closed)
+    }
+
+    /// Queues `op` and waits for the commit that includes it.
+    async fn write(&self, op: Op) -> Result<Done> {
+        let (ack, done) = oneshot::channel();
+        self.enqueue(op, Some(ack)).await?;
+        done.await.map_err(|_| Error::WriterGone)?
+    }
+
+    async fn enqueue(&self, op: Op, ack: Option<oneshot::Sender<Result<Done>>>) -> Result<()> {
+        let sender = self.inner.sender.as_ref().ok_or(Error::WriterGone)?;
+        sender
+            .send(Job { op, ack })
+            .await
+            .map_err(|_| Error::WriterGone)
+    }
+
+    /// Runs a read on a blocking thread with one of the read connections.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&rusqlite::Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || inner.readers.with(f))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?
+    }
+}

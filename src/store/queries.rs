@@ -1,0 +1,259 @@
+//! Read queries for the lists and single rows, run on a read connection.
+//!
+//! Each function is synchronous and takes the connection, so the `api` wrappers can run it on
+//! a blocking thread. Lists page in SQL first and add their per-row totals after, so a page
+//! of 20 sessions never aggregates the whole table.
+
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+
+use super::filter::Columns;
+use super::{
+    ConvNode, Fingerprint, ListQuery, RequestSummary, ResponseRow, Result, SessionSummary,
+};
+
+/// How many fingerprints go into one `IN (…)`; well under SQLite's variable limit.
+const LOOKUP_CHUNK: usize = 500;
+
+/// The remembered node with the most messages among `fingerprints` (ties: the most recently
+/// used).
+pub(crate) fn lookup_prefix(
+    conn: &Connection,
+    fingerprints: &[Fingerprint],
+) -> Result<Option<ConvNode>> {
+    let mut best: Option<ConvNode> = None;
+    for chunk in fingerprints.chunks(LOOKUP_CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT fingerprint, session_id, chat_id, response_id, model, request_id,
+                    message_count, last_used_at
+             FROM conversation_nodes WHERE fingerprint IN ({marks})
+             ORDER BY message_count DESC, last_used_at DESC LIMIT 1"
+        );
+        let found = conn
+            .prepare(&sql)?
+            .query_row(params_from_iter(chunk.iter().map(|fp| &fp[..])), node)
+            .optional()?;
+        if let Some(candidate) = found {
+            let better = best.as_ref().is_none_or(|b| {
+                (candidate.message_count, candidate.last_used_at)
+                    > (b.message_count, b.last_used_at)
+            });
+            if better {
+                best = Some(candidate);
+            }
+        }
+    }
+    Ok(best)
+}
+
+fn node(row: &Row<'_>) -> rusqlite::Result<ConvNode> {
+    let raw: Vec<u8> = row.get("fingerprint")?;
+    // The CHECK constraint keeps every stored fingerprint at 16 bytes.
+    let mut fingerprint = [0_u8; 16];
+    let n = raw.len().min(16);
+    fingerprint[..n].copy_from_slice(&raw[..n]);
+    Ok(ConvNode {
+        fingerprint,
+        session_id: row.get("session_id")?,
+        chat_id: row.get("chat_id")?,
+        response_id: row.get("response_id")?,
+        model: row.get("model")?,
+        request_id: row.get("request_id")?,
+        message_count: row.get("message_count")?,
+        last_used_at: row.get("last_used_at")?,
+    })
+}
+
+const SESSION_COLUMNS: Columns = Columns {
+    session: "id",
+    model: "model",
+    time: "updated_at",
+};
+
+/// A query for the sessions that `page` (a `SELECT` over `sessions` with a `seq` rowid
+/// column) picks, with their totals computed for those sessions only.
+fn with_totals(page: &str) -> String {
+    format!(
+        "WITH page AS ({page}),
+         totals AS (
+             SELECT r.session_id, count(*) AS turns,
+                    coalesce(sum(p.prompt_tokens), 0) AS prompt_tokens,
+                    coalesce(sum(p.completion_tokens), 0) AS completion_tokens,
+                    coalesce(sum(p.total_tokens), 0) AS total_tokens
+             FROM requests r LEFT JOIN responses p ON p.request_id = r.id
+             WHERE r.session_id IN (SELECT id FROM page)
+             GROUP BY r.session_id)
+         SELECT page.*, coalesce(t.turns, 0) AS turns,
+                coalesce(t.prompt_tokens, 0) AS prompt_tokens,
+                coalesce(t.completion_tokens, 0) AS completion_tokens,
+                coalesce(t.total_tokens, 0) AS total_tokens
+         FROM page LEFT JOIN totals t ON t.session_id = page.id
+         ORDER BY page.updated_at DESC, page.seq DESC"
+    )
+}
+
+pub(crate) fn list_sessions(conn: &Connection, q: &ListQuery) -> Result<Vec<SessionSummary>> {
+    let filter = q.filter(&SESSION_COLUMNS);
+    let sql = with_totals(&format!(
+        "SELECT sessions.*, rowid AS seq FROM sessions {}
+         ORDER BY updated_at DESC, rowid DESC LIMIT ? OFFSET ?",
+        filter.clause
+    ));
+    let page = q.page_args();
+    let args = filter.args.iter().chain(page.iter());
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), session_summary)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn get_session(conn: &Connection, id: &str) -> Result<Option<SessionSummary>> {
+    let sql = with_totals("SELECT sessions.*, rowid AS seq FROM sessions WHERE id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], session_summary)
+        .optional()?)
+}
+
+/// Ids of the sessions matching `q`, newest first (for exporting one session at a time).
+pub(crate) fn session_ids(conn: &Connection, q: &ListQuery) -> Result<Vec<String>> {
+    let filter = q.filter(&SESSION_COLUMNS);
+    let sql = format!(
+        "SELECT id FROM sessions {} ORDER BY updated_at DESC, rowid DESC LIMIT ? OFFSET ?",
+        filter.clause
+    );
+    let page = q.page_args();
+    let args = filter.args.iter().chain(page.iter());
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |row| row.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn session_summary(row: &Row<'_>) -> rusqlite::Result<SessionSummary> {
+    Ok(SessionSummary {
+        object: "session",
+        id: row.get("id")?,
+        chat_id: row.get("chat_id")?,
+        model: row.get("model")?,
+        title: row.get("title")?,
+        source: row.get("source")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+        turns: row.get("turns")?,
+        prompt_tokens: row.get("prompt_tokens")?,
+        completion_tokens: row.get("completion_tokens")?,
+        total_tokens: row.get("total_tokens")?,
+    })
+}
+
+const REQUEST_SELECT: &str = "
+    SELECT r.id, r.session_id, r.endpoint, r.model, r.stream, r.api_key_id,
+           r.prior_request_id, r.message_count, r.chat_id, r.parent_id, r.received_at,
+           p.status
+    FROM requests r LEFT JOIN responses p ON p.request_id = r.id";
+
+pub(crate) fn list_requests(conn: &Connection, q: &ListQuery) -> Result<Vec<RequestSummary>> {
+    let filter = q.filter(&Columns {
+        session: "r.session_id",
+        model: "r.model",
+        time: "r.received_at",
+    });
+    let sql = format!(
+        "{REQUEST_SELECT} {} ORDER BY r.received_at DESC, r.rowid DESC LIMIT ? OFFSET ?",
+        filter.clause
+    );
+    let page = q.page_args();
+    let args = filter.args.iter().chain(page.iter());
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), request_summary)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn get_request_summary(conn: &Connection, id: &str) -> Result<Option<RequestSummary>> {
+    let sql = format!("{REQUEST_SELECT} WHERE r.id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], request_summary)
+        .optional()?)
+}
+
+fn request_summary(row: &Row<'_>) -> rusqlite::Result<RequestSummary> {
+    Ok(RequestSummary {
+        object: "request",
+        id: row.get("id")?,
+        session_id: row.get("session_id")?,
+        endpoint: row.get("endpoint")?,
+        model: row.get("model")?,
+        stream: row.get("stream")?,
+        api_key_id: row.get("api_key_id")?,
+        prior_request_id: row.get("prior_request_id")?,
+        message_count: row.get("message_count")?,
+        chat_id: row.get("chat_id")?,
+        parent_id: row.get("parent_id")?,
+        received_at: row.get("received_at")?,
+        status: row.get("status")?,
+    })
+}
+
+const RESPONSE_SELECT: &str = "
+    SELECT p.*, r.model FROM responses p JOIN requests r ON r.id = p.request_id";
+
+pub(crate) fn list_responses(conn: &Connection, q: &ListQuery) -> Result<Vec<ResponseRow>> {
+    let filter = q.filter(&Columns {
+        session: "r.session_id",
+        model: "r.model",
+        time: "p.created_at",
+    });
+    let sql = format!(
+        "{RESPONSE_SELECT} {} ORDER BY p.created_at DESC, p.rowid DESC LIMIT ? OFFSET ?",
+        filter.clause
+    );
+    let page = q.page_args();
+    let args = filter.args.iter().chain(page.iter());
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), response_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn get_response(conn: &Connection, id: &str) -> Result<Option<ResponseRow>> {
+    let sql = format!("{RESPONSE_SELECT} WHERE p.id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![id], response_row)
+        .optional()?)
+}
+
+pub(crate) fn response_for_request(
+    conn: &Connection,
+    request_id: &str,
+) -> Result<Option<ResponseRow>> {
+    let sql = format!("{RESPONSE_SELECT} WHERE p.request_id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![request_id], response_row)
+        .optional()?)
+}
+
+pub(crate) fn response_row(row: &Row<'_>) -> rusqlite::Result<ResponseRow> {
+    Ok(ResponseRow {
+        object: "response",
+        id: row.get("id")?,
+        request_id: row.get("request_id")?,
+        session_id: row.get("session_id")?,
+        model: row.get("model")?,
+        response_id: row.get("response_id")?,
+        status: row.get("status")?,
+        error_kind: row.get("error_kind")?,
+        error_message: row.get("error_message")?,
+        content: row.get("content")?,
+        reasoning: row.get("reasoning")?,
+        finish_reason: row.get("finish_reason")?,
+        prompt_tokens: row.get("prompt_tokens")?,
+        completion_tokens: row.get("completion_tokens")?,
+        reasoning_tokens: row.get("reasoning_tokens")?,
+        total_tokens: row.get("total_tokens")?,
+        upstream_first_byte_ms: row.get("upstream_first_byte_ms")?,
+        first_token_ms: row.get("first_token_ms")?,
+        duration_ms: row.get("duration_ms")?,
+        created_at: row.get("created_at")?,
+    })
+}

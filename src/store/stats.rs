@@ -1,0 +1,137 @@
+//! Aggregates: the statistics of the data endpoints and the usage report of `qwenctl stats`.
+//!
+//! Sums and means are left to SQL; percentiles are computed here from the rows because
+//! SQLite has no percentile function and the rows of one report fit comfortably in memory.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, params_from_iter};
+
+use super::filter::Columns;
+use super::views::Distribution;
+use super::{
+    GroupBy, ListQuery, Result, SessionStats, Statistics, UsageGroup, UsageReport, queries,
+};
+
+pub(crate) fn response_stats(conn: &Connection, q: &ListQuery) -> Result<Statistics> {
+    let filter = q.filter(&Columns {
+        session: "r.session_id",
+        model: "r.model",
+        time: "r.received_at",
+    });
+    let sql = format!(
+        "SELECT count(r.id), count(p.id),
+                coalesce(sum(p.status = 'ok'), 0), coalesce(sum(p.status = 'error'), 0),
+                coalesce(sum(p.status = 'partial'), 0), coalesce(sum(p.status = 'cancelled'), 0),
+                coalesce(sum(p.total_tokens), 0), coalesce(sum(p.prompt_tokens), 0),
+                coalesce(sum(p.completion_tokens), 0), coalesce(sum(p.reasoning_tokens), 0),
+                coalesce(avg(p.duration_ms), 0.0), coalesce(avg(p.first_token_ms), 0.0)
+         FROM requests r LEFT JOIN responses p ON p.request_id = r.id {}",
+        filter.clause
+    );
+    let stats = conn
+        .prepare(&sql)?
+        .query_row(params_from_iter(filter.args.iter()), |row| {
+            Ok(Statistics {
+                total_requests: row.get(0)?,
+                total_responses: row.get(1)?,
+                ok: row.get(2)?,
+                errors: row.get(3)?,
+                partial: row.get(4)?,
+                cancelled: row.get(5)?,
+                total_tokens: row.get(6)?,
+                prompt_tokens: row.get(7)?,
+                completion_tokens: row.get(8)?,
+                reasoning_tokens: row.get(9)?,
+                avg_duration_ms: row.get(10)?,
+                avg_first_token_ms: row.get(11)?,
+            })
+        })?;
+    Ok(stats)
+}
+
+pub(crate) fn session_stats(conn: &Connection, id: &str) -> Result<Option<SessionStats>> {
+    if queries::get_session(conn, id)?.is_none() {
+        return Ok(None);
+    }
+    let q = ListQuery {
+        session_id: Some(id.to_owned()),
+        ..ListQuery::default()
+    };
+    Ok(Some(SessionStats {
+        session_id: id.to_owned(),
+        statistics: response_stats(conn, &q)?,
+    }))
+}
+
+/// One group while it is being accumulated.
+#[derive(Default)]
+struct Acc {
+    group: UsageGroup,
+    durations: Vec<i64>,
+    first_tokens: Vec<i64>,
+}
+
+pub(crate) fn usage_stats(
+    conn: &Connection,
+    since_ms: Option<i64>,
+    by: Option<GroupBy>,
+) -> Result<UsageReport> {
+    let mut stmt = conn.prepare(
+        "SELECT r.model, strftime('%Y-%m-%d', r.received_at / 1000, 'unixepoch'),
+                p.status, p.error_kind, p.prompt_tokens, p.completion_tokens,
+                p.reasoning_tokens, p.total_tokens, p.duration_ms, p.first_token_ms
+         FROM requests r LEFT JOIN responses p ON p.request_id = r.id
+         WHERE ?1 IS NULL OR r.received_at >= ?1",
+    )?;
+    let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
+    if by.is_none() {
+        // The single group exists even with no requests, so callers always get one row.
+        groups.entry("all".to_owned()).or_default();
+    }
+    let mut rows = stmt.query([since_ms])?;
+    while let Some(row) = rows.next()? {
+        let key: String = match by {
+            None => "all".to_owned(),
+            Some(GroupBy::Model) => row.get(0)?,
+            Some(GroupBy::Day) => row.get::<_, Option<String>>(1)?.unwrap_or_default(),
+        };
+        let acc = groups.entry(key).or_default();
+        acc.group.requests += 1;
+        let Some(status) = row.get::<_, Option<String>>(2)? else {
+            continue; // No response yet: counted as a request only.
+        };
+        if status == "ok" {
+            acc.group.ok += 1;
+        } else {
+            let kind = row.get::<_, Option<String>>(3)?.unwrap_or(status);
+            *acc.group.errors_by_kind.entry(kind).or_default() += 1;
+        }
+        acc.group.prompt_tokens += row.get::<_, i64>(4)?;
+        acc.group.completion_tokens += row.get::<_, i64>(5)?;
+        acc.group.reasoning_tokens += row.get::<_, i64>(6)?;
+        acc.group.total_tokens += row.get::<_, i64>(7)?;
+        acc.durations.push(row.get(8)?);
+        if let Some(first) = row.get::<_, Option<i64>>(9)? {
+            acc.first_tokens.push(first);
+        }
+    }
+    let mut out: Vec<UsageGroup> = groups
+        .into_iter()
+        .map(|(key, acc)| UsageGroup {
+            key,
+            duration_ms: Distribution::of(acc.durations),
+            first_token_ms: Distribution::of(acc.first_tokens),
+            ..acc.group
+        })
+        .collect();
+    if by == Some(GroupBy::Model) {
+        // Busiest model first; days stay in calendar order.
+        out.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.key.cmp(&b.key)));
+    }
+    Ok(UsageReport {
+        since_ms,
+        group_by: by.map_or("all", GroupBy::as_str),
+        groups: out,
+    })
+}

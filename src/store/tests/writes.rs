@@ -1,0 +1,311 @@
+//! The writer: opening, ordering, group commit, durability, cascades and failures.
+
+use super::*;
+
+#[tokio::test]
+async fn open_creates_directories_and_migrates_once() {
+    let (dir, store) = temp_store();
+    let path = dir.path().join("nested/dir/qwen_proxy.db");
+    assert_eq!(store.path(), Some(path.as_path()));
+    assert_eq!(store.schema_version(), migrations::latest_version());
+    assert_eq!(store.integrity_check().await.expect("check"), "ok");
+    store
+        .create_session(session("s1", "m", 1))
+        .await
+        .expect("create");
+    store.flush().await.expect("flush");
+    drop(store);
+
+    // Reopening runs no migration again and keeps the data.
+    let again = Store::open(&path).expect("reopen");
+    assert_eq!(again.schema_version(), migrations::latest_version());
+    assert!(again.get_session("s1").await.expect("get").is_some());
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("journal mode");
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn record_response_is_committed_when_it_resolves() {
+    let (_dir, store) = temp_store();
+    store
+        .create_session(session("s1", "m", 1))
+        .await
+        .expect("create");
+    let req = request("r1", Some("s1"), None, vec![msg("user", "hi")], 2);
+    store.record_request(req).await.expect("request");
+    store
+        .record_response(response("p1", "r1", Some("s1"), 3))
+        .await
+        .expect("response");
+    // No flush: the ack itself promises the commit.
+    assert_eq!(count_committed(&store, "responses"), 1);
+    assert_eq!(count_committed(&store, "requests"), 1);
+}
+
+#[tokio::test]
+async fn a_failed_write_is_reported_and_the_writer_carries_on() {
+    let (_dir, store) = temp_store();
+    // No such request: the foreign key fails, only for this op.
+    let err = store
+        .record_response(response("p0", "missing", None, 1))
+        .await
+        .expect_err("must fail");
+    assert!(matches!(err, Error::Sqlite(_)), "{err:?}");
+    store
+        .create_session(session("s1", "m", 1))
+        .await
+        .expect("create");
+    // A request naming an unknown session is kept, without the session.
+    let req = request("r1", Some("nope"), None, vec![msg("user", "x")], 2);
+    store.record_request(req).await.expect("request");
+    store
+        .record_response(response("p1", "r1", None, 2))
+        .await
+        .expect("response");
+    let detail = store.get_request("r1").await.expect("get").expect("exists");
+    assert_eq!(detail.summary.session_id, None);
+    assert!(store.get_session("s1").await.expect("get").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_writers_are_all_committed() {
+    let (_dir, store) = temp_store();
+    store
+        .create_session(session("s", "m", 1))
+        .await
+        .expect("create");
+    let tasks: Vec<_> = (0..300)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let id = format!("r{i}");
+                let content = format!("message {}", i % 7);
+                let req = request(&id, Some("s"), None, vec![msg("user", &content)], i);
+                store.record_request(req).await?;
+                store
+                    .record_response(response(&format!("p{i}"), &id, Some("s"), i))
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("join").expect("write");
+    }
+    assert_eq!(count_committed(&store, "requests"), 300);
+    assert_eq!(count_committed(&store, "responses"), 300);
+    // Seven distinct contents, each stored once.
+    assert_eq!(count_committed(&store, "messages"), 7);
+    let summary = store.get_session("s").await.expect("get").expect("exists");
+    assert_eq!(summary.turns, 300);
+    assert_eq!(summary.total_tokens, 300 * 15);
+}
+
+#[tokio::test]
+async fn touch_session_only_moves_forward() {
+    let (_dir, store) = temp_store();
+    store
+        .create_session(session("s", "m", 100))
+        .await
+        .expect("create");
+    store.touch_session("s", 500).await.expect("touch");
+    store.touch_session("s", 200).await.expect("touch");
+    store.flush().await.expect("flush");
+    let s = store.get_session("s").await.expect("get").expect("exists");
+    assert_eq!((s.created_at, s.updated_at), (100, 500));
+}
+
+#[tokio::test]
+async fn delete_session_cascades_but_keeps_messages() {
+    let (_dir, store) = temp_store();
+    for id in ["a", "b"] {
+        store
+            .create_session(session(id, "m", 1))
+            .await
+            .expect("create");
+        let req = request(
+            &format!("r{id}"),
+            Some(id),
+            None,
+            vec![msg("user", "same")],
+            2,
+        );
+        store.record_request(req).await.expect("request");
+        store
+            .record_response(response(&format!("p{id}"), &format!("r{id}"), Some(id), 3))
+            .await
+            .expect("response");
+        store.remember(node(1, id, 2, 4)).await.expect("remember");
+    }
+    assert!(store.delete_session("a").await.expect("delete"));
+    assert!(!store.delete_session("a").await.expect("delete again"));
+    assert!(store.get_session("a").await.expect("get").is_none());
+    assert!(store.get_request("ra").await.expect("get").is_none());
+    assert!(store.get_response("pa").await.expect("get").is_none());
+    // The node was re-pointed to `b` by the second remember; `b` is intact.
+    assert!(
+        store
+            .lookup_prefix(&[[1; 16]])
+            .await
+            .expect("lookup")
+            .is_some()
+    );
+    assert_eq!(count_committed(&store, "messages"), 1);
+    let b = store.get_request("rb").await.expect("get").expect("exists");
+    assert_eq!(b.messages, vec![msg("user", "same")]);
+}
+
+#[tokio::test]
+async fn prune_removes_old_sessions_and_orphans() {
+    let (_dir, store) = temp_store();
+    store
+        .create_session(session("old", "m", 10))
+        .await
+        .expect("create");
+    store
+        .create_session(session("new", "m", 1000))
+        .await
+        .expect("create");
+    let old = request(
+        "r-old",
+        Some("old"),
+        None,
+        vec![msg("user", "old only")],
+        10,
+    );
+    store.record_request(old).await.expect("request");
+    let loose = request("r-loose", None, None, vec![msg("user", "shared")], 20);
+    store.record_request(loose).await.expect("request");
+    let kept = request(
+        "r-new",
+        Some("new"),
+        None,
+        vec![msg("user", "shared")],
+        1000,
+    );
+    store.record_request(kept).await.expect("request");
+    store
+        .remember(node(9, "old", 2, 10))
+        .await
+        .expect("remember");
+
+    assert_eq!(store.prune(500).await.expect("prune"), 2);
+    assert!(store.get_session("old").await.expect("get").is_none());
+    assert!(store.get_request("r-loose").await.expect("get").is_none());
+    assert!(store.get_request("r-new").await.expect("get").is_some());
+    assert!(
+        store
+            .lookup_prefix(&[[9; 16]])
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+    // "old only" lost its last reference; "shared" is still used by r-new.
+    assert_eq!(count_committed(&store, "messages"), 1);
+}
+
+#[tokio::test]
+async fn in_memory_stores_work_and_are_private() {
+    let one = Store::open_in_memory().expect("open");
+    let two = Store::open_in_memory().expect("open");
+    assert_eq!(one.path(), None);
+    one.create_session(session("s", "m", 1))
+        .await
+        .expect("create");
+    let req = request("r", Some("s"), None, vec![msg("user", "hi")], 2);
+    one.record_request(req).await.expect("request");
+    one.record_response(response("p", "r", Some("s"), 3))
+        .await
+        .expect("response");
+    one.remember(node(3, "s", 2, 4)).await.expect("remember");
+    one.flush().await.expect("flush");
+    let found = one.lookup_prefix(&[[3; 16]]).await.expect("lookup");
+    assert_eq!(found.map(|n| n.response_id), Some("resp-3".to_owned()));
+    assert_eq!(
+        one.get_session("s").await.expect("get").map(|s| s.turns),
+        Some(1)
+    );
+    assert!(two.get_session("s").await.expect("get").is_none());
+    assert_eq!(one.integrity_check().await.expect("check"), "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn in_memory_reads_and_writes_interleave() {
+    let store = Store::open_in_memory().expect("open");
+    store
+        .create_session(session("s", "m", 1))
+        .await
+        .expect("create");
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0..200 {
+                let id = format!("r{i}");
+                let req = request(&id, Some("s"), None, vec![msg("user", &id)], i);
+                store.record_request(req).await?;
+                store
+                    .record_response(response(&format!("p{i}"), &id, Some("s"), i))
+                    .await?;
+            }
+            Ok::<_, Error>(())
+        })
+    };
+    for _ in 0..100 {
+        store
+            .list_requests(&ListQuery::default())
+            .await
+            .expect("read while writing");
+    }
+    writer.await.expect("join").expect("writes");
+    assert_eq!(
+        store.get_session("s").await.expect("get").map(|s| s.turns),
+        Some(200)
+    );
+}
+
+#[tokio::test]
+async fn backup_and_vacuum_keep_the_data() {
+    let (dir, store) = temp_store();
+    store
+        .create_session(session("s", "m", 1))
+        .await
+        .expect("create");
+    store.vacuum().await.expect("vacuum");
+    let copy = dir.path().join("backups/copy.db");
+    store.backup(&copy).await.expect("backup");
+    let restored = Store::open(&copy).expect("open copy");
+    assert!(restored.get_session("s").await.expect("get").is_some());
+    assert_eq!(restored.integrity_check().await.expect("check"), "ok");
+}
+
+#[tokio::test]
+async fn queued_writes_share_one_commit() {
+    let (_dir, store) = temp_store();
+    store
+        .create_session(session("s", "m", 1))
+        .await
+        .expect("create");
+    store.flush().await.expect("flush");
+    // Another connection holds the write lock, so everything below queues up behind it.
+    let blocker = rusqlite::Connection::open(store.path().expect("file")).expect("open");
+    blocker.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let before = store.commits();
+    for i in 0..200 {
+        let id = format!("r{i}");
+        let req = request(&id, Some("s"), None, vec![msg("user", &id)], i);
+        store.record_request(req).await.expect("queue");
+    }
+    let flushed = tokio::spawn({
+        let store = store.clone();
+        async move { store.flush().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    blocker.execute_batch("COMMIT").expect("unlock");
+    flushed.await.expect("join").expect("flush");
+    // The op taken before the lock was seen, then the rest in one group.
+    let commits = store.commits() - before;
+    assert!(commits <= 3, "{commits} commits for 200 queued writes");
+    assert_eq!(count_committed(&store, "requests"), 200);
+}

@@ -1,0 +1,217 @@
+//! The SQL of every write, run by the writer thread inside its group transaction.
+//!
+//! Kept apart from the thread machinery in `writer` so each op reads as plain SQL. Statements
+//! are prepared through the connection's cache because the same few run thousands of times.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage};
+
+pub(crate) fn insert_session(conn: &Connection, s: &NewSession) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sessions (id, chat_id, model, title, source, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+    )?
+    .execute(params![
+        s.id,
+        s.chat_id,
+        s.model,
+        s.title,
+        s.source,
+        s.created_at
+    ])?;
+    Ok(())
+}
+
+/// Moves `updated_at` forward only: ops from concurrent requests may arrive out of order.
+pub(crate) fn touch_session(conn: &Connection, id: &str, at_ms: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE sessions SET updated_at = max(updated_at, ?2) WHERE id = ?1")?
+        .execute(params![id, at_ms])?;
+    Ok(())
+}
+
+pub(crate) fn insert_request(conn: &Connection, r: &NewRequest) -> rusqlite::Result<()> {
+    // The sub-select records an unknown (e.g. just deleted) session as none instead of
+    // failing the foreign key and losing the request.
+    conn.prepare_cached(
+        "INSERT INTO requests (id, session_id, endpoint, model, stream, api_key_id,
+             prior_request_id, message_count, params, upstream_request, chat_id, parent_id,
+             received_at)
+         VALUES (?1, (SELECT id FROM sessions WHERE id = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
+             ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        r.id,
+        r.session_id,
+        r.endpoint,
+        r.model,
+        r.stream,
+        r.api_key_id,
+        r.prior_request_id,
+        r.message_count,
+        r.params.to_string(),
+        r.upstream_request.as_ref().map(ToString::to_string),
+        r.chat_id,
+        r.parent_id,
+        r.received_at,
+    ])?;
+    let mut link = conn.prepare_cached(
+        "INSERT INTO request_messages (request_id, position, message_id) VALUES (?1, ?2, ?3)",
+    )?;
+    for (position, message) in (0_i64..).zip(&r.new_messages) {
+        let message_id = intern_message(conn, message)?;
+        link.execute(params![r.id, position, message_id])?;
+    }
+    if let Some(session) = &r.session_id {
+        touch_session(conn, session, r.received_at)?;
+    }
+    Ok(())
+}
+
+/// The id of the row holding `message`, inserting it if it is new.
+fn intern_message(conn: &Connection, message: &StoredMessage) -> rusqlite::Result<i64> {
+    let hash = content_hash(&message.role, &message.content);
+    let existing = conn
+        .prepare_cached(
+            "SELECT id FROM messages WHERE content_hash = ?1 AND role = ?2 AND content = ?3",
+        )?
+        .query_row(params![hash, message.role, message.content], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    conn.prepare_cached("INSERT INTO messages (content_hash, role, content) VALUES (?1, ?2, ?3)")?
+        .execute(params![hash, message.role, message.content])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// FNV-1a 64 over `role`, a zero byte and `content`, as a signed integer for SQLite.
+///
+/// Spelled out here rather than taken from a crate so the stored value can never change
+/// with a dependency upgrade; it only narrows the search, the content decides.
+pub(crate) fn content_hash(role: &str, content: &str) -> i64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let bytes = role.bytes().chain([0]).chain(content.bytes());
+    let hash = bytes.fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// Records a response; a second one for the same request replaces the first, so a request
+/// always shows its latest outcome.
+pub(crate) fn insert_response(conn: &Connection, r: &NewResponse) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO responses (id, request_id, session_id, response_id, status,
+             error_kind, error_message, content, reasoning, finish_reason, prompt_tokens,
+             completion_tokens, reasoning_tokens, total_tokens, upstream_first_byte_ms,
+             first_token_ms, duration_ms, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+             ?18)",
+    )?
+    .execute(params![
+        r.id,
+        r.request_id,
+        r.session_id,
+        r.response_id,
+        r.status,
+        r.error_kind,
+        r.error_message,
+        r.content,
+        r.reasoning,
+        r.finish_reason,
+        r.prompt_tokens,
+        r.completion_tokens,
+        r.reasoning_tokens,
+        r.prompt_tokens.saturating_add(r.completion_tokens),
+        r.upstream_first_byte_ms,
+        r.first_token_ms,
+        r.duration_ms,
+        r.created_at,
+    ])?;
+    if let Some(session) = &r.session_id {
+        touch_session(conn, session, r.created_at)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn upsert_node(conn: &Connection, n: &ConvNode) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO conversation_nodes (fingerprint, session_id, chat_id, response_id, model,
+             request_id, message_count, last_used_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (fingerprint) DO UPDATE SET
+             session_id = excluded.session_id, chat_id = excluded.chat_id,
+             response_id = excluded.response_id, model = excluded.model,
+             request_id = excluded.request_id, message_count = excluded.message_count,
+             last_used_at = excluded.last_used_at",
+    )?
+    .execute(params![
+        &n.fingerprint[..],
+        n.session_id,
+        n.chat_id,
+        n.response_id,
+        n.model,
+        n.request_id,
+        n.message_count,
+        n.last_used_at,
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn touch_node(conn: &Connection, fp: &Fingerprint, at_ms: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE conversation_nodes SET last_used_at = max(last_used_at, ?2)
+         WHERE fingerprint = ?1",
+    )?
+    .execute(params![&fp[..], at_ms])?;
+    Ok(())
+}
+
+/// Deletes a session; its requests, responses and nodes go with it (foreign keys cascade).
+/// Messages stay: another session may share them, and `prune` collects the orphans.
+pub(crate) fn delete_session(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached("DELETE FROM sessions WHERE id = ?1")?
+        .execute([id])?;
+    Ok(n > 0)
+}
+
+/// Removes what is older than `older_than_ms`: sessions not updated since (with everything
+/// in them) and requests outside any session received before it. Requests of a session that
+/// is still in use are kept even when old, because later requests rebuild their history
+/// through them. Messages no request refers to any more go too. Returns the number of
+/// sessions and requests removed.
+pub(crate) fn prune(conn: &Connection, older_than_ms: i64) -> rusqlite::Result<u64> {
+    let sessions = conn.execute(
+        "DELETE FROM sessions WHERE updated_at < ?1",
+        [older_than_ms],
+    )?;
+    let requests = conn.execute(
+        "DELETE FROM requests WHERE session_id IS NULL AND received_at < ?1",
+        [older_than_ms],
+    )?;
+    conn.execute(
+        "DELETE FROM messages
+         WHERE NOT EXISTS (SELECT 1 FROM request_messages rm WHERE rm.message_id = messages.id)",
+        [],
+    )?;
+    Ok(u64::try_from(sessions + requests).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_hash;
+
+    #[test]
+    fn content_hash_is_stable_and_role_sensitive() {
+        // FNV-1a 64 of the single byte 0x00 (empty role, empty content).
+        assert_eq!(
+            content_hash("", ""),
+            i64::from_ne_bytes(0xaf63_bd4c_8601_b7df_u64.to_ne_bytes())
+        );
+        assert_ne!(content_hash("user", "hi"), content_hash("assistant", "hi"));
+        assert_ne!(content_hash("us", "erhi"), content_hash("user", "hi"));
+    }
+}
