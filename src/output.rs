@@ -65,3 +65,12 @@ pub fn stdout_is_terminal() -> bool {
 pub fn color_enabled() -> bool {
     stdout_is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
+
+/// Where a command's data goes: the file at `path` (created or truncated), or stdout.
+/// Buffered; the caller flushes (a closed pipe surfaces as `BrokenPipe` there).
+pub fn writer(path: Option<&std::path::Path>) -> io::Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(path) => Box::new(io::BufWriter::new(std::fs::File::create(path)?)),
+        None => Box::new(io::BufWriter::new(io::stdout())),
+    })
+}

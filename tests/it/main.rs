@@ -3,7 +3,13 @@
 
 mod common;
 
+mod bad_input;
+mod chat;
 mod cli;
 mod conversations;
+mod crash;
+mod examples;
 mod failures;
+mod robustness;
 mod serve;
+mod sessions;
