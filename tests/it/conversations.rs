@@ -290,3 +290,54 @@ async fn persistence_off_still_continues_conversations() {
         "persistence off must not create the database file"
     );
 }
+
+#[tokio::test]
+async fn a_chat_the_upstream_forgot_is_reopened_with_the_folded_history() {
+    let s = TestServer::start().await;
+    let a1 = s.answer(&msgs(&[("user", "my name is Kim")])).await;
+    let chat = chat_id(&s.completions()[0]);
+    // Delete the chat upstream behind qwenctl's back.
+    let resp = reqwest::Client::new()
+        .delete(format!("{}/api/v2/chats/{chat}", s.fake.url()))
+        .bearer_auth(JWT)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let h = msgs(&[("user", "my name is Kim"), ("assistant", &a1), ("user", "what is my name?")]);
+    assert_eq!(s.answer(&h).await, "Your name is Kim.");
+    assert_eq!(s.fake.count(NEW_CHAT), 2);
+    let sent = s.completions();
+    // the failed continuation, then the fresh chat with everything folded in
+    assert_eq!(chat_id(&sent[1]), chat);
+    let last = sent.last().unwrap();
+    assert_ne!(chat_id(last), chat);
+    assert!(sent_content(last).contains("my name is Kim"));
+}
+
+/// Without a remembered prefix, even a long history is folded whole into one message: the
+/// answer keeps all of its context, at the price of one large upstream message (the upstream
+/// may refuse it as too long, which the client sees as a 502 `upstream_error`).
+#[tokio::test]
+async fn a_long_unknown_history_is_folded_whole_into_one_message() {
+    let s = TestServer::start().await;
+    let mut pairs: Vec<(String, String)> = vec![("user".into(), "my name is Liam".into())];
+    for i in 0..99 {
+        pairs.push(("assistant".into(), format!("answer number {i}")));
+        pairs.push(("user".into(), format!("question number {i}")));
+    }
+    pairs.push(("assistant".into(), "last answer".into()));
+    pairs.push(("user".into(), "what is my name?".into()));
+    let history = Value::Array(
+        pairs
+            .iter()
+            .map(|(r, c)| json!({"role": r, "content": c}))
+            .collect(),
+    );
+    assert_eq!(s.answer(&history).await, "Your name is Liam.");
+    let sent = s.completions();
+    assert_eq!(sent.len(), 1);
+    let folded = sent_content(&sent[0]);
+    assert!(folded.contains("answer number 0") && folded.contains("question number 98"));
+    assert!(folded.ends_with("what is my name?"), "{}", &folded[folded.len() - 80..]);
+}
