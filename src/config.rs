@@ -343,6 +343,7 @@ impl Config {
             first_byte_timeout: self.first_byte_timeout,
             idle_timeout: self.idle_timeout,
             models_cache: self.models_cache,
+            models_cache_file: None,
         }
     }
 }

@@ -19,6 +19,10 @@ pub struct Ctx {
 impl Ctx {
     /// An upstream client, or a usage error listing what is wrong with the credentials.
     pub fn client(&self) -> anyhow::Result<QwenClient> {
+        self.client_with(None)
+    }
+
+    fn client_with(&self, models_file: Option<std::path::PathBuf>) -> anyhow::Result<QwenClient> {
         let problems = self.config.credential_errors();
         if !problems.is_empty() {
             let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
@@ -28,7 +32,15 @@ impl Ctx {
             ))
             .into());
         }
-        QwenClient::new(self.config.upstream()).context("cannot build the HTTP client")
+        let mut upstream = self.config.upstream();
+        upstream.models_cache_file = models_file;
+        QwenClient::new(upstream).context("cannot build the HTTP client")
+    }
+
+    /// Like [`Ctx::client`], but the model list is also cached on disk for
+    /// MODELS_CACHE_DURATION, so repeated one-shot commands do not refetch it.
+    pub fn cached_client(&self) -> anyhow::Result<QwenClient> {
+        self.client_with(Some(crate::config::data_dir().join("models-cache.json")))
     }
 
     /// The store at `DATABASE_PATH` (created when missing).

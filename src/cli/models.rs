@@ -51,7 +51,7 @@ impl From<&Model> for Row {
 }
 
 pub async fn run(args: ModelsArgs, ctx: Ctx) -> anyhow::Result<()> {
-    let client = ctx.client()?;
+    let client = ctx.cached_client()?;
     let models = client.list_models().await?;
     if args.json {
         output::json(models.as_slice())?;

@@ -57,6 +57,9 @@ pub struct UpstreamConfig {
     pub idle_timeout: Duration,
     /// How long the model list is cached.
     pub models_cache: Duration,
+    /// Also keep the model list in this file, so one-shot commands (`qwenctl models`,
+    /// `qwenctl chat`) share the cache across runs. `None`: memory only.
+    pub models_cache_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for UpstreamConfig {
@@ -83,8 +86,20 @@ struct Inner {
     first_byte_timeout: Duration,
     idle_timeout: Duration,
     models_cache: Duration,
+    models_cache_file: Option<std::path::PathBuf>,
     /// Shared by all clones, so the proxy and the CLI see one cache.
     models: Mutex<Option<(Instant, Arc<Vec<Model>>)>>,
+    /// Held while the list is being fetched, so a burst of requests on a cold cache makes
+    /// one upstream call instead of one each.
+    models_refresh: tokio::sync::Mutex<()>,
+}
+
+/// The on-disk form of the model cache.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ModelsFile {
+    base_url: String,
+    fetched_at_ms: u64,
+    models: Vec<Model>,
 }
 
 impl std::fmt::Debug for QwenClient {
@@ -127,24 +142,63 @@ impl QwenClient {
                 first_byte_timeout: config.first_byte_timeout,
                 idle_timeout: config.idle_timeout,
                 models_cache: config.models_cache,
+                models_cache_file: config.models_cache_file.clone(),
                 models: Mutex::new(None),
+                models_refresh: tokio::sync::Mutex::new(()),
             }),
         })
     }
 
     /// The upstream's models, cached for `models_cache`.
     pub async fn list_models(&self) -> Result<Arc<Vec<Model>>, QwenError> {
-        if let Some((fetched, models)) = self.models_slot().as_ref()
-            && fetched.elapsed() < self.inner.models_cache
-        {
-            return Ok(Arc::clone(models));
+        if let Some(models) = self.cached_models() {
+            return Ok(models);
+        }
+        let _refreshing = self.inner.models_refresh.lock().await;
+        // Someone else may have fetched it while we waited.
+        if let Some(models) = self.cached_models() {
+            return Ok(models);
+        }
+        if let Some((age, models)) = self.read_models_file() {
+            let models = Arc::new(models);
+            *self.models_slot() = Some((Instant::now() - age, Arc::clone(&models)));
+            return Ok(models);
         }
         let models = Arc::new(
             self.with_retry("list_models", || self.fetch_models())
                 .await?,
         );
         *self.models_slot() = Some((Instant::now(), Arc::clone(&models)));
+        self.write_models_file(&models);
         Ok(models)
+    }
+
+    /// A fresh model list from the cache file, with its age.
+    fn read_models_file(&self) -> Option<(Duration, Vec<Model>)> {
+        let path = self.inner.models_cache_file.as_ref()?;
+        let cached: ModelsFile = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        let age = unix_time().checked_sub(Duration::from_millis(cached.fetched_at_ms))?;
+        (cached.base_url == self.inner.base.as_str() && age < self.inner.models_cache)
+            .then_some((age, cached.models))
+    }
+
+    /// Best effort: a cache that cannot be written only costs a refetch next time.
+    fn write_models_file(&self, models: &[Model]) {
+        let Some(path) = &self.inner.models_cache_file else {
+            return;
+        };
+        let cached = ModelsFile {
+            base_url: self.inner.base.to_string(),
+            fetched_at_ms: unix_time().as_millis() as u64,
+            models: models.to_vec(),
+        };
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(path, serde_json::to_vec(&cached).unwrap_or_default()));
+        if let Err(err) = written {
+            tracing::debug!("cannot write the model cache {}: {err}", path.display());
+        }
     }
 
     /// Opens a new upstream chat for `model`; returns its id.
@@ -187,6 +241,13 @@ impl QwenClient {
         self.with_retry("check_auth", || self.json_call(Method::GET, &path, None))
             .await
             .map(drop)
+    }
+
+    fn cached_models(&self) -> Option<Arc<Vec<Model>>> {
+        self.models_slot()
+            .as_ref()
+            .filter(|(fetched, _)| fetched.elapsed() < self.inner.models_cache)
+            .map(|(_, models)| Arc::clone(models))
     }
 
     fn models_slot(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Arc<Vec<Model>>)>> {

@@ -32,6 +32,7 @@ fn config(base: &str) -> UpstreamConfig {
         first_byte_timeout: Duration::from_secs(5),
         idle_timeout: Duration::from_secs(5),
         models_cache: Duration::from_secs(60),
+        models_cache_file: None,
     }
 }
 
@@ -442,4 +443,36 @@ fn chat_id_shapes_and_bad_configs() {
     assert!(!err.to_string().contains("token=a"), "{err}");
     assert!(QwenClient::new(config("not a url")).is_err());
     assert!(backoff(1) <= BACKOFF_BASE && backoff(30) <= BACKOFF_CAP);
+}
+
+#[tokio::test]
+async fn model_list_is_shared_through_the_cache_file() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = Router::new().route(
+        "/api/v2/models/",
+        get(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { include_str!("../../tests/fixtures/models-v2.json") }
+        }),
+    );
+    let base = serve(app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("models.json");
+    let with_file = || {
+        let mut c = config(&base);
+        c.models_cache_file = Some(file.clone());
+        QwenClient::new(c).unwrap()
+    };
+    let first = with_file().list_models().await.unwrap();
+    // A second process (a new client) reads the file instead of the upstream.
+    let second = with_file().list_models().await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // Another upstream does not reuse it.
+    let mut other = config(&base);
+    other.base_url = base.replace("127.0.0.1", "localhost");
+    other.models_cache_file = Some(file.clone());
+    QwenClient::new(other).unwrap().list_models().await.unwrap();
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
