@@ -303,7 +303,7 @@ fn stream_response(
 
 async fn collect_response(
     state: Arc<AppState>,
-    mut relay: Relay,
+    relay: Relay,
     chat_shape: bool,
     client_model: &str,
     echo_prompt: Option<String>,
@@ -312,6 +312,14 @@ async fn collect_response(
         ResponseMeta::chat(client_model)
     } else {
         ResponseMeta::completion(client_model)
+    };
+    let mut guard = CancelGuard {
+        relay: Some(relay),
+        state: state.clone(),
+        id: meta.id.clone(),
+    };
+    let Some(relay) = guard.relay.as_mut() else {
+        return ApiError::internal("the answer was lost").into_response();
     };
     let finish = loop {
         match relay.next().await {
@@ -325,9 +333,7 @@ async fn collect_response(
                 } else {
                     Status::Partial
                 };
-                relay
-                    .finish(&state.engine, &meta.id, status, None, Some(&err))
-                    .await;
+                guard.finish(status, None, Some(&err)).await;
                 return ApiError::from(&err).into_response();
             }
         }
@@ -342,10 +348,46 @@ async fn collect_response(
         };
         text_completion(&meta, &text, finish, &usage)
     };
-    relay
-        .finish(&state.engine, &meta.id, Status::Ok, Some(finish), None)
-        .await;
+    guard.finish(Status::Ok, Some(finish), None).await;
     (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// Records a non-streamed answer as cancelled when the client goes away mid-answer: hyper
+/// then drops the handler future, and with it the upstream request, so the only place left
+/// to notice is `Drop`.
+struct CancelGuard {
+    relay: Option<Relay>,
+    state: Arc<AppState>,
+    id: String,
+}
+
+impl CancelGuard {
+    async fn finish(
+        &mut self,
+        status: Status,
+        reason: Option<FinishReason>,
+        err: Option<&QwenError>,
+    ) {
+        if let Some(relay) = self.relay.take() {
+            relay
+                .finish(&self.state.engine, &self.id, status, reason, err)
+                .await;
+        }
+    }
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if let Some(relay) = self.relay.take() {
+            let engine = self.state.engine.clone();
+            let id = std::mem::take(&mut self.id);
+            tokio::spawn(async move {
+                relay
+                    .finish(&engine, &id, Status::Cancelled, None, None)
+                    .await;
+            });
+        }
+    }
 }
 
 /// Records a request we refused before it reached the upstream (400, unknown model).

@@ -304,7 +304,11 @@ async fn a_chat_the_upstream_forgot_is_reopened_with_the_folded_history() {
         .await
         .unwrap();
     assert!(resp.status().is_success());
-    let h = msgs(&[("user", "my name is Kim"), ("assistant", &a1), ("user", "what is my name?")]);
+    let h = msgs(&[
+        ("user", "my name is Kim"),
+        ("assistant", &a1),
+        ("user", "what is my name?"),
+    ]);
     assert_eq!(s.answer(&h).await, "Your name is Kim.");
     assert_eq!(s.fake.count(NEW_CHAT), 2);
     let sent = s.completions();
@@ -339,5 +343,9 @@ async fn a_long_unknown_history_is_folded_whole_into_one_message() {
     assert_eq!(sent.len(), 1);
     let folded = sent_content(&sent[0]);
     assert!(folded.contains("answer number 0") && folded.contains("question number 98"));
-    assert!(folded.ends_with("what is my name?"), "{}", &folded[folded.len() - 80..]);
+    assert!(
+        folded.ends_with("what is my name?"),
+        "{}",
+        &folded[folded.len() - 80..]
+    );
 }

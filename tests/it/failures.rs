@@ -147,3 +147,34 @@ async fn failures_are_recorded_with_their_status() {
     assert!(kinds.contains(&"invalid_request"), "{body}");
     assert!(rows.iter().all(|r| r["status"] == "error"));
 }
+
+#[tokio::test]
+async fn a_client_that_leaves_a_non_streamed_answer_is_recorded_as_cancelled() {
+    let s = TestServer::start().await;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let gone = client
+        .post(format!("{}/v1/chat/completions", s.url))
+        .json(&json!({"model": "qwen3-max",
+                      "messages": [{"role": "user", "content": "[[fake:slow=150]] one two three four five six"}]}))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client should have timed out");
+    let mut statuses = Vec::new();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let body: Value = s.get("/v1/responses").await.json().await.unwrap();
+        statuses = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if !statuses.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(statuses, ["cancelled"]);
+}
