@@ -1,7 +1,6 @@
 //! `qwenctl serve`: the OpenAI-compatible HTTP proxy.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -81,15 +80,7 @@ pub async fn run(args: ServeArgs, mut ctx: Ctx) -> anyhow::Result<()> {
 
     let store = ctx.engine_store()?;
     let engine = Engine::new(client, store.clone(), config.session_timeout, "serve");
-    let settings = Settings {
-        api_keys: config.api_keys.clone(),
-        keepalive: config.keepalive_interval.max(Duration::from_millis(10)),
-        max_body: config.max_request_body,
-        enable_crud_api: config.enable_crud_api,
-        shutdown_timeout: config.shutdown_timeout,
-        session_timeout: config.session_timeout,
-        persistence: config.enable_persistence,
-    };
+    let settings = Settings::from_config(config);
     let state = AppState::new(engine, store, settings);
 
     let addr = format!("{}:{}", config.host, config.port);

@@ -65,19 +65,36 @@ struct Prepared {
     echo_prompt: Option<String>,
 }
 
+/// `POST /v1/chat/completions`.
 pub async fn chat(
     State(state): State<Arc<AppState>>,
     Extension(request_id): Extension<RequestId>,
     key: Option<Extension<KeyId>>,
     req: Request,
 ) -> Response {
-    let received = Instant::now();
-    let key = key.map(|Extension(k)| k.0);
-    let body = match read_body(req, state.settings.max_body).await {
-        Ok(body) => body,
-        Err(e) => return e.into_response(),
-    };
-    let prepared = openai::parse_chat_request(&body).map(|r| Prepared {
+    endpoint(
+        state,
+        request_id,
+        key,
+        req,
+        "chat.completions",
+        prepare_chat,
+    )
+    .await
+}
+
+/// `POST /v1/completions` (legacy): the prompt becomes one user message.
+pub async fn legacy(
+    State(state): State<Arc<AppState>>,
+    Extension(request_id): Extension<RequestId>,
+    key: Option<Extension<KeyId>>,
+    req: Request,
+) -> Response {
+    endpoint(state, request_id, key, req, "completions", prepare_legacy).await
+}
+
+fn prepare_chat(body: &[u8]) -> Result<Prepared, InvalidRequest> {
+    openai::parse_chat_request(body).map(|r| Prepared {
         client_model: r.model,
         messages: r.messages,
         stream: r.stream,
@@ -87,32 +104,11 @@ pub async fn chat(
         thinking: r.thinking,
         params: r.params,
         echo_prompt: None,
-    });
-    handle(
-        state,
-        request_id.0,
-        key,
-        "chat.completions",
-        &body,
-        prepared,
-        received,
-    )
-    .await
+    })
 }
 
-pub async fn legacy(
-    State(state): State<Arc<AppState>>,
-    Extension(request_id): Extension<RequestId>,
-    key: Option<Extension<KeyId>>,
-    req: Request,
-) -> Response {
-    let received = Instant::now();
-    let key = key.map(|Extension(k)| k.0);
-    let body = match read_body(req, state.settings.max_body).await {
-        Ok(body) => body,
-        Err(e) => return e.into_response(),
-    };
-    let prepared = openai::parse_completion_request(&body).map(|r| Prepared {
+fn prepare_legacy(body: &[u8]) -> Result<Prepared, InvalidRequest> {
+    openai::parse_completion_request(body).map(|r| Prepared {
         client_model: r.model,
         messages: vec![Message {
             role: Role::User,
@@ -125,17 +121,25 @@ pub async fn legacy(
         thinking: None,
         params: r.params,
         echo_prompt: r.echo.then_some(r.prompt),
-    });
-    handle(
-        state,
-        request_id.0,
-        key,
-        "completions",
-        &body,
-        prepared,
-        received,
-    )
-    .await
+    })
+}
+
+async fn endpoint(
+    state: Arc<AppState>,
+    request_id: RequestId,
+    key: Option<Extension<KeyId>>,
+    req: Request,
+    name: &'static str,
+    prepare: fn(&[u8]) -> Result<Prepared, InvalidRequest>,
+) -> Response {
+    let received = Instant::now();
+    let key = key.map(|Extension(k)| k.0);
+    let body = match read_body(req, state.settings.max_body).await {
+        Ok(body) => body,
+        Err(e) => return e.into_response(),
+    };
+    let prepared = prepare(&body);
+    handle(state, request_id.0, key, name, &body, prepared, received).await
 }
 
 /// Reads the body against the limit, so an oversized one is a 413 OpenAI error.

@@ -48,6 +48,22 @@ pub struct Settings {
     pub persistence: bool,
 }
 
+impl Settings {
+    /// The server settings of a resolved configuration.
+    pub fn from_config(config: &crate::config::Config) -> Settings {
+        Settings {
+            api_keys: config.api_keys.clone(),
+            // A zero interval would spin; a keep-alive every 10 ms is already absurd.
+            keepalive: config.keepalive_interval.max(Duration::from_millis(10)),
+            max_body: config.max_request_body,
+            enable_crud_api: config.enable_crud_api,
+            shutdown_timeout: config.shutdown_timeout,
+            session_timeout: config.session_timeout,
+            persistence: config.enable_persistence,
+        }
+    }
+}
+
 /// Outcome of the last upstream call, for `/health`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]

@@ -108,15 +108,7 @@ impl TestServer {
             Store::open_in_memory().expect("store")
         };
         let engine = Engine::new(client, store.clone(), config.session_timeout, "serve");
-        let settings = Settings {
-            api_keys: config.api_keys.clone(),
-            keepalive: config.keepalive_interval,
-            max_body: config.max_request_body,
-            enable_crud_api: config.enable_crud_api,
-            shutdown_timeout: config.shutdown_timeout,
-            session_timeout: config.session_timeout,
-            persistence: config.enable_persistence,
-        };
+        let settings = Settings::from_config(&config);
         let state = AppState::new(engine, store, settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
