@@ -139,7 +139,16 @@ async fn endpoint(
         Err(e) => return e.into_response(),
     };
     let prepared = prepare(&body);
-    handle(state, request_id.0, key, name, &body, prepared, received).await
+    let deadline = state.deadline.clone();
+    // Past the shutdown grace period, a request still waiting for its answer gives up (a
+    // stream has been handed to its own task by then and ends itself).
+    tokio::select! {
+        response = handle(state, request_id.0, key, name, &body, prepared, received) => response,
+        () = deadline.cancelled() => ApiError::unavailable(
+            "the server is shutting down and this request ran past the grace period",
+        )
+        .into_response(),
+    }
 }
 
 /// Reads the body against the limit, so an oversized one is a 413 OpenAI error.
