@@ -89,7 +89,9 @@ pub async fn run(args: ServeArgs, mut ctx: Ctx) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     output::line(&format!("Listening on http://{local}"))?;
-    if !config.enable_persistence {
+    if config.enable_persistence {
+        tracing::info!("recording exchanges in {}", config.database_path.display());
+    } else {
         tracing::info!("persistence is off: nothing is written to disk");
     }
     proxy::serve(listener, state, shutdown_signal()).await?;
