@@ -13,14 +13,14 @@ use tabled::settings::Style;
 /// Pretty JSON followed by a newline.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
     out.write_all(b"\n")?;
     out.flush()
 }
 
 /// Compact JSON on one line (JSON Lines).
 pub fn json_line<T: Serialize + ?Sized>(out: &mut impl Write, value: &T) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, value).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *out, value).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
 
@@ -73,4 +73,14 @@ pub fn writer(path: Option<&std::path::Path>) -> io::Result<Box<dyn Write>> {
         Some(path) => Box::new(io::BufWriter::new(std::fs::File::create(path)?)),
         None => Box::new(io::BufWriter::new(io::stdout())),
     })
+}
+
+/// Whether stderr is a terminal (spinners, reasoning shown dimmed).
+pub fn stderr_is_terminal() -> bool {
+    std::io::IsTerminal::is_terminal(&io::stderr())
+}
+
+/// Whether colour is wanted on stderr: a terminal and `NO_COLOR` unset.
+pub fn stderr_color_enabled() -> bool {
+    stderr_is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

@@ -1,10 +1,18 @@
 //! `qwenctl db`: backup, vacuum and prune the database.
+//!
+//! All three are safe while `serve` runs: the backup is SQLite's online backup of one
+//! consistent snapshot, and vacuum and prune go through the store's single writer in order
+//! with everything else. Each prints one line saying what it did.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
 
+use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use crate::context::Ctx;
+use crate::error::UsageError;
+use crate::output;
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
@@ -29,6 +37,108 @@ pub struct PruneArgs {
     pub older_than: String,
 }
 
-pub async fn run(_cmd: DbCommand, _ctx: Ctx) -> anyhow::Result<()> {
-    Err(crate::error::Failed("`qwenctl db` is not built yet".into()).into())
+pub async fn run(cmd: DbCommand, ctx: Ctx) -> anyhow::Result<()> {
+    match cmd {
+        DbCommand::Backup(args) => backup(args, ctx).await,
+        DbCommand::Vacuum => vacuum(ctx).await,
+        DbCommand::Prune(args) => prune(args, ctx).await,
+    }
+}
+
+async fn backup(args: BackupArgs, ctx: Ctx) -> anyhow::Result<()> {
+    let dest = &args.path;
+    // Backing a file up onto itself would overwrite it page by page while reading it.
+    if same_file(dest, &ctx.config.database_path) {
+        return Err(UsageError(format!(
+            "the backup destination {} is the database itself",
+            dest.display()
+        ))
+        .into());
+    }
+    let store = ctx.store()?;
+    store
+        .backup(dest)
+        .await
+        .with_context(|| format!("cannot back up the database to {}", dest.display()))?;
+    let size = std::fs::metadata(dest)
+        .with_context(|| format!("cannot read the backup {}", dest.display()))?
+        .len();
+    output::line(&format!(
+        "Backed up to {} ({})",
+        dest.display(),
+        bytes(size)
+    ))?;
+    Ok(())
+}
+
+async fn vacuum(ctx: Ctx) -> anyhow::Result<()> {
+    let store = ctx.store()?;
+    let before = store.size().await?;
+    store.vacuum().await.context("VACUUM failed")?;
+    let after = store.size().await?;
+    let size = |b: i64| bytes(u64::try_from(b).unwrap_or(0));
+    output::line(&format!(
+        "Vacuumed {}: {} → {} ({} reclaimed)",
+        ctx.config.database_path.display(),
+        size(before.bytes),
+        size(after.bytes),
+        size(before.bytes.saturating_sub(after.bytes).max(0)),
+    ))?;
+    Ok(())
+}
+
+async fn prune(args: PruneArgs, ctx: Ctx) -> anyhow::Result<()> {
+    let age = humantime::parse_duration(args.older_than.trim()).map_err(|e| {
+        UsageError(format!(
+            "invalid value `{}` for --older-than: {e} (use e.g. 30d or 12h)",
+            args.older_than
+        ))
+    })?;
+    let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+    let cutoff = crate::unix_now_ms().saturating_sub(age_ms).max(0);
+    let store = ctx.store()?;
+    let removed = store.prune(cutoff).await?;
+    let since = u64::try_from(cutoff).map_or_else(
+        |_| "the start".to_owned(),
+        |ms| humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms)).to_string(),
+    );
+    output::line(&format!(
+        "Pruned {removed} sessions and stand-alone requests last active before {since}"
+    ))?;
+    Ok(())
+}
+
+/// Whether both paths name one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// `812 B`, `1.5 KiB`, `3.2 MiB`, `1.1 GiB`.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bytes;
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(bytes(812), "812 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(5 * 1024 * 1024), "5.0 MiB");
+    }
 }

@@ -11,9 +11,9 @@ use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
 
 use super::{
-    ConvNode, Fingerprint, GroupBy, ListQuery, RequestDetail, RequestSummary, ResponseRow, Result,
-    SessionStats, SessionSummary, Statistics, Store, StoredMessage, Transcript, UsageReport, conn,
-    history, queries, stats,
+    ConvNode, DbSize, Fingerprint, GroupBy, ListQuery, RequestDetail, RequestSummary, ResponseRow,
+    Result, SessionStats, SessionSummary, Statistics, Store, StoredMessage, Transcript,
+    UsageReport, conn, history, queries, stats,
 };
 
 /// How long a backup keeps retrying while the writer holds the database.
@@ -128,6 +128,22 @@ impl Store {
                 .query_map([], |row| row.get::<_, String>(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(lines.join("\n"))
+        })
+        .await
+    }
+
+    /// How big the database is and how much of it is free pages (what `VACUUM` gives back),
+    /// counting what the WAL holds that is not yet in the main file.
+    pub async fn size(&self) -> Result<DbSize> {
+        self.read(|c| {
+            let pragma = |name: &str| -> rusqlite::Result<i64> {
+                c.query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+            };
+            let page_size = pragma("page_size")?;
+            Ok(DbSize {
+                bytes: pragma("page_count")? * page_size,
+                free_bytes: pragma("freelist_count")? * page_size,
+            })
         })
         .await
     }

@@ -34,7 +34,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_time_ms};
 pub use types::{ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage};
 pub use views::{
-    Distribution, RequestDetail, RequestSummary, ResponseRow, SessionStats, SessionSummary,
+    DbSize, Distribution, RequestDetail, RequestSummary, ResponseRow, SessionStats, SessionSummary,
     Statistics, Transcript, Turn, UsageGroup, UsageReport,
 };
 

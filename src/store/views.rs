@@ -29,6 +29,14 @@ pub struct SessionSummary {
     pub total_tokens: i64,
 }
 
+/// The size of the database in bytes (`page_count × page_size`) and, of that, the free
+/// pages a `VACUUM` would give back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DbSize {
+    pub bytes: i64,
+    pub free_bytes: i64,
+}
+
 /// Counts, token sums and average timings over a set of requests and their responses.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Statistics {

@@ -1,0 +1,73 @@
+//! `qwenctl sessions list`: the most recently active sessions as a table, or their
+//! [`SessionSummary`] records as a JSON array.
+
+use clap::Args;
+use tabled::Tabled;
+
+use super::{ago, shorten};
+use crate::context::Ctx;
+use crate::output;
+use crate::store::{ListQuery, SessionSummary};
+
+/// Characters of the title shown in the table.
+const TITLE_WIDTH: usize = 40;
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// How many sessions to list
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Tabled)]
+struct Row {
+    #[tabled(rename = "ID")]
+    id: String,
+    #[tabled(rename = "TITLE")]
+    title: String,
+    #[tabled(rename = "MODEL")]
+    model: String,
+    #[tabled(rename = "TURNS")]
+    turns: i64,
+    #[tabled(rename = "TOKENS")]
+    tokens: i64,
+    #[tabled(rename = "LAST ACTIVE")]
+    last_active: String,
+}
+
+impl Row {
+    fn new(s: &SessionSummary, now_ms: i64) -> Row {
+        Row {
+            id: s.id.clone(),
+            title: shorten(&s.title, TITLE_WIDTH),
+            model: s.model.clone(),
+            turns: s.turns,
+            tokens: s.total_tokens,
+            last_active: ago(s.updated_at, now_ms),
+        }
+    }
+}
+
+pub async fn run(args: ListArgs, ctx: Ctx) -> anyhow::Result<()> {
+    let store = ctx.store()?;
+    let query = ListQuery {
+        limit: args.limit,
+        ..ListQuery::default()
+    };
+    let sessions = store.list_sessions(&query).await?;
+    if args.json {
+        // Serialized first, so a closed pipe surfaces as a plain BrokenPipe (not inside a
+        // serde error, where the exit-code mapper would miss it).
+        output::line(&serde_json::to_string_pretty(&sessions)?)?;
+    } else {
+        let now = crate::unix_now_ms();
+        output::table(
+            sessions.iter().map(|s| Row::new(s, now)),
+            "No sessions recorded yet.",
+        )?;
+    }
+    Ok(())
+}
