@@ -61,16 +61,16 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             break
         }
         'qwenctl;chat' {
-            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Add the contents of a file to the prompt')
-            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Add the contents of a file to the prompt')
-            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Model to use')
-            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model to use')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Add the contents of a file to the prompt, in a fenced block headed by its name (repeatable)')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Add the contents of a file to the prompt, in a fenced block headed by its name (repeatable)')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Model to use; a `-thinking` variant turns thinking on [default: qwen3-max, or the resumed session''s model]')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model to use; a `-thinking` variant turns thinking on [default: qwen3-max, or the resumed session''s model]')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'System prompt')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System prompt')
             [CompletionResult]::new('--resume', '--resume', [CompletionResultType]::ParameterName, 'Continue the session with this id')
             [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
             [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
-            [CompletionResult]::new('--think', '--think', [CompletionResultType]::ParameterName, 'Turn thinking on (reasoning shown dimmed)')
+            [CompletionResult]::new('--think', '--think', [CompletionResultType]::ParameterName, 'Turn thinking on: the reasoning is shown dimmed (one-shot: on stderr, never on stdout)')
             [CompletionResult]::new('--no-stream', '--no-stream', [CompletionResultType]::ParameterName, 'Print the answer at once instead of streaming it')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the final chat.completion object as JSON')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Continue the latest session')

@@ -50,13 +50,13 @@ complete -c qwenctl -n "__fish_qwenctl_using_subcommand serve" -s v -l verbose -
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand serve" -s q -l quiet -d 'Only errors on stderr'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand serve" -s V -l version -d 'Print version'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -s f -l file -d 'Add the contents of a file to the prompt' -r -F
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -s m -l model -d 'Model to use' -r
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -s f -l file -d 'Add the contents of a file to the prompt, in a fenced block headed by its name (repeatable)' -r -F
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -s m -l model -d 'Model to use; a `-thinking` variant turns thinking on [default: qwen3-max, or the resumed session\'s model]' -r
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -s s -l system -d 'System prompt' -r
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -l resume -d 'Continue the session with this id' -r
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -l env-file -d 'Read variables from this file instead of ./.env' -r -F
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -l database -d 'SQLite database file (overrides DATABASE_PATH)' -r -F
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -l think -d 'Turn thinking on (reasoning shown dimmed)'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -l think -d 'Turn thinking on: the reasoning is shown dimmed (one-shot: on stderr, never on stdout)'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -l no-stream -d 'Print the answer at once instead of streaming it'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -l json -d 'Print the final chat.completion object as JSON'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -s c -l continue -d 'Continue the latest session'

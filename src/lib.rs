@@ -19,6 +19,7 @@ pub mod openai;
 pub mod output;
 pub mod proxy;
 pub mod qwen;
+pub mod repl;
 pub mod session;
 pub mod store;
 pub mod telemetry;
@@ -58,8 +59,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         args.apply_flags(&mut sources);
     }
     let config = config::resolve(&sources, unix_now());
+    // A one-shot command speaks in its own words (one line on failure); its logs stay quiet
+    // unless asked for. `serve` is a service: it logs at LOG_LEVEL.
+    let level_was_set = config
+        .shown
+        .iter()
+        .any(|s| s.var == config::env::LOG_LEVEL && s.origin != config::Origin::Default);
+    let level = if matches!(cli.command, Command::Serve(_)) || level_was_set {
+        config.log_level.as_str()
+    } else {
+        "warn"
+    };
     telemetry::init(
-        &config.log_level,
+        level,
         config.log_format,
         cli.global.verbose,
         cli.global.quiet,

@@ -1,25 +1,30 @@
 //! `qwenctl chat`: a REPL, or one-shot with a prompt and/or piped stdin.
+//!
+//! Only the flags live here; what they mean is [`crate::repl`]'s business.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
 use crate::context::Ctx;
+use crate::repl::{self, ChatOptions, Resume};
 
 #[derive(Debug, Args)]
 pub struct ChatArgs {
-    /// The prompt (one-shot); piped stdin is appended
+    /// The prompt (one-shot); piped stdin is appended after a blank line
     pub prompt: Option<String>,
-    /// Add the contents of a file to the prompt
+    /// Add the contents of a file to the prompt, in a fenced block headed by its name
+    /// (repeatable)
     #[arg(short, long, value_name = "FILE")]
     pub file: Vec<PathBuf>,
-    /// Model to use
-    #[arg(short, long, default_value = "qwen3-max")]
-    pub model: String,
+    /// Model to use; a `-thinking` variant turns thinking on [default: qwen3-max, or the
+    /// resumed session's model]
+    #[arg(short, long)]
+    pub model: Option<String>,
     /// System prompt
     #[arg(short, long)]
     pub system: Option<String>,
-    /// Turn thinking on (reasoning shown dimmed)
+    /// Turn thinking on: the reasoning is shown dimmed (one-shot: on stderr, never on stdout)
     #[arg(long)]
     pub think: bool,
     /// Print the answer at once instead of streaming it
@@ -36,6 +41,22 @@ pub struct ChatArgs {
     pub continue_latest: bool,
 }
 
-pub async fn run(_args: ChatArgs, _ctx: Ctx) -> anyhow::Result<()> {
-    Err(crate::error::Failed("`qwenctl chat` is not built yet".into()).into())
+pub async fn run(args: ChatArgs, ctx: Ctx) -> anyhow::Result<()> {
+    let resume = match (args.resume, args.continue_latest) {
+        (Some(id), _) => Some(Resume::Id(id)),
+        (None, true) => Some(Resume::Latest),
+        (None, false) => None,
+    };
+    let opts = ChatOptions {
+        prompt: args.prompt,
+        files: args.file,
+        model: args.model,
+        system: args.system,
+        think: args.think,
+        no_stream: args.no_stream,
+        json: args.json,
+        resume,
+        quiet: ctx.global.quiet,
+    };
+    repl::run(opts, ctx).await
 }

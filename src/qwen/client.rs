@@ -410,7 +410,7 @@ impl QwenClient {
             match op().await {
                 Err(err) if err.is_retryable() && attempt < self.inner.retry_max_attempts => {
                     let wait = backoff(attempt);
-                    tracing::warn!(
+                    tracing::info!(
                         operation,
                         attempt,
                         kind = err.kind().as_str(),

@@ -1,0 +1,65 @@
+//! One-shot chat: one message in, the answer out, for shells and scripts.
+//!
+//! stdout carries exactly the answer and one trailing newline (or, with `--json`, the
+//! `chat.completion` object), so `qwenctl chat "…" | next-tool` needs no cleaning. Anything
+//! for the person at the terminal goes to stderr: the spinner (only when both streams are
+//! terminals) and the reasoning of a thinking turn (dimmed on a colour terminal, plain
+//! otherwise, never with `-q`). A failure is one line of advice and exit 1; Ctrl-C is 130.
+
+use serde_json::Value;
+
+use crate::error::{Failed, Interrupted};
+use crate::openai::response::chat_completion;
+use crate::output;
+use crate::session::Engine;
+
+use super::ChatOptions;
+use super::advice;
+use super::conversation::Conversation;
+use super::render::{Sink, View};
+use super::turn::{self, Ended};
+
+/// Sends `prompt` after `conv`'s history and prints the answer.
+pub async fn run(
+    engine: &Engine,
+    conv: &Conversation,
+    prompt: String,
+    opts: &ChatOptions,
+) -> anyhow::Result<()> {
+    let terminal = output::stdout_is_terminal() && output::stderr_is_terminal();
+    let reasoning = if conv.thinking && !opts.quiet && !opts.json {
+        Sink::Stderr
+    } else {
+        Sink::Hidden
+    };
+    let view = View {
+        stream: !opts.no_stream && !opts.json,
+        answer: !opts.json,
+        reasoning,
+        dim: output::stderr_color_enabled(),
+        spinner: terminal && !opts.quiet,
+    };
+    let messages = conv.request(Some(&prompt));
+    match turn::run(engine, conv, messages, view).await? {
+        Ended::Answered(answer) => {
+            tracing::debug!(session = %answer.session_id, "answered");
+            if opts.json {
+                let object: Value = chat_completion(
+                    &answer.meta,
+                    &answer.content,
+                    &answer.reasoning,
+                    answer.finish,
+                    &answer.usage,
+                );
+                // Serialised first, so a closed pipe reaches the exit-code mapper as a
+                // plain `BrokenPipe` (quiet exit 0) rather than wrapped in a serde error.
+                let mut text = serde_json::to_string_pretty(&object)?;
+                text.push('\n');
+                output::text(&text)?;
+            }
+            Ok(())
+        }
+        Ended::Cancelled => Err(Interrupted.into()),
+        Ended::Failed(err) => Err(Failed(advice::explain(&err)).into()),
+    }
+}
