@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::middleware::{KeyId, RequestId};
-use super::relay::{Piece, Relay, Shape, StreamContext, stream_sse};
+use super::relay::{Shape, StreamContext, stream_sse};
 use super::{ApiError, AppState, UpstreamHealth};
 use crate::openai::limit::FinishReason;
 use crate::openai::request::{Message, Role};
@@ -23,7 +23,7 @@ use crate::openai::response::{
 };
 use crate::openai::{self, InvalidRequest};
 use crate::qwen::{ChatType, ErrorKind, Model, QwenError};
-use crate::session::{RequestMeta, Status, TurnRequest};
+use crate::session::{Piece, Relay, RequestMeta, Status, TurnRequest};
 use crate::store::{NewRequest, NewResponse};
 
 /// The upstream model list (cached by the client), with the failure counted for /health.

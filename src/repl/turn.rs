@@ -15,9 +15,9 @@ use serde_json::json;
 
 use crate::openai::response::ResponseMeta;
 use crate::openai::{FinishReason, Message, OpenAiUsage};
-use crate::proxy::relay::{Piece, Relay};
 use crate::qwen::{ChatType, QwenError};
 use crate::session::{Engine, RequestMeta, Status, TurnRequest};
+use crate::session::{Piece, Relay};
 
 use super::conversation::Conversation;
 use super::render::{Renderer, View};

@@ -12,5 +12,7 @@
 
 mod engine;
 pub mod fingerprint;
+mod relay;
 
 pub use engine::{Engine, Outcome, RequestMeta, Status, Turn, TurnRequest};
+pub use relay::{Piece, Relay};
