@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, the Rust tests, then the official
-# OpenAI SDKs (Python and Node) against a running `serve`. Installs what it needs itself.
+# OpenAI SDKs (Python and Node) against a running `serve`, every command shown in the docs,
+# and the deployment files (nginx -t, systemd-analyze verify). Installs what it needs itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,3 +13,5 @@ else
   cargo test --locked --no-fail-fast
 fi
 bash tests/compat/run.sh
+bash scripts/check-docs.sh
+bash scripts/check-deploy.sh

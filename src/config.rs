@@ -219,14 +219,37 @@ impl Sources {
         let mut dotenv_path = None;
         match dotenvy::from_path_iter(&path) {
             Ok(iter) => {
-                for item in iter {
-                    let (k, v) = item.map_err(|e| format!("{}: {e}", path.display()))?;
-                    dotenv.insert(k, v);
-                }
+                let parsed: Result<Vec<(String, String)>, dotenvy::Error> = iter.collect();
+                dotenv = match parsed {
+                    Ok(pairs) => pairs.into_iter().collect(),
+                    // dotenvy refuses unquoted values with spaces, which every pasted Cookie
+                    // header has and which the Node proxy's dotenv accepted. Its error also
+                    // quotes the line (the secret), so it is never shown.
+                    Err(_) => {
+                        let text = std::fs::read_to_string(&path).map_err(|e| {
+                            format!("cannot read env file {}: {}", path.display(), e.kind())
+                        })?;
+                        parse_env_lenient(&text).map_err(|line| {
+                            format!(
+                                "cannot parse env file {} at line {line}: expected NAME=value",
+                                path.display()
+                            )
+                        })?
+                    }
+                };
                 dotenv_path = Some(path);
             }
             Err(e) if e.not_found() && !required => {}
-            Err(e) => return Err(format!("cannot read env file {}: {e}", path.display())),
+            Err(e) => {
+                return Err(format!(
+                    "cannot read env file {}: {}",
+                    path.display(),
+                    match e {
+                        dotenvy::Error::Io(io) => io.kind().to_string(),
+                        _ => "unreadable".to_owned(),
+                    }
+                ));
+            }
         }
         Ok(Sources {
             flags: HashMap::new(),
@@ -250,6 +273,36 @@ impl Sources {
         }
         None
     }
+}
+
+/// Reads `.env` text the way the Node proxy's `dotenv` did: `NAME=value` per line, `#`
+/// comments and blank lines skipped, an optional `export `, surrounding quotes removed, and
+/// everything else after the first `=` kept as is (spaces and `;` included). Returns the
+/// 1-based number of the first line that is not of that form.
+pub fn parse_env_lenient(text: &str) -> Result<HashMap<String, String>, usize> {
+    let mut vars = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let (name, value) = line.split_once('=').ok_or(i + 1)?;
+        let name = name.trim();
+        let valid_name = name
+            .chars()
+            .enumerate()
+            .all(|(j, c)| c == '_' || c.is_ascii_alphabetic() || (j > 0 && c.is_ascii_digit()));
+        if name.is_empty() || !valid_name {
+            return Err(i + 1);
+        }
+        let value = value.trim();
+        let unquoted = ['"', '\'']
+            .iter()
+            .find_map(|&q| value.strip_prefix(q).and_then(|v| v.strip_suffix(q)));
+        vars.insert(name.to_owned(), unquoted.unwrap_or(value).to_owned());
+    }
+    Ok(vars)
 }
 
 /// The resolved configuration.

@@ -192,3 +192,37 @@ fn env_example_lists_every_variable() {
         assert!(env::ALL.contains(var), ".env.example has unknown {var}");
     }
 }
+
+#[test]
+fn lenient_env_parsing_takes_pasted_cookie_headers() {
+    let text = "# comment\n\nQWEN_COOKIES=cna=abc; token=x.y.z; x-ap=ap southeast\nexport QWEN_TOKEN='T2g A'\nPORT=\"3100\"\n";
+    let vars = parse_env_lenient(text).unwrap();
+    assert_eq!(
+        vars["QWEN_COOKIES"],
+        "cna=abc; token=x.y.z; x-ap=ap southeast"
+    );
+    assert_eq!(vars["QWEN_TOKEN"], "T2g A");
+    assert_eq!(vars["PORT"], "3100");
+    assert_eq!(parse_env_lenient("OK=1\nnot a pair\n"), Err(2));
+    assert_eq!(parse_env_lenient("1BAD=1\n"), Err(1));
+}
+
+#[test]
+fn env_file_errors_never_quote_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".env");
+    std::fs::write(
+        &path,
+        "QWEN_COOKIES=token=secret-value with spaces\nthis line is broken\n",
+    )
+    .unwrap();
+    let err = Sources::from_process(Some(&path)).unwrap_err();
+    assert!(err.contains("line 2"), "{err}");
+    assert!(!err.contains("secret-value"), "{err}");
+    std::fs::write(&path, "QWEN_COOKIES=token=secret-value with spaces\n").unwrap();
+    let sources = Sources::from_process(Some(&path)).unwrap();
+    assert_eq!(
+        sources.dotenv["QWEN_COOKIES"],
+        "token=secret-value with spaces"
+    );
+}

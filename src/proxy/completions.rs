@@ -40,6 +40,8 @@ fn note_upstream(state: &AppState, err: Option<&QwenError>) {
     match err {
         None => state.set_upstream_health(UpstreamHealth::Ok),
         Some(e) => {
+            // Operators see upstream trouble in the log, not only in /metrics.
+            tracing::warn!(kind = e.kind().as_str(), "upstream call failed: {e}");
             metrics::counter!("qwen_upstream_errors_total", "kind" => e.kind().as_str())
                 .increment(1);
             if e.kind() == ErrorKind::Auth {

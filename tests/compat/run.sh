@@ -27,14 +27,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts a command whose first stdout line names its URL; prints that URL.
+# Starts a command whose first stdout line names its URL; sets $url to it. (Not run in a
+# subshell, so the pid lands in $pids and cleanup can stop it.)
 start() {
   local name="$1"; shift
   "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pids+=("$!")
+  url=""
   for _ in $(seq 1 100); do
     if grep -q 'http://' "$work/$name.out" 2>/dev/null; then
-      grep -o 'http://[0-9.:]*' "$work/$name.out" | head -1
+      url="$(grep -o 'http://[0-9.:]*' "$work/$name.out" | head -1)"
       return 0
     fi
     sleep 0.1
@@ -44,12 +46,15 @@ start() {
   return 1
 }
 
-fake_url="$(start fake "$fake_bin" --port 0)"
+start fake "$fake_bin" --port 0
+fake_url="$url"
 cookie='token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6ImZha2UtdXNlciIsImV4cCI6NDEwMjQ0NDgwMH0.sig'
 common=(env -i "PATH=$PATH" "HOME=$work" "QWEN_BASE_URL=$fake_url" "QWEN_COOKIES=$cookie"
   "QWEN_TOKEN=compat-umid" "PORT=0" "LOG_LEVEL=warn")
-serve_url="$(start serve "${common[@]}" "DATABASE_PATH=$work/open.db" "$bin" serve)"
-keyed_url="$(start keyed "${common[@]}" "DATABASE_PATH=$work/keyed.db" "API_KEYS=sk-compat" "$bin" serve)"
+start serve "${common[@]}" "DATABASE_PATH=$work/open.db" "$bin" serve
+serve_url="$url"
+start keyed "${common[@]}" "DATABASE_PATH=$work/keyed.db" "API_KEYS=sk-compat" "$bin" serve
+keyed_url="$url"
 
 export QWENCTL_URL="$serve_url" QWENCTL_KEYED_URL="$keyed_url" FAKE_URL="$fake_url"
 echo "compat: serve $serve_url, keyed $keyed_url, fake $fake_url"

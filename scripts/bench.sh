@@ -1,0 +1,432 @@
+#!/usr/bin/env bash
+# The benchmark of issue 8, one command: `bash scripts/bench.sh`.
+#
+# Builds qwenctl, the fake upstream and the load generator with --release, then for a paced
+# fake (16 chunks x 10 ms per answer) and a zero-delay fake (16 chunks, no pauses):
+#   - drives the fake directly (what serve asks of it per request: new chat + streamed
+#     completion) at 1, 100 and 1,000 concurrent clients, as the baseline;
+#   - drives a fresh `qwenctl serve` per scenario, persistence on and off, non-stream and
+#     stream, at 1, 100 and 1,000 concurrent clients;
+# plus the targets' own loads: 200 concurrent paced streams (serve vs. direct) and a paced
+# 200 non-stream requests/s (added latency). Every run is bounded (BENCH_SECONDS, default 8 s;
+# the target runs BENCH_TARGET_SECONDS, default 10 s). Everything listens on 127.0.0.1.
+# Results go between the markers of docs/BENCHMARKS.md (the rest of the file is prose that
+# the script leaves alone); raw JSON lines are kept in target/bench/.
+#
+# Environment: BENCH_SECONDS, BENCH_TARGET_SECONDS, BENCH_CONCURRENCY (default "1 100 1000"),
+# BENCH_OUT (default docs/BENCHMARKS.md).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+secs="${BENCH_SECONDS:-8}"
+target_secs="${BENCH_TARGET_SECONDS:-10}"
+levels="${BENCH_CONCURRENCY:-1 100 1000}"
+out_doc="${BENCH_OUT:-docs/BENCHMARKS.md}"
+
+started_at="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+load_before="$(uptime)"
+
+cargo build --release --locked --quiet --bin qwenctl --example fake_qwen --example loadgen
+target_dir="$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+bin="$target_dir/release/qwenctl"
+fake_bin="$target_dir/release/examples/fake_qwen"
+loadgen="$target_dir/release/examples/loadgen"
+clk_tck="$(getconf CLK_TCK)"
+
+# 1,000 clients need ~3,000 descriptors across the three processes; ask for plenty.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+results_dir="$target_dir/bench"
+mkdir -p "$results_dir"
+results="$results_dir/results.jsonl"
+extras="$results_dir/extras.jsonl"
+: >"$results"
+: >"$extras"
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Starts a command in the background whose stdout names its URL; sets $url and $pid.
+start() {
+  local name="$1"; shift
+  "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 200); do
+    if grep -q 'http://' "$work/$name.out" 2>/dev/null; then
+      url="$(grep -o 'http://[0-9.:]*' "$work/$name.out" | head -1)"
+      return 0
+    fi
+    sleep 0.05
+  done
+  echo "$name did not start:" >&2
+  cat "$work/$name.err" >&2
+  return 1
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+cookie='token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6ImZha2UtdXNlciIsImV4cCI6NDEwMjQ0NDgwMH0.sig'
+
+# Starts a fresh serve (own database) against $1 with persistence $2; sets $serve_url,
+# $serve_pid, $serve_db.
+start_serve() {
+  local fake_url="$1" persist="$2" name="$3"
+  serve_db="$work/$name.db"
+  start "$name" env -i "PATH=$PATH" "HOME=$work" "XDG_DATA_HOME=$work/data" \
+    "XDG_CACHE_HOME=$work/cache" "QWEN_BASE_URL=$fake_url" "QWEN_COOKIES=$cookie" \
+    "QWEN_TOKEN=bench-umid" "HOST=127.0.0.1" "PORT=0" "LOG_LEVEL=warn" \
+    "DATABASE_PATH=$serve_db" "ENABLE_PERSISTENCE=$persist" "$bin" serve
+  serve_url="$url"
+  serve_pid="$pid"
+}
+
+# Stops serve gracefully (SIGTERM) and waits for it.
+stop_serve() {
+  kill -TERM "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
+}
+
+db_bytes() {
+  local total=0 f
+  for f in "$serve_db" "$serve_db-wal"; do
+    [ -f "$f" ] && total=$((total + $(stat -c %s "$f")))
+  done
+  echo "$total"
+}
+
+db_rows() {
+  [ -f "$serve_db" ] || { echo 0; return; }
+  python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from responses").fetchone()[0])' "$serve_db"
+}
+
+# One loadgen run; extra arguments go to loadgen. Appends its JSON line to $results.
+run_load() {
+  "$loadgen" --clk-tck "$clk_tck" "$@" >>"$results"
+  tail -1 "$results" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+t = r["ttfb_ms"] or {}
+label, rps, errors = r["label"], r["requests_per_s"], r["errors"]
+p50, p99 = t.get("p50", 0), t.get("p99", 0)
+print(f"  {label:<58} {rps:>9.1f} req/s  ttfb p50 {p50:>8.2f} ms  p99 {p99:>8.2f} ms  errors {errors}", file=sys.stderr)'
+}
+
+# A whole serve scenario: fresh serve, idle RSS, warm-up, load, graceful stop, DB size.
+serve_scenario() {
+  local fake_name="$1" fake_url="$2" fake_pid="$3" persist="$4" mode="$5" conc="$6" dur="$7"
+  local suffix="${8:-}"
+  shift 8 || shift $#
+  local label="serve fake=$fake_name persist=$persist mode=$mode c=$conc$suffix"
+  local stream_flag=()
+  [ "$mode" = stream ] && stream_flag=(--stream)
+  start_serve "$fake_url" "$persist" "serve-$RANDOM"
+  sleep 0.5
+  local idle_start
+  idle_start="$(rss_kb "$serve_pid")"
+  # Warm-up (5 requests): the model list, the first chat, the database pages; not measured.
+  "$loadgen" --url "$serve_url" --requests 5 --concurrency 1 "${stream_flag[@]}" >/dev/null
+  sleep 0.3
+  local idle_warm
+  idle_warm="$(rss_kb "$serve_pid")"
+  run_load --url "$serve_url" --concurrency "$conc" --duration "$dur" "${stream_flag[@]}" \
+    --pid "$serve_pid" --pid "$fake_pid" --label "$label" --timeout 60 "$@"
+  stop_serve
+  local bytes rows
+  bytes="$(db_bytes)"
+  rows="$(db_rows)"
+  printf '{"label": "%s", "idle_rss_start_kb": %s, "idle_rss_warm_kb": %s, "db_bytes": %s, "db_rows": %s}\n' \
+    "$label" "$idle_start" "$idle_warm" "$bytes" "$rows" >>"$extras"
+}
+
+direct_scenario() {
+  local fake_name="$1" fake_url="$2" fake_pid="$3" conc="$4" dur="$5"
+  local suffix="${6:-}"
+  shift 6 || shift $#
+  run_load --url "$fake_url" --target qwen --concurrency "$conc" --duration "$dur" \
+    --pid "$fake_pid" --label "direct fake=$fake_name c=$conc$suffix" --timeout 60 "$@"
+}
+
+# The size of a database that holds nothing yet (migrations only).
+start fake-base "$fake_bin" --port 0 --answer-chunks 16
+base_fake_pid="$pid"
+start_serve "$url" true serve-empty
+sleep 0.3
+stop_serve
+empty_db_bytes="$(db_bytes)"
+kill "$base_fake_pid" 2>/dev/null || true
+wait "$base_fake_pid" 2>/dev/null || true
+
+echo "benchmark: ${secs}s per run, ${target_secs}s per target run, concurrency: $levels" >&2
+for fake_name in paced zero; do
+  if [ "$fake_name" = paced ]; then delay=10; else delay=0; fi
+  start "fake-$fake_name" "$fake_bin" --port 0 --chunk-delay-ms "$delay" --answer-chunks 16
+  fake_url="$url"
+  fake_pid="$pid"
+  echo "fake $fake_name ($delay ms x 16 chunks) on $fake_url" >&2
+  for conc in $levels; do
+    direct_scenario "$fake_name" "$fake_url" "$fake_pid" "$conc" "$secs"
+  done
+  for persist in true false; do
+    for mode in nonstream stream; do
+      for conc in $levels; do
+        serve_scenario "$fake_name" "$fake_url" "$fake_pid" "$persist" "$mode" "$conc" "$secs"
+      done
+    done
+  done
+  if [ "$fake_name" = paced ]; then
+    # Target: 200 concurrent paced streams, serve vs. the same load straight to the fake.
+    direct_scenario paced "$fake_url" "$fake_pid" 200 "$target_secs" " target=200-streams"
+    for persist in true false; do
+      serve_scenario paced "$fake_url" "$fake_pid" "$persist" stream 200 "$target_secs" " target=200-streams"
+    done
+  else
+    # Target: added latency at a paced 200 non-stream requests/s.
+    direct_scenario zero "$fake_url" "$fake_pid" 50 "$target_secs" " target=rate-200" --rate 200
+    serve_scenario zero "$fake_url" "$fake_pid" true nonstream 50 "$target_secs" " target=rate-200" --rate 200
+  fi
+  echo "fake $fake_name: RSS $(rss_kb "$fake_pid") kB at the end" >&2
+  kill "$fake_pid" 2>/dev/null || true
+  wait "$fake_pid" 2>/dev/null || true
+done
+
+load_after="$(uptime)"
+finished_at="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+
+BENCH_EMPTY_DB="$empty_db_bytes" BENCH_LEVELS="$levels" BENCH_SECS="$secs" \
+BENCH_TARGET_SECS="$target_secs" BENCH_STARTED="$started_at" BENCH_FINISHED="$finished_at" \
+BENCH_LOAD_BEFORE="$load_before" BENCH_LOAD_AFTER="$load_after" \
+python3 - "$results" "$extras" "$out_doc" <<'PY'
+import json, os, sys, subprocess
+
+results_path, extras_path, doc_path = sys.argv[1:4]
+runs = {}
+for line in open(results_path):
+    line = line.strip()
+    if line:
+        r = json.loads(line)
+        runs[r["label"]] = r
+for line in open(extras_path):
+    line = line.strip()
+    if line:
+        e = json.loads(line)
+        runs.setdefault(e["label"], {}).update(e)
+
+env = os.environ
+empty_db = int(env.get("BENCH_EMPTY_DB") or 0)
+levels = env["BENCH_LEVELS"].split()
+
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+def mem_total():
+    for line in open("/proc/meminfo"):
+        if line.startswith("MemTotal"):
+            return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    return "unknown"
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return "unknown"
+
+def proc(r, i=0):
+    ps = r.get("processes") or []
+    return ps[i] if len(ps) > i else {}
+
+def pct(r, key, p):
+    v = r.get(key) or {}
+    return v.get(p)
+
+def ms(v):
+    return "–" if v is None else f"{v:.2f}"
+
+def mb(kb):
+    return "–" if not kb else f"{kb / 1024:.1f}"
+
+def serve_label(fake, persist, mode, c, suffix=""):
+    return f"serve fake={fake} persist={persist} mode={mode} c={c}{suffix}"
+
+def direct_label(fake, c, suffix=""):
+    return f"direct fake={fake} c={c}{suffix}"
+
+def db_per_request(r):
+    rows = r.get("db_rows") or 0
+    if not rows or r.get("db_bytes") is None:
+        return None
+    return max(0, r["db_bytes"] - empty_db) / rows
+
+lines = []
+w = lines.append
+w(f"Command: `bash scripts/bench.sh` (BENCH_SECONDS={env['BENCH_SECS']}, BENCH_TARGET_SECONDS={env['BENCH_TARGET_SECS']})  ")
+w(f"Date: {env['BENCH_STARTED']} to {env['BENCH_FINISHED']}  ")
+w(f"Machine: {sh(['nproc'])} cores, {cpu_model()}, {mem_total()} RAM, {sh(['uname', '-sr'])}, {sh(['rustc', '--version'])}  ")
+w(f"Commit: {sh(['git', 'rev-parse', '--short', 'HEAD'])} (plus uncommitted changes: {'yes' if sh(['git', 'status', '--porcelain']) else 'no'})  ")
+w(f"Load before: `{env['BENCH_LOAD_BEFORE'].strip()}`  ")
+w(f"Load after: `{env['BENCH_LOAD_AFTER'].strip()}`")
+w("")
+
+# ---- targets ----
+targets = []
+def target(name, measured, ok, gap):
+    targets.append((name, measured, "met" if ok else f"**missed** ({gap})"))
+
+idle = [r.get("idle_rss_start_kb") for k, r in runs.items() if k.startswith("serve ") and r.get("idle_rss_start_kb")]
+idle_warm = [r.get("idle_rss_warm_kb") for k, r in runs.items() if k.startswith("serve ") and r.get("idle_rss_warm_kb")]
+if idle:
+    worst = max(idle)
+    target("Idle RSS < 15 MB", f"{mb(worst)} MB at start (worst of {len(idle)} starts); {mb(max(idle_warm))} MB idle after 5 warm-up requests",
+           worst < 15 * 1024, f"by {mb(worst - 15 * 1024)} MB")
+
+for persist in ("true", "false"):
+    r = runs.get(serve_label("paced", persist, "stream", 1000))
+    if r and "requests_ok" in r:
+        peak = proc(r).get("hwm_kb", 0)
+        ok = r["errors"] == 0 and peak < 100 * 1024
+        gap = []
+        if r["errors"]:
+            gap.append(f"{r['errors']} errors: {r['error_kinds']}")
+        if peak >= 100 * 1024:
+            gap.append(f"RSS over by {mb(peak - 100 * 1024)} MB")
+        target(f"1,000 concurrent paced streams, persistence {'on' if persist == 'true' else 'off'}: 0 errors, RSS < 100 MB",
+               f"{r['errors']} errors in {r['requests_ok'] + r['errors']} streams, peak RSS {mb(peak)} MB", ok, "; ".join(gap))
+
+d = runs.get(direct_label("paced", 200, " target=200-streams"))
+for persist in ("true", "false"):
+    s = runs.get(serve_label("paced", persist, "stream", 200, " target=200-streams"))
+    if d and s and "requests_per_s" in s:
+        ratio = s["requests_per_s"] / d["requests_per_s"] if d["requests_per_s"] else 0
+        p = "on" if persist == "true" else "off"
+        target(f"200 paced streams, persistence {p}: >= 80% of direct throughput",
+               f"{s['requests_per_s']:.1f} vs {d['requests_per_s']:.1f} req/s direct = {ratio * 100:.0f}%",
+               ratio >= 0.8, f"by {(0.8 - ratio) * 100:.0f} points")
+        rpc = proc(s).get("requests_per_cpu_s", 0)
+        target(f"200 paced streams, persistence {p}: >= 65 requests per CPU-second of serve",
+               f"{rpc:.0f} req per CPU-s ({proc(s).get('cpu_s', 0):.2f} CPU-s for {s['requests_ok']} requests)",
+               rpc >= 65, f"by {65 - rpc:.0f} req/CPU-s")
+
+d = runs.get(direct_label("zero", 50, " target=rate-200"))
+s = runs.get(serve_label("zero", "true", "nonstream", 50, " target=rate-200"))
+if d and s and s.get("total_ms") and d.get("total_ms"):
+    added50 = s["total_ms"]["p50"] - d["total_ms"]["p50"]
+    added99 = s["total_ms"]["p99"] - d["total_ms"]["p99"]
+    target("Added latency p99 < 2 ms at 200 non-stream req/s",
+           f"p50 +{added50:.2f} ms, p99 +{added99:.2f} ms (serve {s['total_ms']['p50']:.2f}/{s['total_ms']['p99']:.2f} ms vs direct {d['total_ms']['p50']:.2f}/{d['total_ms']['p99']:.2f} ms, {s['requests_per_s']:.0f} req/s achieved, {s['errors']} errors)",
+           added99 < 2.0, f"by {added99 - 2.0:.2f} ms")
+
+on = runs.get(serve_label("paced", "true", "stream", 200, " target=200-streams"))
+off = runs.get(serve_label("paced", "false", "stream", 200, " target=200-streams"))
+if on and off and off.get("requests_per_s"):
+    cost = 1 - on["requests_per_s"] / off["requests_per_s"]
+    target("Persistence costs < 10% of throughput (200 paced streams)",
+           f"{on['requests_per_s']:.1f} on vs {off['requests_per_s']:.1f} off = {cost * 100:+.1f}%",
+           cost < 0.10, f"by {(cost - 0.10) * 100:.1f} points")
+worst_cost = None
+for fake in ("paced", "zero"):
+    for mode in ("nonstream", "stream"):
+        for c in levels:
+            a = runs.get(serve_label(fake, "true", mode, c))
+            b = runs.get(serve_label(fake, "false", mode, c))
+            if a and b and b.get("requests_per_s"):
+                cost = 1 - a["requests_per_s"] / b["requests_per_s"]
+                if worst_cost is None or cost > worst_cost[0]:
+                    worst_cost = (cost, fake, mode, c)
+if worst_cost:
+    cost, fake, mode, c = worst_cost
+    target("Persistence costs < 10% of throughput (worst scenario of the matrix)",
+           f"{cost * 100:+.1f}% ({fake} fake, {mode}, {c} clients)", cost < 0.10,
+           f"by {(cost - 0.10) * 100:.1f} points")
+
+w("### Targets")
+w("")
+w("| Target | Measured | Verdict |")
+w("|---|---|---|")
+for name, measured, verdict in targets:
+    w(f"| {name} | {measured} | {verdict} |")
+w("")
+
+# ---- matrix ----
+for fake, title in (("paced", "Paced fake (16 chunks x 10 ms)"), ("zero", "Zero-delay fake (16 chunks)")):
+    w(f"### {title}")
+    w("")
+    w("Direct to the fake (new chat + streamed completion per request, the upstream work serve does):")
+    w("")
+    w("| Clients | req/s | TTFB p50 / p99 ms | total p50 / p99 ms | errors | fake CPU-s / 1k req |")
+    w("|---:|---:|---:|---:|---:|---:|")
+    for c in levels:
+        r = runs.get(direct_label(fake, c))
+        if not r or "requests_per_s" not in r:
+            continue
+        w(f"| {c} | {r['requests_per_s']:.1f} | {ms(pct(r, 'ttfb_ms', 'p50'))} / {ms(pct(r, 'ttfb_ms', 'p99'))} | "
+          f"{ms(pct(r, 'total_ms', 'p50'))} / {ms(pct(r, 'total_ms', 'p99'))} | {r['errors']} | "
+          f"{proc(r).get('cpu_s_per_1000_requests', 0):.2f} |")
+    w("")
+    w("Through `qwenctl serve` (a fresh process per row). Added = serve minus direct at the same "
+      "client count (TTFB for streams, total for non-stream, where the whole JSON is the first byte).")
+    w("")
+    w("| Mode | Persist | Clients | req/s | % of direct | TTFB p50 / p99 ms | added p50 / p99 ms | chunks/s | errors | "
+      "idle RSS MB | peak RSS MB | serve CPU-s / 1k req | req / serve CPU-s | DB bytes / req |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for mode in ("nonstream", "stream"):
+        for persist in ("true", "false"):
+            for c in levels:
+                r = runs.get(serve_label(fake, persist, mode, c))
+                if not r or "requests_per_s" not in r:
+                    continue
+                d = runs.get(direct_label(fake, c)) or {}
+                key = "ttfb_ms" if mode == "stream" else "total_ms"
+                dkey = "ttfb_ms" if mode == "stream" else "total_ms"
+                a50 = a99 = None
+                if pct(r, key, "p50") is not None and pct(d, dkey, "p50") is not None:
+                    a50 = pct(r, key, "p50") - pct(d, dkey, "p50")
+                    a99 = pct(r, key, "p99") - pct(d, dkey, "p99")
+                share = f"{r['requests_per_s'] / d['requests_per_s'] * 100:.0f}%" if d.get("requests_per_s") else "–"
+                dbr = db_per_request(r)
+                w(f"| {mode} | {'on' if persist == 'true' else 'off'} | {c} | {r['requests_per_s']:.1f} | {share} | "
+                  f"{ms(pct(r, 'ttfb_ms', 'p50'))} / {ms(pct(r, 'ttfb_ms', 'p99'))} | {ms(a50)} / {ms(a99)} | "
+                  f"{r['chunks_per_s']:.0f} | {r['errors']} | {mb(r.get('idle_rss_start_kb'))} | {mb(proc(r).get('hwm_kb'))} | "
+                  f"{proc(r).get('cpu_s_per_1000_requests', 0):.2f} | {proc(r).get('requests_per_cpu_s', 0):.0f} | "
+                  f"{'–' if dbr is None else f'{dbr:.0f}'} |")
+    w("")
+
+w("### Target runs")
+w("")
+w("| Run | req/s | TTFB p50 / p99 ms | total p50 / p99 ms | errors | serve CPU-s | req / serve CPU-s | serve peak RSS MB |")
+w("|---|---:|---:|---:|---:|---:|---:|---:|")
+for label, r in runs.items():
+    if "target=" not in label or "requests_per_s" not in r:
+        continue
+    is_serve = label.startswith("serve")
+    w(f"| {label} | {r['requests_per_s']:.1f} | {ms(pct(r, 'ttfb_ms', 'p50'))} / {ms(pct(r, 'ttfb_ms', 'p99'))} | "
+      f"{ms(pct(r, 'total_ms', 'p50'))} / {ms(pct(r, 'total_ms', 'p99'))} | {r['errors']} | "
+      f"{proc(r).get('cpu_s', 0):.2f}{'' if is_serve else ' (fake)'} | "
+      f"{proc(r).get('requests_per_cpu_s', 0):.0f}{'' if is_serve else ' (fake)'} | {mb(proc(r).get('hwm_kb')) if is_serve else '–'} |")
+w("")
+w(f"Empty database (migrations only): {empty_db} bytes. Raw results: `target/bench/results.jsonl`.")
+
+generated = "\n".join(lines)
+begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+try:
+    doc = open(doc_path).read()
+except FileNotFoundError:
+    doc = f"# Benchmarks\n\n{begin}\n{end}\n"
+if begin not in doc or end not in doc:
+    doc = doc.rstrip() + f"\n\n{begin}\n{end}\n"
+head, rest = doc.split(begin, 1)
+_, tail = rest.split(end, 1)
+open(doc_path, "w").write(f"{head}{begin}\n{generated}\n{end}{tail}")
+print(generated)
+PY
+echo "wrote $out_doc" >&2
