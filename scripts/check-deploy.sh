@@ -385,6 +385,22 @@ PY
   done <<<"$healthchecks"
 fi
 
+# --- man pages and completions, as a user would load them ----------------------------------
+bad_pages=0
+for page in man/*.1; do
+  if ! { MANWIDTH=80 man -l "$page" 2>"$work/man.err" | grep -q "NAME" && [ ! -s "$work/man.err" ]; }; then
+    fail "man -l $page does not render: $(head -c 300 "$work/man.err")"
+    bad_pages=$((bad_pages + 1))
+  fi
+done
+[ "$bad_pages" -eq 0 ] && ok "man -l renders every page under man/"
+replies="$(bash -c 'source completions/qwenctl.bash; COMP_WORDS=(qwenctl se); COMP_CWORD=1; _qwenctl qwenctl se qwenctl; echo "${COMPREPLY[@]}"')"
+if [ "$replies" = "serve sessions" ]; then
+  ok "completions/qwenctl.bash completes subcommands (qwenctl se<TAB> → $replies)"
+else
+  fail "completions/qwenctl.bash: qwenctl se<TAB> gave '$replies'"
+fi
+
 if [ "$fails" -gt 0 ]; then
   echo "check-deploy: $fails failures"
   exit 1
