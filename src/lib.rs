@@ -87,7 +87,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 
     let runtime = match cli.command {
+        // Blocking threads only ever wait on the store's two read connections; tokio's default
+        // of 512 would let a burst grow hundreds of threads (each with its own malloc arena)
+        // for no extra throughput.
         Command::Serve(_) => tokio::runtime::Builder::new_multi_thread()
+            .max_blocking_threads(8)
             .enable_all()
             .build()?,
         _ => tokio::runtime::Builder::new_current_thread()
