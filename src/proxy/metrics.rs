@@ -7,9 +7,40 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// Installs the recorder if no one did yet.
+/// Installs the recorder if no one did yet, and describes the series so they show (at zero)
+/// before the first event.
 pub fn install() {
-    handle();
+    static DESCRIBED: OnceLock<()> = OnceLock::new();
+    if handle().is_none() {
+        return;
+    }
+    DESCRIBED.get_or_init(|| {
+        metrics::describe_counter!("http_requests_total", "HTTP requests by route and status");
+        metrics::describe_histogram!(
+            "http_request_duration_seconds",
+            metrics::Unit::Seconds,
+            "Time to the response head (a stream's body continues after it)"
+        );
+        metrics::describe_counter!("qwen_api_calls_total", "Upstream calls by outcome");
+        metrics::describe_counter!("qwen_upstream_errors_total", "Upstream failures by kind");
+        metrics::describe_histogram!(
+            "qwen_time_to_first_token_seconds",
+            metrics::Unit::Seconds,
+            "From receiving a request to the first answer or reasoning token"
+        );
+        metrics::describe_gauge!("inflight_streams", "SSE streams being relayed now");
+        metrics::describe_gauge!(
+            "active_sessions",
+            "Conversations used within SESSION_TIMEOUT"
+        );
+        metrics::describe_gauge!(
+            "process_resident_memory_bytes",
+            metrics::Unit::Bytes,
+            "Resident set size of the process"
+        );
+        metrics::gauge!("inflight_streams").set(0.0);
+        metrics::gauge!("active_sessions").set(0.0);
+    });
 }
 
 fn handle() -> Option<&'static PrometheusHandle> {
