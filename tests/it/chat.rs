@@ -2,13 +2,11 @@
 //! rely on, failures as one line of advice, and the REPL driven through a pseudo-terminal
 //! (rexpect) — context across turns, Ctrl-C, `/resume` of a session made by `serve`.
 //!
-//! Every wait is bounded: process runs by [`LIMIT`], each terminal expectation by
+//! Every wait is bounded: process runs by the harness's limit, each terminal expectation by
 //! [`PTY_TIMEOUT_MS`], so a broken chat fails the test instead of hanging it.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use qwenctl::fake::{FakeOptions, FakeUpstream};
@@ -19,53 +17,10 @@ use serde_json::Value;
 
 use crate::common::*;
 
-/// The longest any one run of the binary may take.
-const LIMIT: Duration = Duration::from_secs(60);
 /// The longest the terminal tests wait for any expected output.
 const PTY_TIMEOUT_MS: u64 = 20_000;
 /// The REPL's prompt with the default model.
 const PROMPT: &str = "qwen3-max> ";
-
-/// The real binary with a scrubbed environment and a private working directory.
-fn qwenctl(dir: &Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("qwenctl"));
-    cmd.env_clear()
-        .env("HOME", dir)
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .current_dir(dir);
-    cmd
-}
-
-/// Runs the command off the async runtime (the fake keeps serving meanwhile), feeding
-/// `stdin` when given (else stdin is empty, not a terminal).
-async fn run(mut cmd: std::process::Command, stdin: Option<&str>) -> Output {
-    let input = stdin.map(str::to_owned);
-    let task = tokio::task::spawn_blocking(move || {
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("run qwenctl");
-        let mut pipe = child.stdin.take().expect("stdin");
-        if let Some(input) = input {
-            pipe.write_all(input.as_bytes()).expect("write stdin");
-        }
-        drop(pipe);
-        child.wait_with_output().expect("wait for qwenctl")
-    });
-    tokio::time::timeout(LIMIT, task)
-        .await
-        .expect("qwenctl did not finish in time")
-        .expect("runner panicked")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// The variables for a chat against `fake` with its database at `db`.
 fn chat_env(fake_url: &str, db: &Path) -> HashMap<String, String> {

@@ -6,24 +6,6 @@ use qwenctl::fake::{FakeOptions, FakeUpstream};
 
 use crate::common::*;
 
-/// The real binary with a scrubbed environment and a private working directory.
-fn qwenctl(dir: &std::path::Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("qwenctl"));
-    cmd.env_clear()
-        .env("HOME", dir)
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .current_dir(dir);
-    cmd
-}
-
-/// Runs the command off the async runtime (the fake keeps serving meanwhile).
-async fn run(mut cmd: std::process::Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run qwenctl"))
-        .await
-        .unwrap()
-}
-
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -37,7 +19,7 @@ async fn help_lists_every_command() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = qwenctl(dir.path());
     cmd.arg("--help");
-    let out = run(cmd).await;
+    let out = run(cmd, None).await;
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for sub in [
@@ -58,7 +40,7 @@ async fn validate_config_names_missing_cookies_and_bad_port() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = qwenctl(dir.path());
     cmd.args(["validate-config"]).env("PORT", "abc");
-    let out = run(cmd).await;
+    let out = run(cmd, None).await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let all = text(&out);
     assert!(all.contains("QWEN_COOKIES"), "{all}");
@@ -77,7 +59,7 @@ async fn env_file_is_read_and_real_env_wins() {
     .unwrap();
     let mut cmd = qwenctl(dir.path());
     cmd.args(["validate-config", "--json"]).env("PORT", "4200");
-    let out = run(cmd).await;
+    let out = run(cmd, None).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let var = |name: &str| {
@@ -103,7 +85,7 @@ async fn online_validation_and_models_against_the_fake() {
 
     let mut cmd = qwenctl(dir.path());
     cmd.args(["validate-config", "--online"]).envs(&env);
-    let out = run(cmd).await;
+    let out = run(cmd, None).await;
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(all.contains("Configuration is valid!"), "{all}");
@@ -116,7 +98,7 @@ async fn online_validation_and_models_against_the_fake() {
 
     let mut cmd = qwenctl(dir.path());
     cmd.args(["models", "--json"]).envs(&env);
-    let out = run(cmd).await;
+    let out = run(cmd, None).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let models: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ids: Vec<&str> = models
@@ -129,7 +111,7 @@ async fn online_validation_and_models_against_the_fake() {
 
     let mut cmd = qwenctl(dir.path());
     cmd.args(["models"]).envs(&env);
-    let out = run(cmd).await;
+    let out = run(cmd, None).await;
     assert!(String::from_utf8_lossy(&out.stdout).contains("qwen3-max"));
 }
 
@@ -145,7 +127,7 @@ async fn rejected_credentials_fail_online_validation_naming_cookies() {
     let mut cmd = qwenctl(dir.path());
     cmd.args(["validate-config", "--online"])
         .envs(base_env(&fake.url()));
-    let out = run(cmd).await;
+    let out = run(cmd, None).await;
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
     assert!(all.contains("QWEN_COOKIES"), "{all}");
@@ -159,7 +141,7 @@ async fn serve_refuses_a_public_address_without_keys() {
     let mut cmd = qwenctl(dir.path());
     cmd.args(["serve", "--host", "0.0.0.0", "--port", "0"])
         .envs(base_env("http://127.0.0.1:9"));
-    let out = run(cmd).await;
+    let out = run(cmd, None).await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("API_KEYS"));
 }
@@ -178,7 +160,7 @@ async fn generated_completions_and_man_pages_are_committed() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = qwenctl(dir.path());
     cmd.args(["completions", "bash"]);
-    let out = run(cmd).await;
+    let out = run(cmd, None).await;
     assert!(out.status.success());
     assert_eq!(
         out.stdout,

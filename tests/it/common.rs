@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -245,4 +247,51 @@ pub fn parent_id(req: &RecordedRequest) -> Option<String> {
         .as_str()
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+}
+
+/// How long one run of the binary may take before the test fails.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+/// The real binary with a scrubbed environment and a private working directory (HOME and
+/// the data directory inside it, so nothing touches the developer's files).
+pub fn qwenctl(dir: &Path) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("qwenctl"));
+    cmd.env_clear()
+        .env("HOME", dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(dir);
+    cmd
+}
+
+/// Runs the command off the async runtime (a fake upstream in the test keeps serving
+/// meanwhile), feeding `stdin` when given (else stdin is empty, not a terminal).
+pub async fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
+    let input = stdin.map(str::to_owned);
+    let task = tokio::task::spawn_blocking(move || {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run qwenctl");
+        let mut pipe = child.stdin.take().expect("stdin");
+        if let Some(input) = input {
+            pipe.write_all(input.as_bytes()).expect("write stdin");
+        }
+        drop(pipe);
+        child.wait_with_output().expect("wait for qwenctl")
+    });
+    tokio::time::timeout(RUN_LIMIT, task)
+        .await
+        .expect("qwenctl did not finish in time")
+        .expect("runner panicked")
+}
+
+/// Standard output as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }

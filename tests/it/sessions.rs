@@ -9,34 +9,18 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-/// The real binary with a scrubbed environment, a private working directory and the
-/// test server's database.
-fn qwenctl(dir: &Path, db: &Path) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("qwenctl"));
-    cmd.env_clear()
-        .env("HOME", dir)
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATABASE_PATH", db)
-        .current_dir(dir);
+/// The real binary against the test server's database.
+fn qwenctl_on(dir: &Path, db: &Path) -> Command {
+    let mut cmd = qwenctl(dir);
+    cmd.env("DATABASE_PATH", db);
     cmd
 }
 
 /// Runs `qwenctl ARGS` against `db` off the async runtime.
 async fn cli(dir: &Path, db: &Path, args: &[&str]) -> Output {
-    let mut cmd = qwenctl(dir, db);
+    let mut cmd = qwenctl_on(dir, db);
     cmd.args(args);
-    tokio::task::spawn_blocking(move || cmd.output().expect("run qwenctl"))
-        .await
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    run(cmd, None).await
 }
 
 /// Asserts exit 0 and parses stdout as JSON.
