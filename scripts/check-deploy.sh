@@ -59,14 +59,8 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 export PATH="$PATH:/usr/sbin:/sbin"
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -76,8 +70,7 @@ free_port() {
 bin=""
 if command -v cargo >/dev/null 2>&1; then
   cargo build --locked --quiet --bin qwenctl
-  target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-  bin="$target_dir/debug/qwenctl"
+  bin="$(target_dir)/debug/qwenctl"
 else
   echo "check-deploy: no cargo: the checks that need a running qwenctl are skipped"
 fi

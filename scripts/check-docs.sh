@@ -41,9 +41,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 cargo build --locked --quiet --bin qwenctl --example fake_qwen
-target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-bin="$target_dir/debug/qwenctl"
-fake_bin="$target_dir/debug/examples/fake_qwen"
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
+bin="$(target_dir)/debug/qwenctl"
+fake_bin="$(target_dir)/debug/examples/fake_qwen"
 
 command -v node >/dev/null 2>&1 || { echo "check-docs: needs node (20 or later)" >&2; exit 1; }
 compat="$root/tests/compat"
@@ -64,34 +65,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
     exit 1
   fi
 fi
-
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Starts a command in the background (in this shell, so cleanup can stop it); once its
-# stdout names a URL, sets $url to it.
-start() {
-  local name="$1"; shift
-  "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  pids+=("$!")
-  url=""
-  for _ in $(seq 1 100); do
-    if grep -q 'http://' "$work/$name.out" 2>/dev/null; then
-      url="$(grep -o 'http://[0-9.:]*' "$work/$name.out" | head -1)"
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "$name did not start:" >&2
-  cat "$work/$name.err" >&2
-  return 1
-}
 
 mkdir -p "$work/bin" "$work/home" "$work/cwd"
 ln -s "$bin" "$work/bin/qwenctl"
