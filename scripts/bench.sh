@@ -120,14 +120,32 @@ p50, p99 = t.get("p50", 0), t.get("p99", 0)
 print(f"  {label:<58} {rps:>9.1f} req/s  ttfb p50 {p50:>8.2f} ms  p99 {p99:>8.2f} ms  errors {errors}", file=sys.stderr)'
 }
 
-# A whole serve scenario: fresh serve, idle RSS, warm-up, load, graceful stop, DB size.
+# A fresh fake upstream paced at $1 ms per chunk; sets $fake_url and $fake_pid. The fake
+# keeps every request and chat in memory (it is a test double), so each scenario gets a new
+# one: a fake grown to a gigabyte over earlier runs would skew the later ones.
+start_fake() {
+  start "fake-$RANDOM" "$fake_bin" --port 0 --chunk-delay-ms "$1" --answer-chunks 16
+  fake_url="$url"
+  fake_pid="$pid"
+}
+
+stop_fake() {
+  kill "$fake_pid" 2>/dev/null || true
+  wait "$fake_pid" 2>/dev/null || true
+}
+
+delay_of() { if [ "$1" = paced ]; then echo 10; else echo 0; fi; }
+
+# A whole serve scenario: fresh fake, fresh serve, idle RSS, warm-up, load, graceful stop,
+# database size. Arguments: fake persist mode clients seconds [label suffix [loadgen args]].
 serve_scenario() {
-  local fake_name="$1" fake_url="$2" fake_pid="$3" persist="$4" mode="$5" conc="$6" dur="$7"
-  local suffix="${8:-}"
-  shift 8 || shift $#
+  local fake_name="$1" persist="$2" mode="$3" conc="$4" dur="$5"
+  local suffix="${6:-}"
+  shift 6 || shift $#
   local label="serve fake=$fake_name persist=$persist mode=$mode c=$conc$suffix"
   local stream_flag=()
   [ "$mode" = stream ] && stream_flag=(--stream)
+  start_fake "$(delay_of "$fake_name")"
   start_serve "$fake_url" "$persist" "serve-$RANDOM"
   sleep 0.5
   local idle_start
@@ -140,6 +158,7 @@ serve_scenario() {
   run_load --url "$serve_url" --concurrency "$conc" --duration "$dur" "${stream_flag[@]}" \
     --pid "$serve_pid" --pid "$fake_pid" --label "$label" --timeout 60 "$@"
   stop_serve
+  stop_fake
   local bytes rows
   bytes="$(db_bytes)"
   rows="$(db_rows)"
@@ -147,55 +166,51 @@ serve_scenario() {
     "$label" "$idle_start" "$idle_warm" "$bytes" "$rows" >>"$extras"
 }
 
+# The same load straight to a fresh fake. Arguments: fake clients seconds [suffix [args]].
 direct_scenario() {
-  local fake_name="$1" fake_url="$2" fake_pid="$3" conc="$4" dur="$5"
-  local suffix="${6:-}"
-  shift 6 || shift $#
+  local fake_name="$1" conc="$2" dur="$3"
+  local suffix="${4:-}"
+  shift 4 || shift $#
+  start_fake "$(delay_of "$fake_name")"
+  # Warm-up, as for serve.
+  "$loadgen" --url "$fake_url" --target qwen --requests 5 >/dev/null
   run_load --url "$fake_url" --target qwen --concurrency "$conc" --duration "$dur" \
     --pid "$fake_pid" --label "direct fake=$fake_name c=$conc$suffix" --timeout 60 "$@"
+  stop_fake
 }
 
 # The size of a database that holds nothing yet (migrations only).
-start fake-base "$fake_bin" --port 0 --answer-chunks 16
-base_fake_pid="$pid"
-start_serve "$url" true serve-empty
+start_fake 0
+start_serve "$fake_url" true serve-empty
 sleep 0.3
 stop_serve
+stop_fake
 empty_db_bytes="$(db_bytes)"
-kill "$base_fake_pid" 2>/dev/null || true
-wait "$base_fake_pid" 2>/dev/null || true
 
 echo "benchmark: ${secs}s per run, ${target_secs}s per target run, concurrency: $levels" >&2
 for fake_name in paced zero; do
-  if [ "$fake_name" = paced ]; then delay=10; else delay=0; fi
-  start "fake-$fake_name" "$fake_bin" --port 0 --chunk-delay-ms "$delay" --answer-chunks 16
-  fake_url="$url"
-  fake_pid="$pid"
-  echo "fake $fake_name ($delay ms x 16 chunks) on $fake_url" >&2
   for conc in $levels; do
-    direct_scenario "$fake_name" "$fake_url" "$fake_pid" "$conc" "$secs"
+    direct_scenario "$fake_name" "$conc" "$secs"
   done
   for persist in true false; do
     for mode in nonstream stream; do
       for conc in $levels; do
-        serve_scenario "$fake_name" "$fake_url" "$fake_pid" "$persist" "$mode" "$conc" "$secs"
+        serve_scenario "$fake_name" "$persist" "$mode" "$conc" "$secs"
       done
     done
   done
-  if [ "$fake_name" = paced ]; then
-    # Target: 200 concurrent paced streams, serve vs. the same load straight to the fake.
-    direct_scenario paced "$fake_url" "$fake_pid" 200 "$target_secs" " target=200-streams"
-    for persist in true false; do
-      serve_scenario paced "$fake_url" "$fake_pid" "$persist" stream 200 "$target_secs" " target=200-streams"
-    done
-  else
-    # Target: added latency at a paced 200 non-stream requests/s.
-    direct_scenario zero "$fake_url" "$fake_pid" 50 "$target_secs" " target=rate-200" --rate 200
-    serve_scenario zero "$fake_url" "$fake_pid" true nonstream 50 "$target_secs" " target=rate-200" --rate 200
-  fi
-  echo "fake $fake_name: RSS $(rss_kb "$fake_pid") kB at the end" >&2
-  kill "$fake_pid" 2>/dev/null || true
-  wait "$fake_pid" 2>/dev/null || true
+done
+# The targets' own loads, interleaved and repeated so that a burst of other work on a shared
+# machine does not land on one side of a comparison only.
+for round in 1 2; do
+  # 200 concurrent paced streams: serve (persistence on and off) vs. straight to the fake.
+  direct_scenario paced 200 "$target_secs" " target=200-streams round=$round"
+  serve_scenario paced true stream 200 "$target_secs" " target=200-streams round=$round"
+  serve_scenario paced false stream 200 "$target_secs" " target=200-streams round=$round"
+  # A paced 200 non-stream requests/s: the latency serve adds.
+  direct_scenario zero 50 "$target_secs" " target=rate-200 round=$round" --rate 200
+  serve_scenario zero true nonstream 50 "$target_secs" " target=rate-200 round=$round" --rate 200
+  serve_scenario zero false nonstream 50 "$target_secs" " target=rate-200 round=$round" --rate 200
 done
 
 load_after="$(uptime)"
@@ -223,6 +238,10 @@ for line in open(extras_path):
 env = os.environ
 empty_db = int(env.get("BENCH_EMPTY_DB") or 0)
 levels = env["BENCH_LEVELS"].split()
+
+def mean(values):
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
 
 def cpu_model():
     for line in open("/proc/cpuinfo"):
@@ -262,6 +281,10 @@ def serve_label(fake, persist, mode, c, suffix=""):
 def direct_label(fake, c, suffix=""):
     return f"direct fake={fake} c={c}{suffix}"
 
+def other(r):
+    m = r.get("machine") or {}
+    return "–" if "other_cores" not in m else f"{m['other_cores']:.2f}"
+
 def db_per_request(r):
     rows = r.get("db_rows") or 0
     if not rows or r.get("db_bytes") is None:
@@ -275,7 +298,11 @@ w(f"Date: {env['BENCH_STARTED']} to {env['BENCH_FINISHED']}  ")
 w(f"Machine: {sh(['nproc'])} cores, {cpu_model()}, {mem_total()} RAM, {sh(['uname', '-sr'])}, {sh(['rustc', '--version'])}  ")
 w(f"Commit: {sh(['git', 'rev-parse', '--short', 'HEAD'])} (plus uncommitted changes: {'yes' if sh(['git', 'status', '--porcelain']) else 'no'})  ")
 w(f"Load before: `{env['BENCH_LOAD_BEFORE'].strip()}`  ")
-w(f"Load after: `{env['BENCH_LOAD_AFTER'].strip()}`")
+w(f"Load after: `{env['BENCH_LOAD_AFTER'].strip()}`  ")
+others = [r["machine"]["other_cores"] for r in runs.values() if "other_cores" in (r.get("machine") or {})]
+if others:
+    w(f"Other processes on the machine (not serve, the fake or the load generator) used {mean(others):.2f} cores on average "
+      f"during the measured windows, {max(others):.2f} at most (column \"other load\"; the machine has {sh(['nproc'])}).")
 w("")
 
 # ---- targets ----
@@ -303,35 +330,51 @@ for persist in ("true", "false"):
         target(f"1,000 concurrent paced streams, persistence {'on' if persist == 'true' else 'off'}: 0 errors, RSS < 100 MB",
                f"{r['errors']} errors in {r['requests_ok'] + r['errors']} streams, peak RSS {mb(peak)} MB", ok, "; ".join(gap))
 
-d = runs.get(direct_label("paced", 200, " target=200-streams"))
-for persist in ("true", "false"):
-    s = runs.get(serve_label("paced", persist, "stream", 200, " target=200-streams"))
-    if d and s and "requests_per_s" in s:
-        ratio = s["requests_per_s"] / d["requests_per_s"] if d["requests_per_s"] else 0
+def rounds(label):
+    """The runs of a repeated target load, in order."""
+    return [r for k, r in runs.items() if k.startswith(label + " round=") and "requests_per_s" in r]
+
+def each(values, fmt="{:.0f}"):
+    return ", ".join(fmt.format(v) for v in values)
+
+d = rounds(direct_label("paced", 200, " target=200-streams"))
+off_runs = rounds(serve_label("paced", "false", "stream", 200, " target=200-streams"))
+on_runs = rounds(serve_label("paced", "true", "stream", 200, " target=200-streams"))
+for persist, s_runs in (("true", on_runs), ("false", off_runs)):
+    if d and s_runs:
+        d_rps = mean(r["requests_per_s"] for r in d)
+        s_rps = mean(r["requests_per_s"] for r in s_runs)
+        ratio = s_rps / d_rps if d_rps else 0
         p = "on" if persist == "true" else "off"
         target(f"200 paced streams, persistence {p}: >= 80% of direct throughput",
-               f"{s['requests_per_s']:.1f} vs {d['requests_per_s']:.1f} req/s direct = {ratio * 100:.0f}%",
+               f"{s_rps:.0f} vs {d_rps:.0f} req/s direct = {ratio * 100:.0f}% (rounds: serve {each(r['requests_per_s'] for r in s_runs)}, direct {each(r['requests_per_s'] for r in d)}; 0 errors: {all(r['errors'] == 0 for r in s_runs)})",
                ratio >= 0.8, f"by {(0.8 - ratio) * 100:.0f} points")
-        rpc = proc(s).get("requests_per_cpu_s", 0)
+        cpu = sum(proc(r).get("cpu_s", 0) for r in s_runs)
+        ok = sum(r["requests_ok"] for r in s_runs)
+        rpc = ok / cpu if cpu else 0
         target(f"200 paced streams, persistence {p}: >= 65 requests per CPU-second of serve",
-               f"{rpc:.0f} req per CPU-s ({proc(s).get('cpu_s', 0):.2f} CPU-s for {s['requests_ok']} requests)",
+               f"{rpc:.0f} req per CPU-s ({cpu:.2f} CPU-s for {ok} requests)",
                rpc >= 65, f"by {65 - rpc:.0f} req/CPU-s")
 
-d = runs.get(direct_label("zero", 50, " target=rate-200"))
-s = runs.get(serve_label("zero", "true", "nonstream", 50, " target=rate-200"))
-if d and s and s.get("total_ms") and d.get("total_ms"):
-    added50 = s["total_ms"]["p50"] - d["total_ms"]["p50"]
-    added99 = s["total_ms"]["p99"] - d["total_ms"]["p99"]
-    target("Added latency p99 < 2 ms at 200 non-stream req/s",
-           f"p50 +{added50:.2f} ms, p99 +{added99:.2f} ms (serve {s['total_ms']['p50']:.2f}/{s['total_ms']['p99']:.2f} ms vs direct {d['total_ms']['p50']:.2f}/{d['total_ms']['p99']:.2f} ms, {s['requests_per_s']:.0f} req/s achieved, {s['errors']} errors)",
-           added99 < 2.0, f"by {added99 - 2.0:.2f} ms")
+d = rounds(direct_label("zero", 50, " target=rate-200"))
+for persist in ("true", "false"):
+    s_runs = rounds(serve_label("zero", persist, "nonstream", 50, " target=rate-200"))
+    if not (d and s_runs and all(r.get("total_ms") for r in d + s_runs)):
+        continue
+    added50 = [s["total_ms"]["p50"] - x["total_ms"]["p50"] for s, x in zip(s_runs, d)]
+    added99 = [s["total_ms"]["p99"] - x["total_ms"]["p99"] for s, x in zip(s_runs, d)]
+    worst99 = max(added99)
+    p = "on" if persist == "true" else "off"
+    target(f"Added latency p99 < 2 ms at 200 non-stream req/s, persistence {p}",
+           f"added p50 {each(added50, '{:+.2f}')} ms, p99 {each(added99, '{:+.2f}')} ms in the two rounds (serve total p50 {each((r['total_ms']['p50'] for r in s_runs), '{:.2f}')} ms, p99 {each((r['total_ms']['p99'] for r in s_runs), '{:.2f}')} ms; direct p50 {each((r['total_ms']['p50'] for r in d), '{:.2f}')} ms, p99 {each((r['total_ms']['p99'] for r in d), '{:.2f}')} ms; {mean(r['requests_per_s'] for r in s_runs):.0f} req/s achieved)",
+           worst99 < 2.0, f"by {worst99 - 2.0:.2f} ms")
 
-on = runs.get(serve_label("paced", "true", "stream", 200, " target=200-streams"))
-off = runs.get(serve_label("paced", "false", "stream", 200, " target=200-streams"))
-if on and off and off.get("requests_per_s"):
-    cost = 1 - on["requests_per_s"] / off["requests_per_s"]
+if on_runs and off_runs:
+    on_rps = mean(r["requests_per_s"] for r in on_runs)
+    off_rps = mean(r["requests_per_s"] for r in off_runs)
+    cost = 1 - on_rps / off_rps if off_rps else 0
     target("Persistence costs < 10% of throughput (200 paced streams)",
-           f"{on['requests_per_s']:.1f} on vs {off['requests_per_s']:.1f} off = {cost * 100:+.1f}%",
+           f"{on_rps:.0f} on vs {off_rps:.0f} off = {cost * 100:+.1f}%",
            cost < 0.10, f"by {(cost - 0.10) * 100:.1f} points")
 worst_cost = None
 for fake in ("paced", "zero"):
@@ -363,22 +406,22 @@ for fake, title in (("paced", "Paced fake (16 chunks x 10 ms)"), ("zero", "Zero-
     w("")
     w("Direct to the fake (new chat + streamed completion per request, the upstream work serve does):")
     w("")
-    w("| Clients | req/s | TTFB p50 / p99 ms | total p50 / p99 ms | errors | fake CPU-s / 1k req |")
-    w("|---:|---:|---:|---:|---:|---:|")
+    w("| Clients | req/s | TTFB p50 / p99 ms | total p50 / p99 ms | errors | fake CPU-s / 1k req | other load (cores) |")
+    w("|---:|---:|---:|---:|---:|---:|---:|")
     for c in levels:
         r = runs.get(direct_label(fake, c))
         if not r or "requests_per_s" not in r:
             continue
         w(f"| {c} | {r['requests_per_s']:.1f} | {ms(pct(r, 'ttfb_ms', 'p50'))} / {ms(pct(r, 'ttfb_ms', 'p99'))} | "
           f"{ms(pct(r, 'total_ms', 'p50'))} / {ms(pct(r, 'total_ms', 'p99'))} | {r['errors']} | "
-          f"{proc(r).get('cpu_s_per_1000_requests', 0):.2f} |")
+          f"{proc(r).get('cpu_s_per_1000_requests', 0):.2f} | {other(r)} |")
     w("")
     w("Through `qwenctl serve` (a fresh process per row). Added = serve minus direct at the same "
       "client count (TTFB for streams, total for non-stream, where the whole JSON is the first byte).")
     w("")
     w("| Mode | Persist | Clients | req/s | % of direct | TTFB p50 / p99 ms | added p50 / p99 ms | chunks/s | errors | "
-      "idle RSS MB | peak RSS MB | serve CPU-s / 1k req | req / serve CPU-s | DB bytes / req |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+      "idle RSS MB | peak RSS MB | serve CPU-s / 1k req | req / serve CPU-s | DB bytes / req | other load (cores) |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for mode in ("nonstream", "stream"):
         for persist in ("true", "false"):
             for c in levels:
@@ -398,13 +441,13 @@ for fake, title in (("paced", "Paced fake (16 chunks x 10 ms)"), ("zero", "Zero-
                   f"{ms(pct(r, 'ttfb_ms', 'p50'))} / {ms(pct(r, 'ttfb_ms', 'p99'))} | {ms(a50)} / {ms(a99)} | "
                   f"{r['chunks_per_s']:.0f} | {r['errors']} | {mb(r.get('idle_rss_start_kb'))} | {mb(proc(r).get('hwm_kb'))} | "
                   f"{proc(r).get('cpu_s_per_1000_requests', 0):.2f} | {proc(r).get('requests_per_cpu_s', 0):.0f} | "
-                  f"{'–' if dbr is None else f'{dbr:.0f}'} |")
+                  f"{'–' if dbr is None else f'{dbr:.0f}'} | {other(r)} |")
     w("")
 
 w("### Target runs")
 w("")
-w("| Run | req/s | TTFB p50 / p99 ms | total p50 / p99 ms | errors | serve CPU-s | req / serve CPU-s | serve peak RSS MB |")
-w("|---|---:|---:|---:|---:|---:|---:|---:|")
+w("| Run | req/s | TTFB p50 / p99 ms | total p50 / p99 ms | errors | serve CPU-s | req / serve CPU-s | serve peak RSS MB | other load (cores) |")
+w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for label, r in runs.items():
     if "target=" not in label or "requests_per_s" not in r:
         continue
@@ -412,7 +455,7 @@ for label, r in runs.items():
     w(f"| {label} | {r['requests_per_s']:.1f} | {ms(pct(r, 'ttfb_ms', 'p50'))} / {ms(pct(r, 'ttfb_ms', 'p99'))} | "
       f"{ms(pct(r, 'total_ms', 'p50'))} / {ms(pct(r, 'total_ms', 'p99'))} | {r['errors']} | "
       f"{proc(r).get('cpu_s', 0):.2f}{'' if is_serve else ' (fake)'} | "
-      f"{proc(r).get('requests_per_cpu_s', 0):.0f}{'' if is_serve else ' (fake)'} | {mb(proc(r).get('hwm_kb')) if is_serve else '–'} |")
+      f"{proc(r).get('requests_per_cpu_s', 0):.0f}{'' if is_serve else ' (fake)'} | {mb(proc(r).get('hwm_kb')) if is_serve else '–'} | {other(r)} |")
 w("")
 w(f"Empty database (migrations only): {empty_db} bytes. Raw results: `target/bench/results.jsonl`.")
 
