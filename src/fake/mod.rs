@@ -202,7 +202,11 @@ async fn serve_shared(
         // Wake hanging handlers and paced streams so graceful shutdown can finish.
         signal_to.begin_shutdown();
     };
-    axum::serve(listener, app)
+    // Like the real service, send each chunk at once (no Nagle delay on small writes).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(signal)
         .await
 }

@@ -82,3 +82,10 @@ pub fn resident_memory_bytes() -> Option<u64> {
 pub fn gauge_active_sessions(n: usize) {
     metrics::gauge!("active_sessions").set(n as f64);
 }
+
+/// Drains histogram samples into their buckets. Without it they pile up between scrapes.
+pub fn upkeep() {
+    if let Some(handle) = handle() {
+        handle.run_upkeep();
+    }
+}

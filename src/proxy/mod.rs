@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -165,6 +166,32 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn(middleware::observe))
 }
 
+/// Housekeeping while serving: histogram upkeep, forgetting idle sessions, and, when nothing
+/// is persisted, pruning the in-memory store so it does not grow with every exchange.
+async fn maintain(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
+    loop {
+        tick.tick().await;
+        ticks += 1;
+        metrics::upkeep();
+        state.active_sessions();
+        // Conversations idle for longer than the timeout can no longer be continued, so
+        // nothing of them is needed in memory. (SESSION_TIMEOUT=0 keeps them all, as asked.)
+        if let (false, Some(keep), 0) = (
+            state.settings.persistence,
+            state.settings.session_timeout,
+            ticks % 12,
+        ) {
+            let cutoff = crate::unix_now_ms() - i64::try_from(keep.as_millis()).unwrap_or(0);
+            if let Err(err) = state.store.prune(cutoff).await {
+                tracing::warn!("cannot prune the in-memory store: {err}");
+            }
+        }
+    }
+}
+
 /// Serves until `shutdown` resolves, then drains: streams get `shutdown_timeout` to finish.
 pub async fn serve(
     listener: TcpListener,
@@ -172,10 +199,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     metrics::install();
+    let maintenance = tokio::spawn(maintain(state.clone()));
     let app = router(state.clone());
     let deadline = state.deadline.clone();
     let grace = state.settings.shutdown_timeout;
-    let result = axum::serve(listener, app)
+    // Streams are many small writes: without TCP_NODELAY the first bytes wait for the
+    // client's delayed ACK (~40 ms on Linux).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {err}");
+        }
+    });
+    // One make-service for all connections instead of a router clone per connection.
+    let result = axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!(
@@ -188,6 +224,7 @@ pub async fn serve(
             });
         })
         .await;
+    maintenance.abort();
     // Let the store commit what the last streams recorded.
     if let Err(err) = state.store.flush().await {
         tracing::warn!("could not flush the database: {err}");

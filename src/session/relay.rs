@@ -41,7 +41,12 @@ pub struct Relay {
 }
 
 impl Relay {
-    pub fn new(turn: Turn, max_tokens: Option<u32>, stop: &[String], received: Instant) -> Relay {
+    pub fn new(
+        mut turn: Turn,
+        max_tokens: Option<u32>,
+        stop: &[String],
+        received: Instant,
+    ) -> Relay {
         let prompt = turn
             .stream
             .sent_body
@@ -49,6 +54,8 @@ impl Relay {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
+        // The engine already recorded the body; a long answer need not carry its JSON tree.
+        turn.stream.sent_body = Value::Null;
         Relay {
             turn,
             limiter: OutputLimiter::new(max_tokens, stop),
