@@ -286,6 +286,14 @@ async fn repl_keeps_context_and_ctrl_c_cancels_an_answer() {
             .iter()
             .all(|c| !sent_content(c).contains("never sent"))
     );
+    // ...and `qwenctl sessions list` shows it.
+    let mut cmd = qwenctl(dir.path());
+    cmd.args(["sessions", "list", "--json"])
+        .env("DATABASE_PATH", &db);
+    let out = run(cmd, None).await;
+    let listed: Value = serde_json::from_slice(&out.stdout).expect("sessions list --json");
+    assert_eq!(listed[0]["id"], sessions[0].id.as_str(), "{listed}");
+    assert_eq!(listed[0]["source"], "chat");
     // The history file is in the data directory.
     let history =
         std::fs::read_to_string(dir.path().join("data/qwenctl/history.txt")).expect("history file");
