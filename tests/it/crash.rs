@@ -350,3 +350,55 @@ async fn ten_rounds_of_sigkill_under_load() {
     let ok = stats["statistics"]["total_requests"].as_u64().unwrap() as usize;
     assert!(ok > checked, "{checked} checked, stats {stats}");
 }
+
+/// Issue 3: SIGTERM while 20 streams are open. Every stream still gets its whole answer and
+/// `[DONE]` (the grace period, SHUTDOWN_TIMEOUT, is far longer than an answer), and the
+/// process exits 0.
+#[tokio::test]
+async fn sigterm_with_twenty_open_streams_finishes_them_and_exits_zero() {
+    let fake = FakeUpstream::start(fake_options()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(dir.path());
+    let mut serve = start_serve(dir.path(), &db, &fake.url(), 0);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let clients: Vec<_> = (0..20)
+        .map(|i| {
+            let (http, url) = (http.clone(), serve.url.clone());
+            tokio::spawn(async move {
+                stream_once(&http, &url, &format!("term client {i} says a few words")).await
+            })
+        })
+        .collect();
+    // Let every stream start, then ask the server to stop.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.count(qwenctl::fake::COMPLETIONS_PATH) < 20 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = serve.child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    for (i, client) in clients.into_iter().enumerate() {
+        let exchange = client.await.unwrap();
+        assert!(exchange.done, "client {i} got no [DONE]");
+        assert_eq!(exchange.content, format!("You said: {}", exchange.prompt));
+    }
+    let status = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = serve.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap()
+    .expect("serve did not exit after SIGTERM");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
