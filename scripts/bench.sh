@@ -45,32 +45,8 @@ extras="$results_dir/extras.jsonl"
 : >"$results"
 : >"$extras"
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Starts a command in the background whose stdout names its URL; sets $url and $pid.
-start() {
-  local name="$1"; shift
-  "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  pid=$!
-  pids+=("$pid")
-  for _ in $(seq 1 200); do
-    if grep -q 'http://' "$work/$name.out" 2>/dev/null; then
-      url="$(grep -o 'http://[0-9.:]*' "$work/$name.out" | head -1)"
-      return 0
-    fi
-    sleep 0.05
-  done
-  echo "$name did not start:" >&2
-  cat "$work/$name.err" >&2
-  return 1
-}
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 

@@ -11,18 +11,19 @@ cleanup() {
 trap cleanup EXIT
 
 # Starts a command in the background (in this shell, so cleanup can stop it); once its
-# stdout names a URL, sets $url to it.
+# stdout names a URL, sets $url to it, and $pid to its process id.
 start() {
   local name="$1"; shift
   "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  pids+=("$!")
+  pid=$!
+  pids+=("$pid")
   url=""
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 200); do
     if grep -q 'http://' "$work/$name.out" 2>/dev/null; then
       url="$(grep -o 'http://[0-9.:]*' "$work/$name.out" | head -1)"
       return 0
     fi
-    sleep 0.1
+    sleep 0.05
   done
   echo "$name did not start:" >&2
   cat "$work/$name.err" >&2
