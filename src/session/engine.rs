@@ -157,7 +157,6 @@ impl Engine {
             match self.client.complete(&upstream).await {
                 Ok(stream) => {
                     self.store_write(self.store.touch_node(node.fingerprint, now).await);
-                    self.store_write(self.store.touch_session(&node.session_id, now).await);
                     let turn = Turn {
                         session_id: node.session_id.clone(),
                         chat_id: node.chat_id.clone(),
