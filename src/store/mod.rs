@@ -11,6 +11,7 @@
 //! conversation index works without touching the disk. See `docs/STORE.md` for the schema.
 
 mod api;
+mod checkpoint;
 mod conn;
 mod filter;
 mod history;
@@ -85,6 +86,9 @@ struct Inner {
     schema_version: i64,
     /// Transactions the writer has committed.
     commits: Arc<AtomicU64>,
+    /// WAL checkpoints off the write path (file databases only). Declared last: it stops
+    /// after the writer has committed what was queued.
+    _checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl Drop for Inner {
@@ -127,6 +131,19 @@ impl Store {
         // looks, and for the in-memory case it is what keeps the database alive.
         let mut write_conn = location.open(true)?;
         let schema_version = migrations::migrate(&mut write_conn)?;
+        let checkpointer = match &location {
+            Location::File(_) => {
+                write_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+                let conn = location.open(true)?;
+                Some(
+                    checkpoint::Checkpointer::spawn(conn).map_err(|source| Error::Io {
+                        path: "the store checkpoint thread".to_owned(),
+                        source,
+                    })?,
+                )
+            }
+            Location::Memory(_) => None,
+        };
         let readers = Readers::open(&location)?;
         let (sender, receiver) = mpsc::channel(writer::QUEUE_CAPACITY);
         let commits = Arc::new(AtomicU64::new(0));
@@ -146,6 +163,7 @@ impl Store {
                 path,
                 schema_version,
                 commits,
+                _checkpointer: checkpointer,
             }),
         })
     }
