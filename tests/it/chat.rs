@@ -150,12 +150,7 @@ async fn reasoning_goes_to_stderr_never_to_stdout() {
 
 #[tokio::test]
 async fn rejected_credentials_exit_1_naming_the_cookies() {
-    let fake = FakeUpstream::start(FakeOptions {
-        accepted_token: Some("another-token".into()),
-        ..FakeOptions::default()
-    })
-    .await
-    .unwrap();
+    let fake = rejecting_fake().await;
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = qwenctl(dir.path());
     cmd.args(["chat", "hello"])

@@ -117,12 +117,7 @@ async fn online_validation_and_models_against_the_fake() {
 
 #[tokio::test]
 async fn rejected_credentials_fail_online_validation_naming_cookies() {
-    let fake = FakeUpstream::start(FakeOptions {
-        accepted_token: Some("another-token".into()),
-        ..FakeOptions::default()
-    })
-    .await
-    .unwrap();
+    let fake = rejecting_fake().await;
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = qwenctl(dir.path());
     cmd.args(["validate-config", "--online"])

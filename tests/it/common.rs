@@ -295,3 +295,13 @@ pub fn stdout(out: &Output) -> String {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// A fake upstream that rejects the harness's credentials (it accepts another token only).
+pub async fn rejecting_fake() -> FakeUpstream {
+    FakeUpstream::start(FakeOptions {
+        accepted_token: Some("another-token".into()),
+        ..FakeOptions::default()
+    })
+    .await
+    .expect("fake upstream")
+}

@@ -245,6 +245,19 @@ fn fake_options() -> FakeOptions {
     }
 }
 
+/// `total_requests` of `GET /v1/responses/stats`.
+async fn total_requests(http: &reqwest::Client, url: &str) -> usize {
+    let stats: Value = http
+        .get(format!("{url}/v1/responses/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["statistics"]["total_requests"].as_u64().unwrap() as usize
+}
+
 fn db_in(dir: &Path) -> PathBuf {
     dir.join("qwen.db")
 }
@@ -301,16 +314,11 @@ async fn sigkill_during_forty_streams_loses_no_finished_exchange() {
         "continued from the stored answer"
     );
 
-    let stats: Value = http
-        .get(format!("{}/v1/responses/stats", serve.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let total = stats["statistics"]["total_requests"].as_u64().unwrap();
-    assert!(total as usize > checked, "{stats}");
+    let total = total_requests(&http, &serve.url).await;
+    assert!(
+        total > checked,
+        "{total} requests recorded, {checked} checked"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,16 +347,8 @@ async fn ten_rounds_of_sigkill_under_load() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let stats: Value = http
-        .get(format!("{}/v1/responses/stats", serve.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ok = stats["statistics"]["total_requests"].as_u64().unwrap() as usize;
-    assert!(ok > checked, "{checked} checked, stats {stats}");
+    let ok = total_requests(&http, &serve.url).await;
+    assert!(ok > checked, "{checked} checked, {ok} requests recorded");
 }
 
 /// Issue 3: SIGTERM while 20 streams are open. Every stream still gets its whole answer and
