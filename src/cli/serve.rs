@@ -79,9 +79,9 @@ pub async fn run(args: ServeArgs, mut ctx: Ctx) -> anyhow::Result<()> {
     }
 
     let store = ctx.engine_store()?;
-    let engine = Engine::new(client, store.clone(), config.session_timeout, "serve");
+    let engine = Engine::new(client, store, config.session_timeout, "serve");
     let settings = Settings::from_config(config);
-    let state = AppState::new(engine, store, settings);
+    let state = AppState::new(engine, settings);
 
     let addr = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&addr)

@@ -7,10 +7,10 @@
 //! strictly. Nothing here panics on input: invalid UTF-8, wrong types and nesting beyond
 //! serde_json's recursion limit (128) all become an [`InvalidRequest`].
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::params::{self, Object, missing, present, type_name, wrong_type};
+pub use crate::session::{Message, Role};
 
 /// Why a request body was refused: becomes a 400 `invalid_request_error`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,55 +38,6 @@ impl InvalidRequest {
             param: Some(param.into()),
         }
     }
-}
-
-/// Who said a message. `function` (the pre-tools spelling) is read as [`Role::Tool`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    System,
-    Developer,
-    User,
-    Assistant,
-    Tool,
-}
-
-impl Role {
-    /// The OpenAI spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::System => "system",
-            Role::Developer => "developer",
-            Role::User => "user",
-            Role::Assistant => "assistant",
-            Role::Tool => "tool",
-        }
-    }
-
-    /// System and developer messages are both instructions, which the upstream has no role for.
-    pub fn is_instruction(self) -> bool {
-        matches!(self, Role::System | Role::Developer)
-    }
-
-    fn parse(s: &str) -> Option<Role> {
-        Some(match s {
-            "system" => Role::System,
-            "developer" => Role::Developer,
-            "user" => Role::User,
-            "assistant" => Role::Assistant,
-            "tool" | "function" => Role::Tool,
-            _ => return None,
-        })
-    }
-}
-
-/// One message of a chat history, reduced to text.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Message {
-    pub role: Role,
-    /// The text: a string content as is, text parts joined with `\n`, `""` for an assistant
-    /// message that only carried tool calls.
-    pub content: String,
 }
 
 /// A validated `POST /v1/chat/completions` body.
@@ -222,7 +173,7 @@ fn parse_message(i: usize, value: &Value) -> Result<Message, InvalidRequest> {
     let role_param = format!("messages[{i}].role");
     let role = match present(obj, "role") {
         None => return Err(missing(&role_param)),
-        Some(Value::String(s)) => Role::parse(s).ok_or_else(|| {
+        Some(Value::String(s)) => parse_role(s).ok_or_else(|| {
             InvalidRequest::at(
                 &role_param,
                 format!("Invalid value: '{s}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'."),
@@ -329,3 +280,15 @@ fn parse_prompt(value: Option<&Value>) -> Result<String, InvalidRequest> {
 #[cfg(test)]
 #[path = "request_tests.rs"]
 mod tests;
+
+/// A role as OpenAI spells it; `function` (the pre-tools spelling) is read as `Role::Tool`.
+fn parse_role(s: &str) -> Option<Role> {
+    Some(match s {
+        "system" => Role::System,
+        "developer" => Role::Developer,
+        "user" => Role::User,
+        "assistant" => Role::Assistant,
+        "tool" | "function" => Role::Tool,
+        _ => return None,
+    })
+}

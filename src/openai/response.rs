@@ -12,16 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use super::limit::FinishReason;
 use super::usage::OpenAiUsage;
-
-/// The last event of every stream (before it, one [`sse_data`] event per chunk).
-pub const SSE_DONE: &str = "data: [DONE]\n\n";
-
-/// One server-sent event carrying `value` as its data.
-pub fn sse_data(value: &Value) -> String {
-    format!("data: {value}\n\n")
-}
+use crate::session::FinishReason;
 
 /// Seconds since the Unix epoch, for `created`.
 pub fn unix_now() -> i64 {

@@ -180,9 +180,3 @@ fn text_stream_chunks() {
     let plain = TextStream::new(meta("cmpl-s"), false);
     assert!(plain.text("a").get("usage").is_none());
 }
-
-#[test]
-fn sse_framing() {
-    assert_eq!(sse_data(&json!({"a": 1})), "data: {\"a\":1}\n\n");
-    assert_eq!(SSE_DONE, "data: [DONE]\n\n");
-}

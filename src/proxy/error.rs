@@ -7,7 +7,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::sse::Failure;
+use crate::openai::InvalidRequest;
 use crate::qwen::QwenError;
+use crate::session::{Refusal, StartError};
 
 /// An OpenAI-shaped error response.
 #[derive(Debug, Clone)]
@@ -45,6 +48,16 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> Self {
         let mut e = Self::new(StatusCode::NOT_FOUND, "invalid_request_error", message);
         e.code = Some("not_found");
+        e
+    }
+
+    /// 404 `model_not_found` for a model name the upstream does not offer.
+    pub fn unknown_model(model: &str) -> Self {
+        let mut e = Self::not_found(format!(
+            "The model `{model}` does not exist; see GET /v1/models"
+        ));
+        e.param = Some("model".into());
+        e.code = Some("model_not_found");
         e
     }
 
@@ -132,6 +145,35 @@ impl From<&QwenError> for ApiError {
 impl From<QwenError> for ApiError {
     fn from(err: QwenError) -> Self {
         ApiError::from(&err)
+    }
+}
+
+impl From<InvalidRequest> for ApiError {
+    fn from(invalid: InvalidRequest) -> Self {
+        ApiError::bad_request(invalid.message, invalid.param.as_deref())
+    }
+}
+
+impl From<&StartError> for ApiError {
+    fn from(err: &StartError) -> Self {
+        match err {
+            StartError::Upstream(e) => ApiError::from(e),
+            StartError::Refused(Refusal::UnknownModel(model)) => ApiError::unknown_model(model),
+            StartError::Refused(refusal @ Refusal::Unsupported(param)) => {
+                ApiError::bad_request(refusal.to_string(), Some(param))
+            }
+        }
+    }
+}
+
+impl From<Failure<'_>> for ApiError {
+    fn from(failure: Failure<'_>) -> Self {
+        match failure {
+            Failure::Upstream(err) => ApiError::from(err),
+            Failure::ShuttingDown => ApiError::unavailable(
+                "the server is shutting down and this stream ran past the grace period",
+            ),
+        }
     }
 }
 

@@ -5,6 +5,12 @@
 //! configured address and waits for SIGINT/SIGTERM while tests bind port 0 and pass a
 //! oneshot. On shutdown the server stops accepting, open streams get a grace period, and
 //! whatever still runs after it is ended with an error event.
+//!
+//! Each wire format is one module (`chat`: OpenAI chat completions; `legacy`: OpenAI legacy
+//! completions) that turns its request into the engine's turn request and the answer's
+//! pieces into its own events; `exchange` and `sse` hold what they share. Handlers reach the
+//! upstream and the store only through the [`Engine`]; the data API (`data`) alone reads the
+//! store directly.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,18 +26,18 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Secret;
-use crate::qwen::QwenClient;
 use crate::session::Engine;
-use crate::store::Store;
 
-mod completions;
-pub mod data;
-pub mod error;
+mod chat;
+mod data;
+mod error;
+mod exchange;
+mod legacy;
 mod metrics;
 mod middleware;
 mod models;
 mod ops;
-pub mod relay;
+mod sse;
 
 pub use error::ApiError;
 
@@ -78,8 +84,6 @@ pub enum UpstreamHealth {
 /// Shared state of every handler.
 pub struct AppState {
     pub engine: Engine,
-    pub client: QwenClient,
-    pub store: Store,
     pub settings: Settings,
     pub started: Instant,
     /// Fires when the shutdown grace period is over: streams still open end then.
@@ -90,11 +94,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(engine: Engine, store: Store, settings: Settings) -> Arc<AppState> {
+    pub fn new(engine: Engine, settings: Settings) -> Arc<AppState> {
         Arc::new(AppState {
-            client: engine.client().clone(),
             engine,
-            store,
             settings,
             started: Instant::now(),
             deadline: CancellationToken::new(),
@@ -145,12 +147,12 @@ pub fn router(state: Arc<AppState>) -> Router {
     let mut api = Router::new()
         .route("/v1/models", get(models::list))
         .route("/v1/models/{*model}", get(models::retrieve))
-        .route("/v1/chat/completions", post(completions::chat))
-        .route("/v1/completions", post(completions::legacy))
+        .route("/v1/chat/completions", post(chat::completions))
+        .route("/v1/completions", post(legacy::completions))
         .route("/metrics", get(ops::metrics))
         .with_state(state.clone());
     if state.settings.enable_crud_api {
-        api = api.merge(data::router(state.store.clone()));
+        api = api.merge(data::router(state.engine.archive().clone()));
     }
     Router::new()
         .route("/health", get(ops::health))
@@ -185,9 +187,7 @@ async fn maintain(state: Arc<AppState>) {
             ticks % 12,
         ) {
             let cutoff = crate::unix_now_ms() - i64::try_from(keep.as_millis()).unwrap_or(0);
-            if let Err(err) = state.store.prune(cutoff).await {
-                tracing::warn!("cannot prune the in-memory store: {err}");
-            }
+            state.engine.forget_idle(cutoff).await;
         }
     }
 }
@@ -226,8 +226,6 @@ pub async fn serve(
         .await;
     maintenance.abort();
     // Let the store commit what the last streams recorded.
-    if let Err(err) = state.store.flush().await {
-        tracing::warn!("could not flush the database: {err}");
-    }
+    state.engine.flush().await;
     result
 }

@@ -1,5 +1,5 @@
-//! `GET /v1/models` and `GET /v1/models/{model}`: the upstream list as OpenAI model objects,
-//! plus the virtual `-thinking` and `-search` variants.
+//! `GET /v1/models` and `GET /v1/models/{model}`: the engine's model catalog (upstream
+//! models plus the virtual `-thinking` and `-search` variants) as OpenAI model objects.
 
 use std::sync::Arc;
 
@@ -7,25 +7,24 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::Value;
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, exchange};
 use crate::openai;
 
-pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let models = super::completions::upstream_models(&state).await?;
-    Ok(Json(openai::models::model_list(&models)))
+pub(super) async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let models = exchange::models(&state).await?;
+    Ok(Json(openai::model_list(&models)))
 }
 
-pub async fn retrieve(
+pub(super) async fn retrieve(
     State(state): State<Arc<AppState>>,
     Path(model): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let models = super::completions::upstream_models(&state).await?;
+    let models = exchange::models(&state).await?;
     openai::model_entry(&model, &models)
         .map(Json)
         .ok_or_else(|| {
-            let mut e = ApiError::not_found(format!("The model `{model}` does not exist"));
-            e.param = Some("model".into());
-            e.code = Some("model_not_found");
+            let mut e = ApiError::unknown_model(&model);
+            e.message = format!("The model `{model}` does not exist");
             e
         })
 }

@@ -18,7 +18,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         UpstreamHealth::AuthFailed => "failed",
         UpstreamHealth::Failing => "degraded",
     };
-    let database = match state.store.ping().await {
+    let database = match state.engine.archive().ping().await {
         Ok(()) => "ok",
         Err(err) => {
             tracing::warn!("health: database check failed: {err}");

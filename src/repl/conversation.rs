@@ -6,8 +6,8 @@
 //! said behind. Resuming a stored session, whichever command made it, is loading its
 //! message list ([`Conversation::resume`]).
 
-use crate::openai::{self, Message, Role};
 use crate::qwen;
+use crate::session::{Message, Role, models};
 use crate::store::{ListQuery, MAX_LIMIT, Store, StoredMessage};
 
 use super::Resume;
@@ -42,49 +42,26 @@ impl Default for ModelChoice {
 /// so the chat still works and any real problem surfaces from the chat request itself.
 pub fn choose_model(name: &str, models: Option<&[qwen::Model]>) -> Result<ModelChoice, String> {
     let name = name.trim();
-    match models {
-        Some(models) => match openai::resolve_model(name, models) {
-            Some(r) => Ok(ModelChoice {
-                name: name.to_owned(),
-                upstream: r.upstream,
-                thinking: r.thinking,
-                search: r.search,
-            }),
-            None => Err(format!(
-                "unknown model `{name}`: see `qwenctl models` (or /models in the chat)"
-            )),
-        },
-        None => {
-            let (upstream, thinking, search) = if let Some(base) = name.strip_suffix("-thinking") {
-                (base, true, false)
-            } else if let Some(base) = name.strip_suffix("-search") {
-                (base, false, true)
-            } else {
-                (name, false, false)
-            };
-            if upstream.is_empty() {
-                return Err("the model name is empty".to_owned());
-            }
-            Ok(ModelChoice {
-                name: name.to_owned(),
-                upstream: upstream.to_owned(),
-                thinking,
-                search,
-            })
-        }
+    let resolved = match models {
+        Some(models) => models::resolve_model(name, models).ok_or_else(|| {
+            format!("unknown model `{name}`: see `qwenctl models` (or /models in the chat)")
+        })?,
+        None => models::assume_model(name),
+    };
+    if resolved.upstream.is_empty() {
+        return Err("the model name is empty".to_owned());
     }
+    Ok(ModelChoice {
+        name: name.to_owned(),
+        upstream: resolved.upstream,
+        thinking: resolved.thinking,
+        search: resolved.search,
+    })
 }
 
 /// Every name `/model` accepts: upstream ids and their virtual variants.
 pub fn model_names(models: &[qwen::Model]) -> Vec<String> {
-    openai::model_list(models)["data"]
-        .as_array()
-        .map(|data| {
-            data.iter()
-                .filter_map(|m| m["id"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    models::entries(models).map(|(id, _)| id).collect()
 }
 
 /// What was loaded by [`Conversation::resume`].

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::openai::{Message, Role};
+use crate::session::{Message, Role};
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

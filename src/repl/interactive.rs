@@ -117,7 +117,7 @@ impl Repl {
     /// Runs one turn; `None` when it was cancelled or failed (already reported).
     async fn turn(
         &mut self,
-        messages: Vec<crate::openai::Message>,
+        messages: Vec<crate::session::Message>,
     ) -> std::io::Result<Option<Answer>> {
         let view = View {
             stream: !self.settings.no_stream,
@@ -145,13 +145,17 @@ impl Repl {
                 render::error(&advice::explain(&err));
                 Ok(None)
             }
+            Ended::Refused(why) => {
+                render::error(&why);
+                Ok(None)
+            }
         }
     }
 
     /// The model list, fetched on first need when start-up could not get it.
     async fn models(&mut self) -> Option<Arc<Vec<Model>>> {
         if self.models.is_none() {
-            match self.engine.client().list_models().await {
+            match self.engine.models().await {
                 Ok(models) => {
                     self.reader.set_models(conversation::model_names(&models));
                     self.models = Some(models);
@@ -194,7 +198,7 @@ impl Repl {
             }
             Command::Sessions => {
                 let q = ListQuery::default();
-                match self.engine.store().list_sessions(&q).await {
+                match self.engine.archive().list_sessions(&q).await {
                     Ok(rows) => listing::sessions(
                         &rows,
                         self.conv.session_id.as_deref(),
@@ -242,7 +246,11 @@ impl Repl {
     }
 
     async fn resume(&mut self, id: String) {
-        match self.conv.resume(self.engine.store(), &Resume::Id(id)).await {
+        match self
+            .conv
+            .resume(self.engine.archive(), &Resume::Id(id))
+            .await
+        {
             Ok(resumed) => {
                 // Continue on the session's model, so the upstream chat itself continues.
                 if resumed.model != self.conv.model.upstream {

@@ -99,7 +99,7 @@ pub async fn run(opts: ChatOptions, ctx: Ctx) -> anyhow::Result<()> {
     let client = ctx.client()?;
     let store = ctx.engine_store()?;
     let engine = Engine::new(client, store, ctx.config.session_timeout, "chat");
-    let models = match engine.client().list_models().await {
+    let models = match engine.models().await {
         Ok(models) => Some(models),
         // Same host, same credentials: the chat would fail the same way, after another
         // round of retries.
@@ -118,7 +118,7 @@ pub async fn run(opts: ChatOptions, ctx: Ctx) -> anyhow::Result<()> {
     let mut conv = Conversation::default();
     let resumed = match &opts.resume {
         Some(which) => Some(
-            conv.resume(engine.store(), which)
+            conv.resume(engine.archive(), which)
                 .await
                 .map_err(crate::error::Failed)?,
         ),

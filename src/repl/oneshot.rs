@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::error::{Failed, Interrupted};
+use crate::error::{Failed, Interrupted, UsageError};
 use crate::openai::response::chat_completion;
 use crate::output;
 use crate::session::Engine;
@@ -61,5 +61,6 @@ pub async fn run(
         }
         Ended::Cancelled => Err(Interrupted.into()),
         Ended::Failed(err) => Err(Failed(advice::explain(&err)).into()),
+        Ended::Refused(why) => Err(UsageError(why).into()),
     }
 }

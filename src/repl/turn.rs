@@ -1,23 +1,25 @@
 //! One exchange with the engine: start the turn, draw the answer as it arrives, record how
 //! it ended, and let Ctrl-C cancel it.
 //!
-//! The upstream events are turned into answer and reasoning pieces by the proxy's
-//! [`Relay`], so `serve` and `chat` record exactly the same things. Ctrl-C is heard through
+//! The engine's [`session::Answer`] turns the upstream events into answer and reasoning
+//! pieces and records how the turn ended, as it does for `serve`, so both record exactly
+//! the same things; this file only draws. Ctrl-C is heard through
 //! `tokio::signal::ctrl_c` only while a turn runs: rustyline is not reading then, and
 //! while it reads, the terminal is in raw mode and Ctrl-C reaches it as a key instead.
-//! Cancelling drops the upstream stream (which ends the upstream request) and records the
-//! exchange as cancelled.
+//! Cancelling stops the answer, which ends the upstream request and records the exchange as
+//! cancelled.
 
 use std::io;
 use std::time::Instant;
 
 use serde_json::json;
 
+use crate::openai::OpenAiUsage;
 use crate::openai::response::ResponseMeta;
-use crate::openai::{FinishReason, Message, OpenAiUsage};
-use crate::qwen::{ChatType, QwenError};
-use crate::session::{Engine, RequestMeta, Status, TurnRequest};
-use crate::session::{Piece, Relay};
+use crate::qwen::QwenError;
+use crate::session::{
+    self, Engine, FinishReason, Limits, Message, Piece, RequestMeta, StartError, Stop, TurnRequest,
+};
 
 use super::conversation::Conversation;
 use super::render::{Renderer, View};
@@ -42,6 +44,8 @@ pub enum Ended {
     /// Ctrl-C.
     Cancelled,
     Failed(QwenError),
+    /// The engine refused the turn (an unknown model).
+    Refused(String),
 }
 
 /// Sends `messages` (the whole history, ending with the new message) in `conv`'s settings,
@@ -53,18 +57,18 @@ pub async fn run(
     messages: Vec<Message>,
     view: View,
 ) -> io::Result<Ended> {
-    let received = Instant::now();
+    let meta = ResponseMeta::chat(&conv.model.name);
     let request = TurnRequest {
-        model: conv.model.upstream.clone(),
+        model: conv.model.name.clone(),
         messages,
-        thinking: conv.thinking,
-        chat_type: if conv.model.search {
-            ChatType::Search
-        } else {
-            ChatType::Text
-        },
+        thinking: Some(conv.thinking),
+        limits: Limits::default(),
+        tools: Vec::new(),
+        tool_choice: Default::default(),
+        format: Default::default(),
         meta: RequestMeta {
             id: uuid::Uuid::new_v4().to_string(),
+            response_id: meta.id.clone(),
             endpoint: "chat",
             stream: view.stream,
             api_key_id: None,
@@ -73,11 +77,10 @@ pub async fn run(
                 "stream": view.stream,
                 "enable_thinking": conv.thinking,
             }),
-            received,
+            received: Instant::now(),
             received_at_ms: crate::unix_now_ms(),
         },
     };
-    let meta = ResponseMeta::chat(&conv.model.name);
     let mut renderer = Renderer::start(view);
     // One listener for the whole turn, so a Ctrl-C between two pieces is not missed.
     let interrupt = interrupted();
@@ -90,21 +93,25 @@ pub async fn run(
             return Ok(Ended::Cancelled);
         }
     };
-    let turn = match started {
-        Ok(turn) => turn,
+    let mut answer = match started {
+        Ok(answer) => answer,
         // The engine recorded the failure already.
-        Err(err) => {
+        Err(StartError::Upstream(err)) => {
             renderer.abort()?;
             return Ok(Ended::Failed(err));
         }
+        // The model was resolved against the same list before: only a list that changed
+        // since can refuse it.
+        Err(StartError::Refused(refusal)) => {
+            renderer.abort()?;
+            return Ok(Ended::Refused(refusal.to_string()));
+        }
     };
-    let session_id = turn.session_id.clone();
-    let mut relay = Relay::new(turn, None, &[], received);
     loop {
         let next = tokio::select! {
-            next = relay.next() => next,
+            next = answer.next() => next,
             () = &mut interrupt => {
-                relay.finish(engine, &meta.id, Status::Cancelled, None, None).await;
+                answer.stop(Stop::ClientGone).await;
                 renderer.abort()?;
                 return Ok(Ended::Cancelled);
             }
@@ -112,65 +119,40 @@ pub async fn run(
         let drawn = match next {
             Ok(Some(Piece::Reasoning(text))) => renderer.reasoning(&text),
             Ok(Some(Piece::Content(text))) => renderer.answer(&text),
+            // Recorded (and committed) before the last byte is printed, as `serve` does.
             Ok(Some(Piece::Done(finish))) => {
-                return complete(engine, relay, renderer, meta, finish, session_id).await;
+                return complete(&answer, renderer, meta, finish);
             }
-            Ok(None) => {
-                return complete(
-                    engine,
-                    relay,
-                    renderer,
-                    meta,
-                    FinishReason::Stop,
-                    session_id,
-                )
-                .await;
-            }
+            Ok(None) => return complete(&answer, renderer, meta, FinishReason::Stop),
+            // Recorded by the answer.
             Err(err) => {
-                let status = if relay.content.is_empty() && relay.reasoning.is_empty() {
-                    Status::Error
-                } else {
-                    Status::Partial
-                };
-                relay
-                    .finish(engine, &meta.id, status, None, Some(&err))
-                    .await;
                 renderer.abort()?;
                 return Ok(Ended::Failed(err));
             }
         };
         if let Err(err) = drawn {
-            relay
-                .finish(engine, &meta.id, Status::Cancelled, None, None)
-                .await;
+            answer.stop(Stop::ClientGone).await;
             return Err(err);
         }
     }
 }
 
-/// Records the answer (committed before the last byte is printed, as `serve` does) and
-/// ends the drawing.
-async fn complete(
-    engine: &Engine,
-    relay: Relay,
+/// Ends the drawing of a recorded answer.
+fn complete(
+    answer: &session::Answer,
     renderer: Renderer,
     meta: ResponseMeta,
     finish: FinishReason,
-    session_id: String,
 ) -> io::Result<Ended> {
-    let answer = Answer {
-        session_id,
-        content: relay.content.clone(),
-        reasoning: relay.reasoning.clone(),
-        finish,
-        usage: relay.openai_usage(),
-        meta,
-    };
-    relay
-        .finish(engine, &answer.meta.id, Status::Ok, Some(finish), None)
-        .await;
     renderer.finish()?;
-    Ok(Ended::Answered(answer))
+    Ok(Ended::Answered(Answer {
+        session_id: answer.session_id().to_owned(),
+        content: answer.content().to_owned(),
+        reasoning: answer.reasoning().to_owned(),
+        finish,
+        usage: OpenAiUsage::from(answer.usage()),
+        meta,
+    }))
 }
 
 /// Resolves on Ctrl-C; never when the handler cannot be installed.

@@ -17,7 +17,7 @@
 
 use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
-use crate::openai::{Message, Role};
+use crate::session::{Message, Role};
 use crate::store::Fingerprint;
 
 /// The fingerprints of every prefix of a message list: `prefixes()[k]` covers the first `k`

@@ -308,9 +308,8 @@ async fn repl_resumes_a_session_made_through_serve() {
         .answer(&msgs(&[("user", "hello, my name is Bob")]))
         .await;
     assert_eq!(answer, "You said: hello, my name is Bob");
-    server.state.store.flush().await.unwrap();
+    server.store.flush().await.unwrap();
     let sessions = server
-        .state
         .store
         .list_sessions(&ListQuery::default())
         .await

@@ -49,6 +49,8 @@ pub struct TestServer {
     pub fake: FakeUpstream,
     pub db_path: PathBuf,
     pub state: Arc<AppState>,
+    /// The store `serve` writes to, for flushing and reading in assertions.
+    pub store: Store,
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<std::io::Result<()>>>,
@@ -111,7 +113,7 @@ impl TestServer {
         };
         let engine = Engine::new(client, store.clone(), config.session_timeout, "serve");
         let settings = Settings::from_config(&config);
-        let state = AppState::new(engine, store, settings);
+        let state = AppState::new(engine, settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
@@ -123,6 +125,7 @@ impl TestServer {
             fake,
             db_path,
             state,
+            store,
             http: reqwest::Client::new(),
             shutdown: Some(tx),
             handle: Some(handle),

@@ -98,7 +98,7 @@ async fn stored_responses(s: &TestServer) -> Vec<qwenctl::store::ResponseRow> {
         limit: 100,
         ..Default::default()
     };
-    s.state.store.list_responses(&q).await.expect("rows")
+    s.store.list_responses(&q).await.expect("rows")
 }
 
 /// Content deltas of parsed chat chunks, concatenated.

@@ -89,7 +89,7 @@ async fn list_data_endpoints_and_stats_agree() {
     fail(&s, "500").await;
     fail(&s, "ratelimit").await;
     converse(&s, "qwen3-max", &["after the failures"]).await;
-    s.state.store.flush().await.unwrap();
+    s.store.flush().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
 
     let cli_list = json_out(
@@ -246,7 +246,7 @@ async fn export_formats_hold_the_whole_conversation() {
     assert_eq!(three[5].1, "Your name is Alice.");
     converse(&s, "qwen3.7-plus-thinking", &["think about it"]).await;
     converse(&s, "qwen3-max", &["something else"]).await;
-    s.state.store.flush().await.unwrap();
+    s.store.flush().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = &s.db_path;
     let list = json_out(&cli(dir.path(), db, &["sessions", "list", "--json"]).await);
@@ -403,7 +403,7 @@ async fn show_then_delete_a_session() {
     let s = TestServer::start().await;
     let three = converse(&s, "qwen3-max", &["First question", "Second one", "Third"]).await;
     converse(&s, "qwen3.7-plus-thinking", &["ponder this"]).await;
-    s.state.store.flush().await.unwrap();
+    s.store.flush().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = &s.db_path;
     let list = json_out(&cli(dir.path(), db, &["sessions", "list", "--json"]).await);
@@ -475,7 +475,7 @@ async fn export_into_a_closed_pipe_exits_quietly() {
             .await;
         assert_eq!(status, 200, "{body}");
     }
-    s.state.store.flush().await.unwrap();
+    s.store.flush().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     for format in ["jsonl", "json", "markdown", "openai"] {
         let mut cmd = Command::new("bash");
@@ -508,7 +508,7 @@ async fn db_backup_vacuum_and_prune() {
     let s = TestServer::start().await;
     converse(&s, "qwen3-max", &["keep me", "and me"]).await;
     converse(&s, "qwen3-max", &["another"]).await;
-    s.state.store.flush().await.unwrap();
+    s.store.flush().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = &s.db_path;
 
@@ -582,7 +582,7 @@ async fn a_long_conversation_grows_the_database_linearly() {
         let answer = body["choices"][0]["message"]["content"].clone();
         history.push(json!({"role": "assistant", "content": answer}));
         if [1, 10, 25, 50].contains(&turn) {
-            s.state.store.flush().await.unwrap();
+            s.store.flush().await.unwrap();
             sizes.insert(turn, db_bytes(&s.db_path));
         }
     }

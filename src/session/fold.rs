@@ -31,7 +31,7 @@
 //! - when the last message is not a user message (say, a tool result), the transcript holds
 //!   every message and ends with `Reply to the conversation above.` instead of a new request.
 
-use super::request::{Message, Role};
+use super::message::{Message, Role};
 
 const INSTRUCTIONS: &str = "System instructions:\n";
 const HISTORY_HEADER: &str = "Conversation so far:";

@@ -1,0 +1,254 @@
+//! [`Answer`]: one turn's answer, from the upstream's events to the record in the store.
+//!
+//! The engine hands an `Answer` to whichever front-end started the turn (an HTTP wire format
+//! or the terminal chat). The front-end only draws pieces from it and renders them; the
+//! answer applies `max_tokens`/`stop`, keeps what the store needs, decides the final status
+//! ([`final_status`]) and records the response exactly once: when the upstream finished
+//! (before [`Piece::Done`] is handed out, so a completed exchange is committed before the
+//! client gets its last byte), when the upstream failed (before the error is returned), when
+//! the front-end stops it ([`Answer::stop`]), or, if none of these happened, when it is
+//! dropped (recorded as cancelled: hyper drops a handler whose client went away).
+
+use std::collections::VecDeque;
+
+use crate::qwen::{self, QwenError, QwenEvent};
+
+use super::engine::{Engine, Outcome, Turn};
+use super::limit::{FinishReason, OutputLimiter};
+use super::status::{End, Stop, final_status};
+use super::{Limits, Usage};
+
+/// One piece of an answer, ready for the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    Reasoning(String),
+    Content(String),
+    Done(FinishReason),
+}
+
+/// A whole answer, for front-ends that answer in one piece.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Complete {
+    pub content: String,
+    pub reasoning: String,
+    pub finish: FinishReason,
+    pub usage: Usage,
+    pub first_token_ms: Option<i64>,
+}
+
+/// A running answer. See the module docs.
+pub struct Answer {
+    engine: Engine,
+    /// `None` once the response is recorded.
+    turn: Option<Turn>,
+    session_id: String,
+    limiter: OutputLimiter,
+    queue: VecDeque<Piece>,
+    /// The upstream answer is over (no more events will be read).
+    over: bool,
+    /// The prompt as sent upstream, for estimating usage when the upstream gave none.
+    prompt: String,
+    content: String,
+    reasoning: String,
+    upstream_usage: Option<qwen::Usage>,
+    upstream_response_id: Option<String>,
+    first_token_ms: Option<i64>,
+}
+
+impl Answer {
+    pub(super) fn new(engine: Engine, mut turn: Turn, limits: &Limits) -> Answer {
+        let prompt = turn
+            .stream
+            .sent_body
+            .pointer("/messages/0/content")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        // The engine already recorded the body; a long answer need not carry its JSON tree.
+        turn.stream.sent_body = serde_json::Value::Null;
+        Answer {
+            engine,
+            session_id: turn.session_id.clone(),
+            turn: Some(turn),
+            limiter: OutputLimiter::new(limits.max_tokens, &limits.stop),
+            queue: VecDeque::new(),
+            over: false,
+            prompt,
+            content: String::new(),
+            reasoning: String::new(),
+            upstream_usage: None,
+            upstream_response_id: None,
+            first_token_ms: None,
+        }
+    }
+
+    /// The session (one upstream chat) this answer belongs to.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The answer text so far, exactly as handed out.
+    pub fn content(&self) -> &str {
+        &self.content
+    }
+
+    /// The reasoning text so far.
+    pub fn reasoning(&self) -> &str {
+        &self.reasoning
+    }
+
+    /// ms from the request's arrival to the first answer or reasoning text.
+    pub fn first_token_ms(&self) -> Option<i64> {
+        self.first_token_ms
+    }
+
+    /// Token counts: the upstream's when it reported any, else an estimate.
+    pub fn usage(&self) -> Usage {
+        match &self.upstream_usage {
+            Some(u) if u.input_tokens + u.output_tokens > 0 => Usage::from_qwen(u),
+            _ => Usage::estimate(&self.prompt, &self.content, &self.reasoning),
+        }
+    }
+
+    /// The next piece; `Ok(None)` after [`Piece::Done`]. `Done` is handed out after the
+    /// exchange is committed; an `Err` after the failure is recorded.
+    ///
+    /// Cancel-safe between pieces: a front-end may drop this future (on a keep-alive tick, a
+    /// departed client) and call again or [`Answer::stop`]; recording runs on its own task.
+    pub async fn next(&mut self) -> Result<Option<Piece>, QwenError> {
+        loop {
+            if let Some(piece) = self.queue.front() {
+                if let Piece::Done(reason) = *piece {
+                    self.record(End::Done(reason)).await;
+                }
+                return Ok(self.queue.pop_front());
+            }
+            let Some(turn) = self.turn.as_mut().filter(|_| !self.over) else {
+                return Ok(None);
+            };
+            let event = match turn.stream.next_event().await {
+                Ok(event) => event,
+                Err(err) => {
+                    self.over = true;
+                    self.record(End::Failed(&err)).await;
+                    return Err(err);
+                }
+            };
+            match event {
+                Some(QwenEvent::Created(created)) => {
+                    self.upstream_response_id = Some(created.response_id);
+                }
+                Some(QwenEvent::Answer(text)) => {
+                    self.mark_first_token();
+                    let step = self.limiter.push(&text);
+                    self.emit(step.emit);
+                    if let Some(reason) = step.finished {
+                        // Cut by stop/max_tokens: we stop reading, which ends the upstream.
+                        self.end(reason);
+                    }
+                }
+                Some(QwenEvent::Thinking(text)) => {
+                    self.mark_first_token();
+                    if !text.is_empty() {
+                        self.reasoning.push_str(&text);
+                        self.queue.push_back(Piece::Reasoning(text));
+                    }
+                }
+                Some(QwenEvent::Usage(usage)) => self.upstream_usage = Some(usage),
+                Some(QwenEvent::Finished) | None => {
+                    let step = self.limiter.finish();
+                    self.emit(step.emit);
+                    self.end(step.finished.unwrap_or(FinishReason::Stop));
+                }
+                Some(QwenEvent::WebSearch(_) | QwenEvent::KeepAlive) => {}
+            }
+        }
+    }
+
+    /// Draws the whole answer (recorded once it is complete or failed).
+    pub async fn collect(mut self) -> Result<Complete, QwenError> {
+        let finish = loop {
+            match self.next().await? {
+                Some(Piece::Done(reason)) => break reason,
+                Some(_) => {}
+                None => break FinishReason::Stop,
+            }
+        };
+        let usage = self.usage();
+        Ok(Complete {
+            content: std::mem::take(&mut self.content),
+            reasoning: std::mem::take(&mut self.reasoning),
+            finish,
+            usage,
+            first_token_ms: self.first_token_ms,
+        })
+    }
+
+    /// Stops the answer before it ended and records why (awaits the commit). Does nothing
+    /// when the answer was already recorded.
+    pub async fn stop(mut self, why: Stop) {
+        self.record(End::Stopped(why)).await;
+    }
+
+    fn mark_first_token(&mut self) {
+        if self.first_token_ms.is_none() {
+            self.first_token_ms = self.turn.as_ref().map(Turn::elapsed_ms);
+        }
+    }
+
+    fn emit(&mut self, text: String) {
+        if !text.is_empty() {
+            self.content.push_str(&text);
+            self.queue.push_back(Piece::Content(text));
+        }
+    }
+
+    fn end(&mut self, reason: FinishReason) {
+        self.queue.push_back(Piece::Done(reason));
+        self.over = true;
+    }
+
+    /// Records the response once. The write runs on its own task, so a caller that drops
+    /// this future midway cannot lose it.
+    async fn record(&mut self, end: End<'_>) {
+        if let Some(task) = self.spawn_record(end) {
+            let _ = task.await;
+        }
+    }
+
+    fn spawn_record(&mut self, end: End<'_>) -> Option<tokio::task::JoinHandle<()>> {
+        let turn = self.turn.take()?;
+        let status = final_status(end, !self.content.is_empty(), !self.reasoning.is_empty());
+        let usage = self.usage();
+        let outcome = Outcome {
+            upstream_response_id: self.upstream_response_id.clone(),
+            status,
+            error: match end {
+                End::Failed(err) => Some((err.kind().as_str().to_owned(), err.to_string())),
+                _ => None,
+            },
+            // The front-end may still read the text after the end (to build a JSON body).
+            content: self.content.clone(),
+            reasoning: self.reasoning.clone(),
+            finish_reason: match end {
+                End::Done(reason) => Some(reason.as_str().to_owned()),
+                _ => None,
+            },
+            usage,
+            first_token_ms: self.first_token_ms,
+        };
+        let engine = self.engine.clone();
+        Some(tokio::spawn(
+            async move { engine.finish(turn, outcome).await },
+        ))
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        // Unfinished and unstopped: the client went away with the handler.
+        if self.turn.is_some() && tokio::runtime::Handle::try_current().is_ok() {
+            let _ = self.spawn_record(End::Stopped(Stop::ClientGone));
+        }
+    }
+}
