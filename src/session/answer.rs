@@ -13,8 +13,10 @@ use std::collections::VecDeque;
 
 use crate::qwen::{self, QwenError, QwenEvent};
 
-use super::engine::{Engine, Outcome, Turn};
+use super::engine::Engine;
 use super::limit::{FinishReason, OutputLimiter};
+use super::record::Outcome;
+use super::route::Turn;
 use super::status::{End, Stop, final_status};
 use super::{Limits, Usage};
 

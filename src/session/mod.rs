@@ -24,6 +24,7 @@ mod message;
 pub(crate) mod models;
 mod record;
 mod request;
+mod route;
 mod status;
 mod usage;
 

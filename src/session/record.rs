@@ -1,15 +1,130 @@
-//! The rows the engine writes for an exchange: the request as received and sent upstream,
-//! and the response as it ended. Pure builders, so [`super::engine`] reads as the decisions
-//! it makes and this file as what gets kept.
+//! What the engine writes for an exchange: the request as received and sent upstream, the
+//! response as it ended (an answer, a failure before any answer, a refusal), and the
+//! conversation node that lets the next turn continue the chat. The deciding lives in
+//! [`super::engine`], [`super::route`] and [`super::status`]; this file is what gets kept.
 
 use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::store::{NewRequest, NewResponse, StoredMessage};
+use crate::qwen::QwenError;
+use crate::store::{ConvNode, NewRequest, NewResponse, StoredMessage};
 
-use super::request::RequestMeta;
-use super::{Message, Status};
+use super::engine::{Engine, Target};
+use super::request::{RequestMeta, TurnRequest};
+use super::route::Turn;
+use super::{Message, Role, Status, Usage};
+
+/// How an answer ended, as the store keeps it.
+#[derive(Debug, Clone)]
+pub(super) struct Outcome {
+    /// The upstream `response_id` (next turn's parent).
+    pub upstream_response_id: Option<String>,
+    pub status: Status,
+    /// Error class and message when not ok.
+    pub error: Option<(String, String)>,
+    /// The answer exactly as the client received it (after stop/max_tokens cuts): this is
+    /// what the client will send back next turn.
+    pub content: String,
+    pub reasoning: String,
+    pub finish_reason: Option<String>,
+    pub usage: Usage,
+    pub first_token_ms: Option<i64>,
+}
+
+impl Engine {
+    /// Records a request that failed upstream before any answer.
+    pub(super) async fn record_failure(
+        &self,
+        req: &TurnRequest,
+        target: &Target,
+        session_id: Option<&str>,
+        err: &QwenError,
+    ) {
+        let row = RequestRow {
+            meta: &req.meta,
+            model: &target.model,
+            session_id,
+            message_count: req.messages.len(),
+            new_messages: &req.messages,
+            prior_request_id: None,
+            upstream: None,
+        };
+        self.store_write(self.store.record_request(row.build()).await);
+        let response = error_response(&req.meta, session_id, err.kind().as_str(), err.to_string());
+        self.store_write(self.store.record_response(response).await);
+    }
+
+    /// Records a request refused before reaching the upstream. Its model is the name the
+    /// client asked for, and its messages are not kept.
+    pub(super) async fn record_refusal(&self, meta: &RequestMeta, kind: &str, message: String) {
+        let model = meta
+            .params
+            .get("model")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let row = RequestRow {
+            meta,
+            model,
+            session_id: None,
+            message_count: 0,
+            new_messages: &[],
+            prior_request_id: None,
+            upstream: None,
+        };
+        self.store_write(self.store.record_request(row.build()).await);
+        let response = error_response(meta, None, kind, message);
+        self.store_write(self.store.record_response(response).await);
+    }
+
+    /// Records how the turn ended and, when it succeeded, remembers the history the client
+    /// will send next. Returns once the response is committed (design.md §5: before the
+    /// client gets its last byte).
+    pub(super) async fn finish(&self, turn: Turn, outcome: Outcome) {
+        let now = crate::unix_now_ms();
+        if outcome.status == Status::Ok
+            && let Some(response_id) = &outcome.upstream_response_id
+        {
+            let mut chain = turn.chain;
+            chain.push(Role::Assistant, &outcome.content);
+            self.store_write(
+                self.store
+                    .remember(ConvNode {
+                        fingerprint: chain.full(),
+                        session_id: turn.session_id.clone(),
+                        chat_id: turn.chat_id.clone(),
+                        response_id: response_id.clone(),
+                        model: turn.model.clone(),
+                        request_id: Some(turn.meta.id.clone()),
+                        message_count: turn.message_count as i64 + 1,
+                        last_used_at: now,
+                    })
+                    .await,
+            );
+        }
+        let (error_kind, error_message) = outcome.error.unzip();
+        let response = NewResponse {
+            id: turn.meta.response_id.clone(),
+            request_id: turn.meta.id.clone(),
+            session_id: Some(turn.session_id.clone()),
+            response_id: outcome.upstream_response_id,
+            status: outcome.status.as_str().to_owned(),
+            error_kind,
+            error_message,
+            content: outcome.content,
+            reasoning: outcome.reasoning,
+            finish_reason: outcome.finish_reason,
+            prompt_tokens: outcome.usage.prompt_tokens as i64,
+            completion_tokens: outcome.usage.completion_tokens as i64,
+            reasoning_tokens: outcome.usage.reasoning_tokens as i64,
+            upstream_first_byte_ms: Some(turn.upstream_first_byte_ms),
+            first_token_ms: outcome.first_token_ms,
+            duration_ms: elapsed_ms(turn.meta.received),
+            created_at: now,
+        };
+        self.store_write(self.store.record_response(response).await);
+    }
+}
 
 /// The request row of a turn that reached the upstream, or failed or was refused on the way.
 pub(super) struct RequestRow<'a> {

@@ -189,15 +189,6 @@ impl Store {
         self.enqueue(Op::CreateSession(session), None).await
     }
 
-    /// Marks a session as used at `at_ms` (never moves `updated_at` back). Queued.
-    pub async fn touch_session(&self, id: &str, at_ms: i64) -> Result<()> {
-        let op = Op::TouchSession {
-            id: id.to_owned(),
-            at_ms,
-        };
-        self.enqueue(op, None).await
-    }
-
     /// Records a request and its new messages. Queued.
     pub async fn record_request(&self, request: NewRequest) -> Result<()> {
         self.enqueue(Op::RecordRequest(Box::new(request)), None)

@@ -27,10 +27,6 @@ pub(crate) const GROUP_MAX: usize = 256;
 #[derive(Debug)]
 pub(crate) enum Op {
     CreateSession(NewSession),
-    TouchSession {
-        id: String,
-        at_ms: i64,
-    },
     RecordRequest(Box<NewRequest>),
     RecordResponse(Box<NewResponse>),
     Remember(ConvNode),
@@ -55,7 +51,6 @@ impl Op {
     fn kind(&self) -> &'static str {
         match self {
             Op::CreateSession(_) => "create_session",
-            Op::TouchSession { .. } => "touch_session",
             Op::RecordRequest(_) => "record_request",
             Op::RecordResponse(_) => "record_response",
             Op::Remember(_) => "remember",
@@ -182,7 +177,6 @@ fn apply_in_savepoint(tx: &mut rusqlite::Transaction<'_>, op: &Op) -> Result<Don
 fn apply(conn: &Connection, op: &Op) -> Result<Done> {
     match op {
         Op::CreateSession(session) => writes::insert_session(conn, session)?,
-        Op::TouchSession { id, at_ms } => writes::touch_session(conn, id, *at_ms)?,
         Op::RecordRequest(request) => writes::insert_request(conn, request)?,
         Op::RecordResponse(response) => writes::insert_response(conn, response)?,
         Op::Remember(node) => writes::upsert_node(conn, node)?,

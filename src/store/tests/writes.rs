@@ -104,14 +104,18 @@ async fn many_concurrent_writers_are_all_committed() {
 }
 
 #[tokio::test]
-async fn touch_session_only_moves_forward() {
+async fn session_activity_only_moves_forward() {
     let (_dir, store) = temp_store();
     store
         .create_session(session("s", "m", 100))
         .await
         .expect("create");
-    store.touch_session("s", 500).await.expect("touch");
-    store.touch_session("s", 200).await.expect("touch");
+    // Recording a request marks its session used; a late write of an older request (two
+    // racing turns) must not move `updated_at` back.
+    let late = request("r1", Some("s"), None, Vec::new(), 500);
+    store.record_request(late).await.expect("request");
+    let early = request("r2", Some("s"), None, Vec::new(), 200);
+    store.record_request(early).await.expect("request");
     store.flush().await.expect("flush");
     let s = store.get_session("s").await.expect("get").expect("exists");
     assert_eq!((s.created_at, s.updated_at), (100, 500));

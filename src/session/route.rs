@@ -1,0 +1,236 @@
+//! Where a turn goes upstream (design.md §4): continue the chat of the longest remembered,
+//! fresh prefix of the history, sending only the messages after it, or open a new chat with
+//! the whole history folded into its first message. Also what a started [`Turn`] carries
+//! until its answer is recorded.
+
+use crate::qwen::{CompletionRequest, CompletionStream, QwenError};
+use crate::store::{self, ConvNode, NewRequest, NewSession};
+
+use super::engine::{Engine, Target};
+use super::fingerprint::Chain;
+use super::record::{RequestRow, elapsed_ms};
+use super::request::{RequestMeta, TurnRequest};
+use super::{Role, fold, shorten};
+
+/// How long a session title may be.
+const TITLE_CHARS: usize = 60;
+
+/// A started turn: the upstream stream plus what is needed to record it.
+pub(super) struct Turn {
+    pub session_id: String,
+    pub chat_id: String,
+    pub stream: CompletionStream,
+    /// ms from receipt to the first upstream event.
+    pub upstream_first_byte_ms: i64,
+    pub meta: RequestMeta,
+    /// The upstream model id.
+    pub model: String,
+    pub chain: Chain,
+    pub message_count: usize,
+}
+
+impl Turn {
+    /// ms since the request arrived.
+    pub fn elapsed_ms(&self) -> i64 {
+        elapsed_ms(self.meta.received)
+    }
+}
+
+impl Engine {
+    /// Continues a remembered chat when there is one, else opens a new one.
+    pub(super) async fn begin(&self, req: TurnRequest, target: Target) -> Result<Turn, QwenError> {
+        let chain = Chain::new(&target.model, &req.messages);
+        let now = crate::unix_now_ms();
+
+        if let Some(node) = self.find_continuation(&req, &target, &chain, now).await {
+            match self.continue_chat(&req, &target, &node).await {
+                Ok(stream) => {
+                    self.store_write(self.store.touch_node(node.fingerprint, now).await);
+                    let k = prefix_len(&node, req.messages.len());
+                    let turn = self.turn(
+                        &req,
+                        &target,
+                        node.session_id.clone(),
+                        node.chat_id.clone(),
+                        stream,
+                        chain,
+                    );
+                    let row = request_row(
+                        &turn,
+                        &req,
+                        node.request_id.clone(),
+                        k,
+                        Some(&node.response_id),
+                    );
+                    self.record_request(row).await;
+                    return Ok(turn);
+                }
+                // The upstream forgot the chat (deleted, expired there): start over below.
+                Err(QwenError::NotFound { detail }) => {
+                    tracing::info!(chat_id = %node.chat_id, %detail, "upstream lost the chat; opening a new one");
+                }
+                Err(err) => {
+                    self.record_failure(&req, &target, Some(&node.session_id), &err)
+                        .await;
+                    return Err(err);
+                }
+            }
+        }
+
+        match self.start_new_chat(&req, &target, chain).await {
+            Ok(turn) => Ok(turn),
+            Err(err) => {
+                self.record_failure(&req, &target, None, &err).await;
+                Err(err)
+            }
+        }
+    }
+
+    pub(super) async fn continue_chat(
+        &self,
+        req: &TurnRequest,
+        target: &Target,
+        node: &ConvNode,
+    ) -> Result<CompletionStream, QwenError> {
+        let k = prefix_len(node, req.messages.len());
+        let upstream = CompletionRequest {
+            chat_id: node.chat_id.clone(),
+            parent_id: Some(node.response_id.clone()),
+            model: target.model.clone(),
+            content: fold::fold_new_turn(&[], &req.messages[k..]),
+            thinking: target.thinking,
+            chat_type: target.chat_type,
+        };
+        self.client.complete(&upstream).await
+    }
+
+    /// The longest remembered, fresh prefix of this request that leaves new messages to send.
+    pub(super) async fn find_continuation(
+        &self,
+        req: &TurnRequest,
+        target: &Target,
+        chain: &Chain,
+        now: i64,
+    ) -> Option<ConvNode> {
+        let n = req.messages.len();
+        // Only a prefix ending in an assistant answer can have been remembered.
+        let candidates: Vec<store::Fingerprint> = (1..n)
+            .filter(|&k| req.messages[k - 1].role == Role::Assistant)
+            .map(|k| chain.prefixes()[k])
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let node = match self.store.lookup_prefix(&candidates).await {
+            Ok(node) => node?,
+            Err(err) => {
+                tracing::warn!("conversation lookup failed, starting a new chat: {err}");
+                return None;
+            }
+        };
+        if node.model != target.model {
+            return None;
+        }
+        if let Some(timeout) = self.session_timeout {
+            let idle = now.saturating_sub(node.last_used_at);
+            if idle > i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX) {
+                tracing::debug!(session = %node.session_id, "conversation expired; starting a new chat");
+                return None;
+            }
+        }
+        Some(node)
+    }
+
+    pub(super) async fn start_new_chat(
+        &self,
+        req: &TurnRequest,
+        target: &Target,
+        chain: Chain,
+    ) -> Result<Turn, QwenError> {
+        let chat_id = self.client.new_chat(&target.model).await?;
+        let upstream = CompletionRequest {
+            chat_id: chat_id.clone(),
+            parent_id: None,
+            model: target.model.clone(),
+            content: fold::fold_messages(&req.messages),
+            thinking: target.thinking,
+            chat_type: target.chat_type,
+        };
+        let stream = self.client.complete(&upstream).await?;
+        let session_id = uuid::Uuid::new_v4().to_string();
+        let title = req
+            .messages
+            .iter()
+            .find(|m| m.role == Role::User)
+            .map(|m| shorten(&m.content, TITLE_CHARS))
+            .unwrap_or_default();
+        self.store_write(
+            self.store
+                .create_session(NewSession {
+                    id: session_id.clone(),
+                    chat_id: chat_id.clone(),
+                    model: target.model.clone(),
+                    title,
+                    source: self.source.to_owned(),
+                    created_at: req.meta.received_at_ms,
+                })
+                .await,
+        );
+        let turn = self.turn(req, target, session_id, chat_id, stream, chain);
+        self.record_request(request_row(&turn, req, None, 0, None))
+            .await;
+        Ok(turn)
+    }
+
+    pub(super) fn turn(
+        &self,
+        req: &TurnRequest,
+        target: &Target,
+        session_id: String,
+        chat_id: String,
+        stream: CompletionStream,
+        chain: Chain,
+    ) -> Turn {
+        Turn {
+            session_id,
+            chat_id,
+            upstream_first_byte_ms: elapsed_ms(req.meta.received),
+            stream,
+            meta: req.meta.clone(),
+            model: target.model.clone(),
+            message_count: req.messages.len(),
+            chain,
+        }
+    }
+
+    /// Records the request of a started turn.
+    pub(super) async fn record_request(&self, row: NewRequest) {
+        self.store_write(self.store.record_request(row).await);
+    }
+}
+
+/// The request row of a started turn: only the messages after the remembered prefix are
+/// new to the store.
+fn request_row(
+    turn: &Turn,
+    req: &TurnRequest,
+    prior_request_id: Option<String>,
+    prefix_len: usize,
+    parent_id: Option<&str>,
+) -> NewRequest {
+    RequestRow {
+        meta: &req.meta,
+        model: &turn.model,
+        session_id: Some(&turn.session_id),
+        message_count: req.messages.len(),
+        new_messages: &req.messages[prefix_len.min(req.messages.len())..],
+        prior_request_id,
+        upstream: Some((turn.stream.sent_body.clone(), &turn.chat_id, parent_id)),
+    }
+    .build()
+}
+
+/// How many of the request's messages the remembered node already covers.
+fn prefix_len(node: &ConvNode, n: usize) -> usize {
+    usize::try_from(node.message_count).unwrap_or(0).min(n)
+}
