@@ -1,4 +1,6 @@
 //! Tests of the request parsers: every validation rule, with the parameter it names.
+//! Kept as one file on purpose: it is the table of OpenAI's validation rules that the proxy
+//! promises, and reads best whole, rule after rule.
 
 use serde_json::{Value, json};
 
