@@ -21,7 +21,7 @@ pub mod response;
 pub mod usage;
 
 #[cfg(test)]
-mod fuzz_tests;
+mod tests;
 
 pub use models::{model_entry, model_list, model_object};
 pub use request::{
