@@ -3,6 +3,7 @@
 
 mod common;
 
+mod archive;
 mod bad_input;
 mod chat;
 mod cli;
@@ -12,4 +13,3 @@ mod examples;
 mod failures;
 mod robustness;
 mod serve;
-mod sessions;
