@@ -23,6 +23,10 @@ pub mod repl;
 pub mod session;
 pub mod store;
 pub mod telemetry;
+pub mod time;
+
+// TODO(merge): remove once session/proxy use crate::time
+pub use crate::time::{unix_now, unix_now_ms};
 
 use cli::{Cli, Command};
 use error::UsageError;
@@ -58,7 +62,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve(args) = &cli.command {
         args.apply_flags(&mut sources);
     }
-    let config = config::resolve(&sources, unix_now());
+    let config = config::resolve(&sources, time::unix_now());
     // A one-shot command speaks in its own words (one line on failure); its logs stay quiet
     // unless asked for. `serve` is a service: it logs at LOG_LEVEL.
     let level_was_set = config
@@ -106,20 +110,4 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // Don't wait for stray blocking tasks (a REPL thread, a hung upstream read).
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     result
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn unix_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

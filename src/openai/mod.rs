@@ -1,10 +1,10 @@
 //! OpenAI wire types and the pure conversions between them and the upstream's types.
 //!
 //! Everything here is a function of its inputs: no I/O, no async; only the id and timestamp
-//! helpers ([`new_chat_id`], [`unix_now`], [`ResponseMeta::chat`]) reach for randomness or the
-//! clock. That keeps the strict part of the proxy — the exact JSON
-//! shapes the official SDKs, LangChain and Open WebUI parse — testable byte for byte, apart from
-//! the HTTP plumbing in `proxy`.
+//! helpers ([`new_chat_id`], [`ResponseMeta::chat`], which reads [`crate::time`]) reach for
+//! randomness or the clock. That keeps the strict part of the proxy — the exact JSON shapes
+//! the official SDKs, LangChain and Open WebUI parse — testable byte for byte, apart from the
+//! HTTP plumbing in `proxy`.
 //!
 //! - [`request`]: request bodies of `/v1/chat/completions` and `/v1/completions`, validated so
 //!   that every rejection names the offending parameter;
@@ -34,6 +34,6 @@ pub use request::{
 };
 pub use response::{
     ChatStream, ResponseMeta, SSE_DONE, TextStream, chat_completion, new_chat_id,
-    new_completion_id, sse_data, text_completion, unix_now,
+    new_completion_id, sse_data, text_completion,
 };
 pub use usage::{OpenAiUsage, estimate_tokens, estimated_usage, usage_from_qwen};

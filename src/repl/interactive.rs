@@ -198,7 +198,7 @@ impl Repl {
                     Ok(rows) => listing::sessions(
                         &rows,
                         self.conv.session_id.as_deref(),
-                        crate::unix_now_ms(),
+                        crate::time::unix_now_ms(),
                     )?,
                     Err(err) => render::error(&format!("cannot read the sessions: {err}")),
                 }

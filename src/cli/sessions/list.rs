@@ -63,7 +63,7 @@ pub async fn run(args: ListArgs, ctx: Ctx) -> anyhow::Result<()> {
         // serde error, where the exit-code mapper would miss it).
         output::line(&serde_json::to_string_pretty(&sessions)?)?;
     } else {
-        let now = crate::unix_now_ms();
+        let now = crate::time::unix_now_ms();
         output::table(
             sessions.iter().map(|s| Row::new(s, now)),
             "No sessions recorded yet.",

@@ -36,7 +36,7 @@ pub async fn run(args: ShowArgs, ctx: Ctx) -> anyhow::Result<()> {
         let paint = Paint {
             color: output::color_enabled(),
         };
-        output::text(&render(&transcript, crate::unix_now_ms(), paint))?;
+        output::text(&render(&transcript, crate::time::unix_now_ms(), paint))?;
     }
     Ok(())
 }
