@@ -47,7 +47,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .build()?;
         let ctx = context::Ctx {
             config: config::resolve(&config::Sources::default(), 0),
-            global: cli.global.clone(),
+            quiet: cli.global.quiet,
         };
         return runtime.block_on(cli::dispatch(cli.command, ctx));
     }
@@ -104,7 +104,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let ctx = context::Ctx {
         config,
-        global: cli.global,
+        quiet: cli.global.quiet,
     };
     let result = runtime.block_on(cli::dispatch(cli.command, ctx));
     // Don't wait for stray blocking tasks (a REPL thread, a hung upstream read).

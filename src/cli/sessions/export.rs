@@ -57,7 +57,7 @@ pub async fn run(args: ExportArgs, ctx: Ctx) -> anyhow::Result<()> {
         let path = args.output.as_deref().unwrap_or(std::path::Path::new("-"));
         format!("cannot create {}", path.display())
     })?;
-    let progress = progress_bar(ids.len(), args.output.is_some(), ctx.global.quiet);
+    let progress = progress_bar(ids.len(), args.output.is_some(), ctx.quiet);
     let mut sink = Sink::new(args.format, out);
     let mut exported = 0_usize;
     for id in &ids {
