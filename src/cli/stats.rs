@@ -53,9 +53,7 @@ pub async fn run(args: StatsArgs, ctx: Ctx) -> anyhow::Result<()> {
         .usage_stats(since_ms, args.by.map(GroupBy::from))
         .await?;
     if args.json {
-        // Serialized first, so a closed pipe surfaces as a plain BrokenPipe (not inside a
-        // serde error, where the exit-code mapper would miss it).
-        output::line(&serde_json::to_string_pretty(&report)?)?;
+        output::json(&report)?;
     } else {
         output::table(
             report.groups.iter().map(Row::from),

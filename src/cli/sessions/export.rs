@@ -18,10 +18,10 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::{not_found, shorten, timestamp};
+use super::not_found;
 use crate::context::Ctx;
 use crate::error::UsageError;
-use crate::output;
+use crate::output::{self, Fit, shorten, timestamp};
 use crate::store::{ListQuery, SessionSummary, Store, StoredMessage, Transcript};
 
 /// Exports of more sessions than this get a progress bar (on a terminal).
@@ -296,7 +296,7 @@ fn json_line(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
 fn markdown(e: &Exported) -> String {
     use std::fmt::Write as _;
     let s = &e.session;
-    let title = match shorten(&s.title, 120) {
+    let title = match shorten(&s.title, 120, Fit::Width) {
         t if t.is_empty() => "Untitled session".to_owned(),
         t => t,
     };
