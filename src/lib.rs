@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod error;
+pub(crate) mod export;
 pub mod fake;
 pub mod openai;
 pub mod output;

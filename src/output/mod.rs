@@ -2,10 +2,10 @@
 //! the terminal text every command and the REPL share.
 //!
 //! - this file: JSON, JSON Lines, tables and plain lines, to stdout or a file;
-//! - `human.rs`: text for people — [`shorten`] to fit a column or make a title, [`ago`] and
-//!   [`timestamp`] for times;
-//! - `style.rs`: ANSI bold and dim ([`Paint`]), and whether a stream wants them (a
-//!   terminal, `NO_COLOR` unset).
+//! - `human.rs`: text for people — `shorten` to fit a column or make a title, `ago` and
+//!   `timestamp` for times;
+//! - `style.rs`: ANSI bold and dim (`Paint`), and whether a stream wants them (a terminal,
+//!   `NO_COLOR` unset).
 //!
 //! Everything that writes returns `io::Result` so a closed pipe (`| head`) travels up as
 //! `BrokenPipe` and ends the command quietly with exit 0 (see [`crate::error`]). JSON is

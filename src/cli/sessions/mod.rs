@@ -3,7 +3,7 @@
 //!
 //! One file per subcommand; this one only declares them and dispatches. Reads go through
 //! [`crate::store::Store`], text and writing to stdout through [`crate::output`], exports
-//! through [`crate::export`].
+//! through the export engine (`src/export/`).
 
 use clap::Subcommand;
 
