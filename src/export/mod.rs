@@ -121,6 +121,19 @@ struct Record<'a> {
     messages: &'a [Message],
 }
 
+impl<'a> Record<'a> {
+    fn new(s: &'a SessionSummary, messages: &'a [Message]) -> Self {
+        Record {
+            id: &s.id,
+            title: &s.title,
+            model: &s.model,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            messages,
+        }
+    }
+}
+
 /// The `json` object of a conversation in progress.
 #[derive(Serialize)]
 struct Conversation<'a> {
@@ -220,19 +233,6 @@ impl<W: Write> Sink<W> {
             }
         }
         self.out.flush()
-    }
-}
-
-impl<'a> Record<'a> {
-    fn new(s: &'a SessionSummary, messages: &'a [Message]) -> Self {
-        Record {
-            id: &s.id,
-            title: &s.title,
-            model: &s.model,
-            created_at: s.created_at,
-            updated_at: s.updated_at,
-            messages,
-        }
     }
 }
 
