@@ -4,16 +4,18 @@
 
 use anyhow::Context as _;
 
-use crate::cli::GlobalArgs;
 use crate::config::Config;
 use crate::error::UsageError;
 use crate::qwen::QwenClient;
 use crate::store::Store;
 
-/// The command context.
+/// The command context. Plain data only: the command line is parsed before a `Ctx` is
+/// built, so what takes one (the REPL, the export engine) depends neither on clap nor on
+/// the `cli` module, which depends on them.
 pub struct Ctx {
     pub config: Config,
-    pub global: GlobalArgs,
+    /// `-q`: only errors on stderr, so no progress bars or notes either.
+    pub quiet: bool,
 }
 
 impl Ctx {

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod error;
+pub(crate) mod export;
 pub mod fake;
 pub mod openai;
 pub mod output;
@@ -23,6 +24,7 @@ pub mod repl;
 pub mod session;
 pub mod store;
 pub mod telemetry;
+pub mod time;
 
 use cli::{Cli, Command};
 use error::UsageError;
@@ -43,7 +45,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .build()?;
         let ctx = context::Ctx {
             config: config::resolve(&config::Sources::default(), 0),
-            global: cli.global.clone(),
+            quiet: cli.global.quiet,
         };
         return runtime.block_on(cli::dispatch(cli.command, ctx));
     }
@@ -58,7 +60,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve(args) = &cli.command {
         args.apply_flags(&mut sources);
     }
-    let config = config::resolve(&sources, unix_now());
+    let config = config::resolve(&sources, time::unix_now());
     // A one-shot command speaks in its own words (one line on failure); its logs stay quiet
     // unless asked for. `serve` is a service: it logs at LOG_LEVEL.
     let level_was_set = config
@@ -100,26 +102,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let ctx = context::Ctx {
         config,
-        global: cli.global,
+        quiet: cli.global.quiet,
     };
     let result = runtime.block_on(cli::dispatch(cli.command, ctx));
     // Don't wait for stray blocking tasks (a REPL thread, a hung upstream read).
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     result
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn unix_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

@@ -56,7 +56,7 @@ pub async fn run(args: ChatArgs, ctx: Ctx) -> anyhow::Result<()> {
         no_stream: args.no_stream,
         json: args.json,
         resume,
-        quiet: ctx.global.quiet,
+        quiet: ctx.quiet,
     };
     repl::run(opts, ctx).await
 }

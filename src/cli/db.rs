@@ -94,8 +94,8 @@ async fn prune(args: PruneArgs, ctx: Ctx) -> anyhow::Result<()> {
             args.older_than
         ))
     })?;
-    let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
-    let cutoff = crate::unix_now_ms().saturating_sub(age_ms).max(0);
+    let age_ms = crate::time::duration_ms(age);
+    let cutoff = crate::time::unix_now_ms().saturating_sub(age_ms).max(0);
     let store = ctx.store()?;
     let removed = store.prune(cutoff).await?;
     let since = u64::try_from(cutoff).map_or_else(

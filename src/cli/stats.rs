@@ -46,16 +46,14 @@ pub async fn run(args: StatsArgs, ctx: Ctx) -> anyhow::Result<()> {
     let since_ms = args
         .since
         .as_deref()
-        .map(|s| parse_since(s, crate::unix_now_ms()))
+        .map(|s| parse_since(s, crate::time::unix_now_ms()))
         .transpose()?;
     let store = ctx.store()?;
     let report = store
         .usage_stats(since_ms, args.by.map(GroupBy::from))
         .await?;
     if args.json {
-        // Serialized first, so a closed pipe surfaces as a plain BrokenPipe (not inside a
-        // serde error, where the exit-code mapper would miss it).
-        output::line(&serde_json::to_string_pretty(&report)?)?;
+        output::json(&report)?;
     } else {
         output::table(
             report.groups.iter().map(Row::from),
@@ -71,7 +69,7 @@ pub async fn run(args: StatsArgs, ctx: Ctx) -> anyhow::Result<()> {
 fn parse_since(raw: &str, now_ms: i64) -> Result<i64, UsageError> {
     let text = raw.trim();
     if let Ok(ago) = humantime::parse_duration(text) {
-        let ago = i64::try_from(ago.as_millis()).unwrap_or(i64::MAX);
+        let ago = crate::time::duration_ms(ago);
         return Ok(now_ms.saturating_sub(ago).max(0));
     }
     let bare_number = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());

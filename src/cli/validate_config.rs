@@ -41,7 +41,7 @@ struct Online {
 pub async fn run(args: ValidateConfigArgs, ctx: Ctx) -> anyhow::Result<()> {
     let config = &ctx.config;
     let mut problems = config.problems.clone();
-    let now = crate::unix_now();
+    let now = crate::time::unix_now();
     let token_expiry = config.token_expiry.map(|exp| describe_expiry(exp, now));
 
     let online = if args.online && config.credential_errors().is_empty() {

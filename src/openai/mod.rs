@@ -3,10 +3,10 @@
 //! This is one wire format's vocabulary: the engine's neutral types (messages, usage, finish
 //! reasons, the model catalog) live in [`crate::session`], and this module only converts to
 //! and from them. Everything here is a function of its inputs: no I/O, no async; only the id
-//! and timestamp helpers ([`new_chat_id`], [`unix_now`], [`ResponseMeta::chat`]) reach for
-//! randomness or the clock. That keeps the strict part of the proxy — the exact JSON
-//! shapes the official SDKs, LangChain and Open WebUI parse — testable byte for byte, apart from
-//! the HTTP plumbing in `proxy`.
+//! and timestamp helpers ([`new_chat_id`], [`ResponseMeta::chat`], which reads
+//! [`crate::time`]) reach for randomness or the clock. That keeps the strict part of the
+//! proxy — the exact JSON shapes the official SDKs, LangChain and Open WebUI parse — testable
+//! byte for byte, apart from the HTTP plumbing in `proxy`.
 //!
 //! - [`request`]: request bodies of `/v1/chat/completions` and `/v1/completions`, validated so
 //!   that every rejection names the offending parameter;
@@ -29,6 +29,6 @@ pub use request::{
 };
 pub use response::{
     ChatStream, ResponseMeta, TextStream, chat_completion, new_chat_id, new_completion_id,
-    text_completion, unix_now,
+    text_completion,
 };
 pub use usage::OpenAiUsage;

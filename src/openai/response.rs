@@ -8,19 +8,10 @@
 //! field name DeepSeek and Qwen's own API use and that Open WebUI and LangChain read. It is left
 //! out when there is no reasoning, so strict clients see a plain OpenAI message.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::{Value, json};
 
 use super::usage::OpenAiUsage;
 use crate::session::FinishReason;
-
-/// Seconds since the Unix epoch, for `created`.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
 
 /// A new `chatcmpl-…` id (32 random alphanumerics).
 pub fn new_chat_id() -> String {
@@ -48,7 +39,7 @@ impl ResponseMeta {
     pub fn chat(model: impl Into<String>) -> Self {
         ResponseMeta {
             id: new_chat_id(),
-            created: unix_now(),
+            created: crate::time::unix_now(),
             model: model.into(),
         }
     }
@@ -57,7 +48,7 @@ impl ResponseMeta {
     pub fn completion(model: impl Into<String>) -> Self {
         ResponseMeta {
             id: new_completion_id(),
-            created: unix_now(),
+            created: crate::time::unix_now(),
             model: model.into(),
         }
     }

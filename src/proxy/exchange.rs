@@ -48,7 +48,7 @@ impl Incoming {
             request_id: request_id.0,
             key: key.map(|Extension(k)| k.0),
             received,
-            received_at_ms: crate::unix_now_ms(),
+            received_at_ms: crate::time::unix_now_ms(),
             body,
         })
     }

@@ -186,7 +186,7 @@ async fn maintain(state: Arc<AppState>) {
             state.settings.session_timeout,
             ticks % 12,
         ) {
-            let cutoff = crate::unix_now_ms() - i64::try_from(keep.as_millis()).unwrap_or(0);
+            let cutoff = crate::time::unix_now_ms() - i64::try_from(keep.as_millis()).unwrap_or(0);
             state.engine.forget_idle(cutoff).await;
         }
     }

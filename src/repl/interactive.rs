@@ -5,7 +5,7 @@
 //! on; only Ctrl-D, `/quit` or a closed stdout end it. Answers and command output (help,
 //! tables) go to stdout, notes about state (session ids, switches) to stderr.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::output;
@@ -18,7 +18,7 @@ use super::advice;
 use super::commands::{self, Command, Line, SystemArg};
 use super::conversation::{self, Conversation, Resumed};
 use super::editor::{self, Input, LineReader};
-use super::export::{self, Export, Format};
+use super::export;
 use super::listing;
 use super::render::{self, Sink, View, note};
 use super::turn::{self, Answer, Ended};
@@ -202,14 +202,14 @@ impl Repl {
                     Ok(rows) => listing::sessions(
                         &rows,
                         self.conv.session_id.as_deref(),
-                        crate::unix_now_ms(),
+                        crate::time::unix_now_ms(),
                     )?,
                     Err(err) => render::error(&format!("cannot read the sessions: {err}")),
                 }
             }
             Command::Resume(id) => self.resume(id).await,
             Command::Regenerate => self.regenerate().await?,
-            Command::Export(path) => self.export(&path),
+            Command::Export(path) => export::run(&self.conv, &path),
             Command::Think => {
                 self.conv.thinking = !self.conv.thinking;
                 note(if self.conv.thinking {
@@ -281,36 +281,5 @@ impl Repl {
             self.conv.answered(None, answer.content, answer.session_id);
         }
         Ok(())
-    }
-
-    fn export(&self, path: &Path) {
-        let Some(format) = Format::for_path(path) else {
-            render::error(&format!(
-                "cannot tell the format of {}: use a name ending in .md, .json or .jsonl",
-                path.display()
-            ));
-            return;
-        };
-        if self.conv.messages.is_empty() {
-            note("nothing to export yet");
-            return;
-        }
-        let messages = self.conv.request(None);
-        let text = export::render(
-            format,
-            &Export {
-                session_id: self.conv.session_id.as_deref(),
-                model: &self.conv.model.name,
-                messages: &messages,
-            },
-        );
-        match std::fs::write(path, text) {
-            Ok(()) => note(&format!(
-                "exported {} messages to {}",
-                messages.len(),
-                path.display()
-            )),
-            Err(err) => render::error(&format!("cannot write {}: {err}", path.display())),
-        }
     }
 }

@@ -11,8 +11,12 @@
 //!   `readline` blocks) and [`commands`] (the `/…` commands);
 //! - [`turn`]: one exchange with the engine, cancellable with Ctrl-C, drawn by [`render`];
 //! - [`conversation`]: the history, the model choice and loading stored sessions;
-//! - [`input`], [`export`], [`advice`], [`listing`]: pure helpers (prompt composition and
-//!   multi-line input, transcript formats, one-line failure advice, tables).
+//! - [`export`]: `/export`, through the export engine `sessions export` uses too;
+//! - [`input`], [`advice`], [`listing`]: pure helpers (prompt composition and multi-line
+//!   input, one-line failure advice, tables).
+//!
+//! Text and terminal styling come from [`crate::output`]; nothing here depends on the
+//! command line (`cli`), which calls in with plain [`ChatOptions`].
 
 mod advice;
 mod commands;

@@ -51,11 +51,7 @@ pub async fn run(
                     answer.finish,
                     &answer.usage,
                 );
-                // Serialised first, so a closed pipe reaches the exit-code mapper as a
-                // plain `BrokenPipe` (quiet exit 0) rather than wrapped in a serde error.
-                let mut text = serde_json::to_string_pretty(&object)?;
-                text.push('\n');
-                output::text(&text)?;
+                output::json(&object)?;
             }
             Ok(())
         }

@@ -11,10 +11,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::output;
-
-const DIM: &str = "\x1b[2m";
-const RESET: &str = "\x1b[0m";
+use crate::output::{self, Paint};
 
 /// Where reasoning text goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,11 +94,10 @@ impl Renderer {
         }
         self.phase = Phase::Reasoning;
         self.reasoning_ended_line = text.ends_with('\n');
-        let styled = if self.view.dim {
-            format!("{DIM}{text}{RESET}")
-        } else {
-            text.to_owned()
-        };
+        let styled = Paint {
+            color: self.view.dim,
+        }
+        .dim(text);
         match self.view.reasoning {
             Sink::Stdout => {
                 self.stdout_open = !self.reasoning_ended_line;
@@ -195,12 +191,7 @@ fn stderr(text: &str) {
 /// A note for the person at the terminal (session ids, command feedback), on stderr so that
 /// stdout keeps only answers and command output. Dimmed when stderr is a colour terminal.
 pub fn note(text: &str) {
-    let line = if output::stderr_color_enabled() {
-        format!("{DIM}{text}{RESET}\n")
-    } else {
-        format!("{text}\n")
-    };
-    stderr(&line);
+    stderr(&format!("{}\n", Paint::stderr().dim(text)));
 }
 
 /// An error line in the REPL: the same shape as the one a failing command prints on exit.

@@ -78,7 +78,7 @@ pub async fn run(
                 "enable_thinking": conv.thinking,
             }),
             received: Instant::now(),
-            received_at_ms: crate::unix_now_ms(),
+            received_at_ms: crate::time::unix_now_ms(),
         },
     };
     let mut renderer = Renderer::start(view);

@@ -162,13 +162,3 @@ impl Engine {
         }
     }
 }
-
-/// The first `max` characters of the first line, with an ellipsis when cut.
-pub fn shorten(text: &str, max: usize) -> String {
-    let line = text.trim().lines().next().unwrap_or("");
-    let mut out: String = line.chars().take(max).collect();
-    if line.chars().count() > max || text.trim().lines().count() > 1 {
-        out.push('…');
-    }
-    out
-}

@@ -29,7 +29,7 @@ mod status;
 mod usage;
 
 pub use answer::{Answer, Complete, Piece};
-pub use engine::{Engine, StartError, shorten};
+pub use engine::{Engine, StartError};
 pub use limit::{FinishReason, OutputLimiter, Step};
 pub use message::{Message, Role};
 pub use request::{Limits, OutputFormat, Refusal, RequestMeta, ToolChoice, ToolSpec, TurnRequest};

@@ -81,7 +81,7 @@ impl Engine {
     /// will send next. Returns once the response is committed (design.md §5: before the
     /// client gets its last byte).
     pub(super) async fn finish(&self, turn: Turn, outcome: Outcome) {
-        let now = crate::unix_now_ms();
+        let now = crate::time::unix_now_ms();
         if outcome.status == Status::Ok
             && let Some(response_id) = &outcome.upstream_response_id
         {
@@ -182,7 +182,7 @@ pub(super) fn error_response(
         error_kind: Some(kind.to_owned()),
         error_message: Some(message),
         duration_ms: elapsed_ms(meta.received),
-        created_at: crate::unix_now_ms(),
+        created_at: crate::time::unix_now_ms(),
         ..NewResponse::default()
     }
 }

@@ -10,7 +10,8 @@ use super::engine::{Engine, Target};
 use super::fingerprint::Chain;
 use super::record::{RequestRow, elapsed_ms};
 use super::request::{RequestMeta, TurnRequest};
-use super::{Role, fold, shorten};
+use super::{Role, fold};
+use crate::output::{Fit, shorten};
 
 /// How long a session title may be.
 const TITLE_CHARS: usize = 60;
@@ -40,7 +41,7 @@ impl Engine {
     /// Continues a remembered chat when there is one, else opens a new one.
     pub(super) async fn begin(&self, req: TurnRequest, target: Target) -> Result<Turn, QwenError> {
         let chain = Chain::new(&target.model, &req.messages);
-        let now = crate::unix_now_ms();
+        let now = crate::time::unix_now_ms();
 
         if let Some(node) = self.find_continuation(&req, &target, &chain, now).await {
             match self.continue_chat(&req, &target, &node).await {
@@ -162,7 +163,7 @@ impl Engine {
             .messages
             .iter()
             .find(|m| m.role == Role::User)
-            .map(|m| shorten(&m.content, TITLE_CHARS))
+            .map(|m| shorten(&m.content, TITLE_CHARS, Fit::FirstLine))
             .unwrap_or_default();
         self.store_write(
             self.store

@@ -4,9 +4,8 @@
 use clap::Args;
 use tabled::Tabled;
 
-use super::{ago, shorten};
 use crate::context::Ctx;
-use crate::output;
+use crate::output::{self, Age, Fit};
 use crate::store::{ListQuery, SessionSummary};
 
 /// Characters of the title shown in the table.
@@ -42,11 +41,11 @@ impl Row {
     fn new(s: &SessionSummary, now_ms: i64) -> Row {
         Row {
             id: s.id.clone(),
-            title: shorten(&s.title, TITLE_WIDTH),
+            title: output::shorten(&s.title, TITLE_WIDTH, Fit::Width),
             model: s.model.clone(),
             turns: s.turns,
             tokens: s.total_tokens,
-            last_active: ago(s.updated_at, now_ms),
+            last_active: output::ago(s.updated_at, now_ms, Age::Long),
         }
     }
 }
@@ -59,11 +58,9 @@ pub async fn run(args: ListArgs, ctx: Ctx) -> anyhow::Result<()> {
     };
     let sessions = store.list_sessions(&query).await?;
     if args.json {
-        // Serialized first, so a closed pipe surfaces as a plain BrokenPipe (not inside a
-        // serde error, where the exit-code mapper would miss it).
-        output::line(&serde_json::to_string_pretty(&sessions)?)?;
+        output::json(&sessions)?;
     } else {
-        let now = crate::unix_now_ms();
+        let now = crate::time::unix_now_ms();
         output::table(
             sessions.iter().map(|s| Row::new(s, now)),
             "No sessions recorded yet.",

@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 
 use clap::Args;
 
-use super::{ago, not_found, timestamp};
+use super::not_found;
 use crate::context::Ctx;
-use crate::output;
+use crate::output::{self, Age, Paint, ago, timestamp};
 use crate::store::{Transcript, Turn};
 
 #[derive(Debug, Args)]
@@ -30,39 +30,12 @@ pub async fn run(args: ShowArgs, ctx: Ctx) -> anyhow::Result<()> {
         .await?
         .ok_or_else(|| not_found(&args.id))?;
     if args.json {
-        // Serialized first, so a closed pipe surfaces as a plain BrokenPipe.
-        output::line(&serde_json::to_string_pretty(&transcript)?)?;
+        output::json(&transcript)?;
     } else {
-        let paint = Paint {
-            color: output::color_enabled(),
-        };
-        output::text(&render(&transcript, crate::unix_now_ms(), paint))?;
+        let now = crate::time::unix_now_ms();
+        output::text(&render(&transcript, now, Paint::stdout()))?;
     }
     Ok(())
-}
-
-/// ANSI styling, or none.
-#[derive(Clone, Copy)]
-struct Paint {
-    color: bool,
-}
-
-impl Paint {
-    fn wrap(self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    }
-
-    fn bold(self, text: &str) -> String {
-        self.wrap("1", text)
-    }
-
-    fn dim(self, text: &str) -> String {
-        self.wrap("2", text)
-    }
 }
 
 /// The whole transcript as text, ending in a newline.
@@ -77,7 +50,7 @@ fn render(t: &Transcript, now_ms: i64, paint: Paint) -> String {
         out,
         "  created  {} ({})",
         timestamp(s.created_at),
-        ago(s.created_at, now_ms)
+        ago(s.created_at, now_ms, Age::Long)
     );
     let _ = writeln!(
         out,

@@ -1,8 +1,16 @@
-//! The only place that writes data to stdout: JSON, tables and plain lines.
+//! The presentation layer: the only place that writes data to stdout, and the one home of
+//! the terminal text every command and the REPL share.
 //!
-//! Everything returns `io::Result` so a closed pipe (`| head`) travels up as `BrokenPipe`
-//! and ends the command quietly with exit 0 (see [`crate::error`]). Logs, progress and
-//! errors go to stderr elsewhere.
+//! - this file: JSON, JSON Lines, tables and plain lines, to stdout or a file;
+//! - `human.rs`: text for people — `shorten` to fit a column or make a title, `ago` and
+//!   `timestamp` for times;
+//! - `style.rs`: ANSI bold and dim (`Paint`), and whether a stream wants them (a terminal,
+//!   `NO_COLOR` unset).
+//!
+//! Everything that writes returns `io::Result` so a closed pipe (`| head`) travels up as
+//! `BrokenPipe` and ends the command quietly with exit 0 (see [`crate::error`]). JSON is
+//! serialized before anything is written, so such an error is the plain `io::Error` it is
+//! and never half a value. Logs, progress and errors go to stderr elsewhere.
 #![allow(clippy::print_stdout)]
 
 use std::io::{self, Write};
@@ -10,18 +18,27 @@ use std::io::{self, Write};
 use serde::Serialize;
 use tabled::settings::Style;
 
+mod human;
+mod style;
+
+pub(crate) use human::{Age, Fit, ago, shorten, timestamp};
+pub(crate) use style::Paint;
+pub use style::{color_enabled, stderr_color_enabled, stderr_is_terminal, stdout_is_terminal};
+
 /// Pretty JSON followed by a newline.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> io::Result<()> {
+    let mut text = serde_json::to_vec_pretty(value).map_err(io::Error::from)?;
+    text.push(b'\n');
     let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
-    out.write_all(b"\n")?;
+    out.write_all(&text)?;
     out.flush()
 }
 
-/// Compact JSON on one line (JSON Lines).
+/// Compact JSON on one line (JSON Lines), written with one `write_all`.
 pub fn json_line<T: Serialize + ?Sized>(out: &mut impl Write, value: &T) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, value).map_err(io::Error::from)?;
-    out.write_all(b"\n")
+    let mut line = serde_json::to_vec(value).map_err(io::Error::from)?;
+    line.push(b'\n');
+    out.write_all(&line)
 }
 
 /// A table with a header row; an empty list prints `empty` instead (to stderr, so stdout
@@ -56,16 +73,6 @@ pub fn text(text: &str) -> io::Result<()> {
     out.flush()
 }
 
-/// Whether stdout is a terminal (colours, spinners).
-pub fn stdout_is_terminal() -> bool {
-    std::io::IsTerminal::is_terminal(&io::stdout())
-}
-
-/// Whether colour is wanted on stdout: a terminal and `NO_COLOR` unset.
-pub fn color_enabled() -> bool {
-    stdout_is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
 /// Where a command's data goes: the file at `path` (created or truncated), or stdout.
 /// Buffered; the caller flushes (a closed pipe surfaces as `BrokenPipe` there).
 pub fn writer(path: Option<&std::path::Path>) -> io::Result<Box<dyn Write>> {
@@ -73,14 +80,4 @@ pub fn writer(path: Option<&std::path::Path>) -> io::Result<Box<dyn Write>> {
         Some(path) => Box::new(io::BufWriter::new(std::fs::File::create(path)?)),
         None => Box::new(io::BufWriter::new(io::stdout())),
     })
-}
-
-/// Whether stderr is a terminal (spinners, reasoning shown dimmed).
-pub fn stderr_is_terminal() -> bool {
-    std::io::IsTerminal::is_terminal(&io::stderr())
-}
-
-/// Whether colour is wanted on stderr: a terminal and `NO_COLOR` unset.
-pub fn stderr_color_enabled() -> bool {
-    stderr_is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

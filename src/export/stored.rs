@@ -1,0 +1,135 @@
+//! Sessions read from the store for export, one at a time.
+//!
+//! The caller names the sessions (ids first, so an archive of any size exports in constant
+//! memory); each is read, written and dropped before the next. Every format carries a
+//! session's conversation as the store rebuilds it — the full history of its latest
+//! answered request plus that answer, oldest first — not the deduplicated rows.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use indicatif::ProgressBar;
+
+use super::{About, Exported, Format, Message, Sink};
+use crate::store::{Store, StoredMessage, Transcript};
+
+/// Writes the sessions `ids`, in that order, to `out` in `format`, ticking `progress` once
+/// per session, and returns how many were written. A session deleted since its id was read
+/// is simply no longer there. Write errors come back as the `io::Error` they are.
+pub(crate) async fn write_sessions(
+    store: &Store,
+    ids: &[String],
+    format: Format,
+    out: impl Write,
+    progress: &ProgressBar,
+) -> anyhow::Result<usize> {
+    let mut sink = Sink::new(format, out);
+    let mut written = 0_usize;
+    for id in ids {
+        if let Some(session) = load(store, id, format).await? {
+            sink.write(&session)?;
+            written += 1;
+        }
+        progress.inc(1);
+    }
+    sink.finish()?;
+    Ok(written)
+}
+
+/// Reads what `format` needs of one session; `None` when it no longer exists.
+async fn load(store: &Store, id: &str, format: Format) -> crate::store::Result<Option<Exported>> {
+    let Some(conversation) = store.conversation(id).await? else {
+        return Ok(None);
+    };
+    if let Format::Openai = format {
+        // Role and content only: no reasoning to look up.
+        let Some(session) = store.get_session(id).await? else {
+            return Ok(None);
+        };
+        let messages = with_reasoning(conversation, None);
+        return Ok(Some(Exported {
+            about: About::Stored(session),
+            messages,
+        }));
+    }
+    let Some(transcript) = store.transcript(id).await? else {
+        return Ok(None);
+    };
+    let messages = with_reasoning(conversation, Some(&transcript));
+    Ok(Some(Exported {
+        about: About::Stored(transcript.session),
+        messages,
+    }))
+}
+
+/// The conversation with each assistant answer's reasoning attached, found by matching the
+/// answer to the turn that produced it.
+fn with_reasoning(conversation: Vec<StoredMessage>, t: Option<&Transcript>) -> Vec<Message> {
+    let reasoning: HashMap<&str, &str> = t
+        .map(|t| {
+            t.turns
+                .iter()
+                .filter_map(|turn| {
+                    let content = turn.content.as_deref()?;
+                    let reasoning = turn.reasoning.as_deref().filter(|r| !r.is_empty())?;
+                    Some((content, reasoning))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    conversation
+        .into_iter()
+        .map(|m| {
+            let reasoning = (m.role == "assistant")
+                .then(|| reasoning.get(m.content.as_str()).map(|r| (*r).to_owned()))
+                .flatten();
+            Message {
+                role: m.role,
+                content: m.content,
+                reasoning,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasoning_is_matched_to_answers_only() {
+        let conversation = vec![
+            StoredMessage {
+                role: "user".into(),
+                content: "same".into(),
+            },
+            StoredMessage {
+                role: "assistant".into(),
+                content: "same".into(),
+            },
+        ];
+        let About::Stored(session) = super::super::tests::exported("s").about else {
+            unreachable!()
+        };
+        let mut t = Transcript {
+            session,
+            turns: Vec::new(),
+        };
+        t.turns.push(crate::store::Turn {
+            request_id: "r".into(),
+            received_at: 0,
+            model: "m".into(),
+            messages: Vec::new(),
+            content: Some("same".into()),
+            reasoning: Some("why".into()),
+            status: Some("ok".into()),
+            finish_reason: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            total_tokens: None,
+        });
+        let messages = with_reasoning(conversation, Some(&t));
+        assert_eq!(messages[0].reasoning, None);
+        assert_eq!(messages[1].reasoning.as_deref(), Some("why"));
+    }
+}

@@ -1,0 +1,169 @@
+//! The formats byte by byte where it matters, for stored sessions and for the REPL's
+//! conversation in progress.
+
+use serde_json::Value;
+
+use super::*;
+use crate::session::{self, Role};
+
+/// A stored session with one answered turn.
+pub(super) fn exported(id: &str) -> Exported {
+    let msg = |role: &str, content: &str, reasoning: Option<&str>| Message {
+        role: role.into(),
+        content: content.into(),
+        reasoning: reasoning.map(str::to_owned),
+    };
+    Exported {
+        about: About::Stored(SessionSummary {
+            object: "session",
+            id: id.into(),
+            chat_id: "c".into(),
+            model: "qwen3-max".into(),
+            title: "Hi there".into(),
+            source: "serve".into(),
+            created_at: 0,
+            updated_at: 1000,
+            turns: 1,
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            total_tokens: 2,
+        }),
+        messages: vec![
+            msg("user", "hi", None),
+            msg("assistant", "hello", Some("think\nmore")),
+        ],
+    }
+}
+
+fn export(format: Format, n: usize) -> String {
+    let mut buf = Vec::new();
+    let mut sink = Sink::new(format, &mut buf);
+    for i in 0..n {
+        sink.write(&exported(&format!("s{i}"))).unwrap();
+    }
+    sink.finish().unwrap();
+    String::from_utf8(buf).unwrap()
+}
+
+#[test]
+fn json_is_one_array_written_item_by_item() {
+    assert_eq!(export(Format::Json, 0), "[]\n");
+    let all: Value = serde_json::from_str(&export(Format::Json, 3)).unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    assert_eq!(all[2]["id"], "s2");
+    assert_eq!(all[0]["messages"][1]["reasoning"], "think\nmore");
+    assert!(all[0]["messages"][0].get("reasoning").is_none());
+}
+
+#[test]
+fn openai_lines_carry_role_and_content_only() {
+    let text = export(Format::Openai, 2);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello"}
+        ]})
+    );
+}
+
+#[test]
+fn markdown_reads_as_a_transcript() {
+    let text = export(Format::Markdown, 2);
+    assert!(
+        text.starts_with("# Hi there\n\n- session: `s0`\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "**user**\n\nhi\n\n**assistant**\n\n> *reasoning*\n>\n> think\n> more\n\nhello\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(text.matches("\n---\n").count(), 1, "{text}");
+}
+
+fn sample() -> Vec<session::Message> {
+    vec![
+        session::Message {
+            role: Role::System,
+            content: "be brief".into(),
+        },
+        session::Message {
+            role: Role::User,
+            content: "my name is Alice".into(),
+        },
+        session::Message {
+            role: Role::Assistant,
+            content: "Hi \"Alice\".\n".into(),
+        },
+    ]
+}
+
+/// What the REPL's `/export` writes.
+fn render(format: Format, e: &Exported) -> String {
+    let mut buf = Vec::new();
+    let mut sink = Sink::new(format, &mut buf);
+    sink.write(e).unwrap();
+    sink.finish().unwrap();
+    String::from_utf8(buf).unwrap()
+}
+
+#[test]
+fn formats_from_extensions() {
+    assert_eq!(Format::for_path(Path::new("a.MD")), Some(Format::Markdown));
+    assert_eq!(Format::for_path(Path::new("a.json")), Some(Format::Json));
+    assert_eq!(
+        Format::for_path(Path::new("x/a.jsonl")),
+        Some(Format::Jsonl)
+    );
+    assert_eq!(Format::for_path(Path::new("a.txt")), None);
+    assert_eq!(Format::for_path(Path::new("noext")), None);
+}
+
+#[test]
+fn renders_every_format() {
+    let messages = sample();
+    let export = Exported::live(Some("s1"), "qwen3-max", &messages);
+    let md = render(Format::Markdown, &export);
+    assert!(md.contains("## You\n\nmy name is Alice\n"), "{md}");
+    assert!(md.contains("## System\n\nbe brief"), "{md}");
+    assert!(md.contains("`s1`"));
+
+    let json: Value = serde_json::from_str(&render(Format::Json, &export)).unwrap();
+    assert_eq!(json["messages"][2]["content"], "Hi \"Alice\".\n");
+    assert_eq!(json["session_id"], "s1");
+
+    let lines = render(Format::Jsonl, &export);
+    let parsed: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(parsed.len(), 3);
+    assert_eq!(parsed[1]["role"], "user");
+}
+
+#[test]
+fn a_conversation_in_progress_is_one_object_or_one_message_a_line() {
+    let messages = sample();
+    let export = Exported::live(None, "qwen3-max", &messages);
+    assert_eq!(
+        render(Format::Markdown, &export),
+        "# Conversation\n\n- model: `qwen3-max`\n\n## System\n\nbe brief\n\n## You\n\n\
+         my name is Alice\n\n## Qwen\n\nHi \"Alice\".\n"
+    );
+    let json = render(Format::Json, &export);
+    assert!(json.starts_with("{\n") && json.ends_with("}\n"), "{json}");
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["session_id"], Value::Null);
+    assert_eq!(json["model"], "qwen3-max");
+    assert_eq!(
+        render(Format::Jsonl, &export).lines().next(),
+        Some(r#"{"role":"system","content":"be brief"}"#)
+    );
+}
