@@ -13,7 +13,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine as _;
+use crate::qwen::{jwt_expiry, token_from_cookies};
 
 /// The names of every environment variable, in one place. `.env.example` is kept in step with
 /// [`env::ALL`] by a test.
@@ -518,26 +518,6 @@ pub fn redact(value: &str) -> String {
     format!("{head}…{tail} <redacted, {} chars>", chars.len())
 }
 
-/// The JWT inside a cookie header (`token=<JWT>`).
-pub fn cookie_token(cookies: &str) -> Option<&str> {
-    cookies
-        .split(';')
-        .filter_map(|part| part.trim().split_once('='))
-        .find(|(k, _)| k.trim() == "token")
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
-}
-
-/// The `exp` claim of a JWT, if it decodes.
-pub fn jwt_expiry(jwt: &str) -> Option<i64> {
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("exp")?.as_i64()
-}
-
 /// Resolves every variable by precedence, collecting problems. `now` (unix seconds) is only
 /// used to judge the token's expiry.
 pub fn resolve(sources: &Sources, now: i64) -> Config {
@@ -555,7 +535,7 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
             Severity::Error,
             "not set: copy the whole Cookie header of a logged-in chat.qwen.ai tab",
         ),
-        Some(c) => match cookie_token(c) {
+        Some(c) => match token_from_cookies(c) {
             None => r.problem(
                 env::QWEN_COOKIES,
                 Severity::Error,

@@ -1,5 +1,7 @@
 //! Precedence and validation of [`super::resolve`], fed maps instead of the real environment.
 
+use base64::Engine as _;
+
 use super::*;
 
 const NOW: i64 = 1_800_000_000;
@@ -145,6 +147,23 @@ fn cookie_without_token_is_an_error_and_expired_token_a_warning() {
         c.problems
             .iter()
             .any(|p| p.severity == Severity::Warning && p.message.contains("expired"))
+    );
+}
+
+#[test]
+fn quoted_token_cookie_is_read_like_the_client_reads_it() {
+    let token = jwt(NOW + 3 * 86_400);
+    let cookie = format!("cna=x; token=\"{token}\"; ssxmod_itna=1");
+    let c = resolve(
+        &sources(&[("QWEN_COOKIES", &cookie), ("QWEN_TOKEN", "x")], &[]),
+        NOW,
+    );
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    assert_eq!(c.token_expiry, Some(NOW + 3 * 86_400));
+    let upstream = c.upstream();
+    assert_eq!(
+        crate::qwen::token_from_cookies(&upstream.cookies),
+        Some(token.as_str())
     );
 }
 

@@ -427,16 +427,6 @@ impl QwenClient {
     }
 }
 
-/// The JWT inside the cookie string (`token=<JWT>`), which is also sent as the bearer token.
-pub fn token_from_cookies(cookies: &str) -> Option<&str> {
-    cookies
-        .split(';')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(name, _)| name.trim() == "token")
-        .map(|(_, value)| value.trim().trim_matches('"'))
-        .filter(|value| !value.is_empty())
-}
-
 /// The completion request body of PROTOCOL.md §4 for one user turn. `fid` and the
 /// timestamps are fresh on every call.
 pub fn completion_body(req: &CompletionRequest) -> Value {

@@ -414,19 +414,6 @@ fn secrets_stay_out_of_debug_and_futures_are_send() {
 }
 
 #[test]
-fn token_is_found_in_the_cookie_string() {
-    assert_eq!(
-        token_from_cookies("a=1; token=abc.def; b=2"),
-        Some("abc.def")
-    );
-    assert_eq!(token_from_cookies("token=abc"), Some("abc"));
-    assert_eq!(token_from_cookies(" token = \"abc\" "), Some("abc"));
-    assert_eq!(token_from_cookies("xtoken=1; token_old=2"), None);
-    assert_eq!(token_from_cookies("token=; a=b"), None);
-    assert_eq!(token_from_cookies(""), None);
-}
-
-#[test]
 fn chat_id_shapes_and_bad_configs() {
     assert_eq!(
         chat_id_of(&json!({"data": {"id": "a"}})).as_deref(),

@@ -11,14 +11,16 @@ pub mod client;
 pub mod error;
 mod events;
 mod headers;
+pub mod jwt;
 mod models;
 mod sse;
 pub mod stream;
 mod transport;
 pub mod types;
 
-pub use client::{QwenClient, UpstreamConfig, completion_body, token_from_cookies};
+pub use client::{QwenClient, UpstreamConfig, completion_body};
 pub use error::{ErrorKind, QwenError};
+pub use jwt::{jwt_expiry, token_from_cookies};
 pub use stream::CompletionStream;
 pub use types::{
     Capabilities, ChatType, CompletionRequest, Created, Model, QwenEvent, SearchResult, Usage,

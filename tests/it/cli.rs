@@ -116,6 +116,38 @@ async fn online_validation_and_models_against_the_fake() {
 }
 
 #[tokio::test]
+async fn quoted_token_cookie_is_valid_offline_and_accepted_online() {
+    // The fake takes only the bare JWT as the bearer, so passing the online check proves the
+    // client stripped the quotes the same way the offline check did.
+    let fake = FakeUpstream::start(FakeOptions {
+        accepted_token: Some(JWT.to_owned()),
+        ..FakeOptions::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env(&fake.url());
+    env.insert("QWEN_COOKIES".into(), format!("token=\"{JWT}\""));
+
+    let mut cmd = qwenctl(dir.path());
+    cmd.args(["validate-config"]).envs(&env);
+    let out = run(cmd, None).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("Session token: expires in"), "{all}");
+    assert!(!all.contains("not a JWT"), "{all}");
+    assert!(!all.contains("warning:"), "{all}");
+
+    let mut cmd = qwenctl(dir.path());
+    cmd.args(["validate-config", "--online"]).envs(&env);
+    let out = run(cmd, None).await;
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("Online check: credentials accepted"), "{all}");
+    assert!(!all.contains(JWT), "the token leaked:\n{all}");
+}
+
+#[tokio::test]
 async fn rejected_credentials_fail_online_validation_naming_cookies() {
     let fake = rejecting_fake().await;
     let dir = tempfile::tempdir().unwrap();
