@@ -226,15 +226,6 @@ impl QwenClient {
             .await
     }
 
-    pub async fn delete_chat(&self, chat_id: &str) -> Result<(), QwenError> {
-        let path = ["api", "v2", "chats", chat_id];
-        self.with_retry("delete_chat", || {
-            self.json_call(Method::DELETE, &path, None)
-        })
-        .await
-        .map(drop)
-    }
-
     /// Proves the credentials: `Ok` when the upstream accepts them.
     pub async fn check_auth(&self) -> Result<(), QwenError> {
         let path = ["api", "v1", "auths", ""];
