@@ -1,12 +1,13 @@
 //! The HTTP client for chat.qwen.ai: one connection pool, the endpoints of PROTOCOL.md §1,
-//! retries and timeouts.
+//! where they are retried, and their timeouts.
 //!
-//! Every request goes out with the browser headers of [`super::headers`]; every failure comes
-//! back through [`super::classify`], so callers only ever see a [`QwenError`] class. Retries
-//! happen only where they are safe: for retryable classes and, for completions, only before
-//! the first event was read, so a caller never sees an answer start twice. Streams have no
-//! total deadline (answers can run for minutes); instead the wait for the first event and
-//! each gap between chunks are bounded separately.
+//! Every request goes out with the browser headers of [`super::headers`] and a body from
+//! `bodies.rs`; every failure comes back through [`super::classify`], so callers only
+//! ever see a [`QwenError`] class. Retries (`retry.rs`) happen only where they are safe:
+//! for retryable classes and, for completions, only before the first event was read, so a
+//! caller never sees an answer start twice. Streams have no total deadline (answers can run
+//! for minutes); instead the wait for the first event and each gap between chunks are bounded
+//! separately. The model list goes through `models_cache.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -307,7 +308,7 @@ impl QwenClient {
         Ok(url)
     }
 
-    /// Retries `op` as [`with_retry`] does, up to `RETRY_MAX_ATTEMPTS` attempts.
+    /// [`super::retry::with_retry`] with this client's `RETRY_MAX_ATTEMPTS`.
     async fn with_retry<T, Fut>(
         &self,
         operation: &'static str,

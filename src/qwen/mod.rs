@@ -1,10 +1,12 @@
 //! The upstream client for chat.qwen.ai's private web API.
 //!
 //! This module owns everything that knows the shape of the upstream: the requests and headers
-//! a browser sends ([`client`]), the wire types ([`types`]), the SSE body parsed into typed
-//! [`QwenEvent`]s ([`stream`]), the error classes ([`error`]) and the one place where upstream
-//! failures are classified into them ([`classify`]). Nothing outside this module builds an upstream URL or parses an
-//! upstream byte. It knows nothing of OpenAI, sessions or the store.
+//! a browser sends ([`client`], with its bodies, retries and model cache in sibling files),
+//! the session token inside the cookies ([`jwt`], which the configuration checks with the same
+//! code), the wire types ([`types`]), the SSE body parsed into typed [`QwenEvent`]s
+//! ([`stream`]), the error classes ([`error`]) and the one place where upstream failures are
+//! classified into them ([`classify`]). Nothing outside this module builds an upstream URL or
+//! parses an upstream byte. It knows nothing of OpenAI, sessions or the store.
 
 mod bodies;
 pub mod classify;
