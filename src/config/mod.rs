@@ -7,11 +7,13 @@
 //! names every variable and [`defaults`] holds their defaults; `value.rs` the value types
 //! ([`Secret`], whose `Debug` and `Display` never show the value, and [`LogFormat`]);
 //! `sources.rs` the inputs ([`Sources`]: flags, environment, `.env`); `resolve.rs` the one
-//! resolve function; `report.rs` what `validate-config` shows ([`Shown`], [`Problem`]).
+//! resolve function and `reader.rs` how it reads one variable; `report.rs` what
+//! `validate-config` shows ([`Shown`], [`Problem`]).
 //! This file holds the result, [`Config`].
 
 pub mod defaults;
 pub mod env;
+mod reader;
 mod report;
 mod resolve;
 mod sources;

@@ -6,26 +6,19 @@
 //! of stopping at the first. Variables that need more than parsing (the credentials, the base
 //! URL, the bind address, the log settings) have their own small function below, grouped as
 //! the variables are; none of them looks at a source directly, so the precedence lives in
-//! [`Resolver::raw`] alone. The function is pure: `now` is passed in, and the sources are maps.
+//! [`Resolver::raw`] (`reader.rs`) alone. The function is pure: `now` is passed in, and the
+//! sources are maps.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use super::report::redact;
-use super::{
-    Config, LogFormat, Origin, Problem, Secret, Severity, Shown, Sources, defaults,
-    describe_expiry, env,
-};
+use super::reader::Resolver;
+use super::{Config, LogFormat, Secret, Severity, Sources, defaults, describe_expiry, env};
 use crate::qwen::{jwt_expiry, token_from_cookies};
 
 /// Resolves every variable by precedence, collecting problems. `now` (unix seconds) is only
 /// used to judge the token's expiry.
 pub fn resolve(sources: &Sources, now: i64) -> Config {
-    let mut r = Resolver {
-        sources,
-        shown: Vec::new(),
-        problems: Vec::new(),
-    };
+    let mut r = Resolver::new(sources);
 
     // Upstream.
     let (qwen_cookies, token_expiry) = session_cookies(&mut r, now);
@@ -273,100 +266,6 @@ fn log_format(r: &mut Resolver) -> LogFormat {
                 format!("expected text or json, got {other:?}"),
             );
             LogFormat::Text
-        }
-    }
-}
-
-// --- Reading one value ----------------------------------------------------------------------
-
-/// Collects values and problems while resolving.
-struct Resolver<'a> {
-    sources: &'a Sources,
-    shown: Vec<Shown>,
-    problems: Vec<Problem>,
-}
-
-impl Resolver<'_> {
-    /// The trimmed value of `var` by precedence, or `default`; records what `validate-config`
-    /// shows for it (secrets redacted).
-    fn raw(&mut self, var: &'static str, default: Option<String>) -> Option<String> {
-        let secret = env::SECRETS.contains(&var);
-        match self.sources.lookup(var) {
-            Some((value, origin)) => {
-                let value = value.trim().to_owned();
-                self.shown.push(Shown {
-                    var,
-                    value: Some(if secret {
-                        redact(&value)
-                    } else {
-                        value.clone()
-                    }),
-                    origin,
-                });
-                Some(value)
-            }
-            None => {
-                self.shown.push(Shown {
-                    var,
-                    value: default.clone(),
-                    origin: Origin::Default,
-                });
-                default
-            }
-        }
-    }
-
-    fn problem(&mut self, var: &'static str, severity: Severity, message: impl Into<String>) {
-        self.problems.push(Problem {
-            var,
-            severity,
-            message: message.into(),
-        });
-    }
-
-    fn string(&mut self, var: &'static str, default: &str) -> String {
-        self.raw(var, Some(default.to_owned()))
-            .unwrap_or_else(|| default.to_owned())
-    }
-
-    /// A non-negative integer (`what` names the unit in the error).
-    fn number<T: std::str::FromStr + ToString + Copy>(
-        &mut self,
-        var: &'static str,
-        default: T,
-        what: &str,
-    ) -> T {
-        let raw = self.raw(var, Some(default.to_string()));
-        match raw {
-            Some(v) => match v.parse::<T>() {
-                Ok(n) => n,
-                Err(_) => {
-                    self.problem(var, Severity::Error, format!("expected {what}, got {v:?}"));
-                    default
-                }
-            },
-            None => default,
-        }
-    }
-
-    fn millis(&mut self, var: &'static str, default: u64) -> Duration {
-        Duration::from_millis(self.number(var, default, "a number of milliseconds"))
-    }
-
-    fn boolean(&mut self, var: &'static str, default: bool) -> bool {
-        let raw = self.raw(var, Some(default.to_string()));
-        match raw.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None => default,
-            Some("true" | "1" | "yes" | "on") => true,
-            Some("false" | "0" | "no" | "off") => false,
-            Some(other) => {
-                self.problem(
-                    var,
-                    Severity::Error,
-                    format!("expected true or false, got {other:?}"),
-                );
-                default
-            }
         }
     }
 }
