@@ -6,9 +6,12 @@
 //! of stopping at the first. Variables that need more than parsing (the credentials, the base
 //! URL, the bind address, the log settings) have their own small function below, grouped as
 //! the variables are; none of them looks at a source directly, so the precedence lives in
-//! [`Resolver::raw`] (`reader.rs`) alone. The function is pure: `now` is passed in, and the
-//! sources are maps.
+//! [`Resolver::raw`] (`reader.rs`) alone. `serve --fake-upstream` is resolved here too: the
+//! fake's URL and the credentials it accepts become flag values for the three upstream
+//! variables, so they beat every other source, pass the same checks, and no credential
+//! problem is reported. The function is pure: `now` is passed in, and the sources are maps.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use super::reader::Resolver;
@@ -18,6 +21,7 @@ use crate::qwen::{jwt_expiry, token_from_cookies};
 /// Resolves every variable by precedence, collecting problems. `now` (unix seconds) is only
 /// used to judge the token's expiry.
 pub fn resolve(sources: &Sources, now: i64) -> Config {
+    let sources = &with_fake_upstream(sources);
     let mut r = Resolver::new(sources);
 
     // Upstream.
@@ -90,6 +94,26 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
         env_file: sources.dotenv_path.clone(),
     }
 }
+
+/// With `serve --fake-upstream`, the sources with the fake's URL and credentials as flags.
+fn with_fake_upstream(sources: &Sources) -> Cow<'_, Sources> {
+    let Some(url) = &sources.fake_upstream else {
+        return Cow::Borrowed(sources);
+    };
+    let mut faked = sources.clone();
+    faked.flags.extend([
+        (env::QWEN_BASE_URL, url.clone()),
+        (env::QWEN_COOKIES, FAKE_COOKIES.to_owned()),
+        (env::QWEN_TOKEN, FAKE_UMID_TOKEN.to_owned()),
+    ]);
+    Cow::Owned(faked)
+}
+
+/// Credentials the in-process fake accepts; never sent anywhere else. The JWT's payload is
+/// `{"id":"fake-user","exp":4102444800}` (year 2100), so it passes the usual checks.
+const FAKE_COOKIES: &str = "token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
+    eyJpZCI6ImZha2UtdXNlciIsImV4cCI6NDEwMjQ0NDgwMH0.fake-signature";
+const FAKE_UMID_TOKEN: &str = "fake-bx-umidtoken";
 
 // --- Upstream -------------------------------------------------------------------------------
 

@@ -41,6 +41,9 @@ pub struct Sources {
     pub dotenv: HashMap<String, String>,
     /// The `.env` file that was read, if any.
     pub dotenv_path: Option<PathBuf>,
+    /// Base URL of the in-process fake upstream (`serve --fake-upstream`), whose port is bound
+    /// before resolving; the fake then stands in for the upstream and its credentials.
+    pub fake_upstream: Option<String>,
 }
 
 impl Sources {
@@ -95,6 +98,7 @@ impl Sources {
             env,
             dotenv,
             dotenv_path,
+            fake_upstream: None,
         })
     }
 

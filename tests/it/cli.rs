@@ -1,6 +1,8 @@
 //! The binary itself: help, configuration checks, exit codes, `models`, generated files.
 
-use std::process::Output;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Output, Stdio};
+use std::time::Duration;
 
 use qwenctl::fake::{FakeOptions, FakeUpstream};
 
@@ -171,6 +173,67 @@ async fn serve_refuses_a_public_address_without_keys() {
     let out = run(cmd, None).await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("API_KEYS"));
+}
+
+/// A child process that is killed when the test ends, passed or not.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_with_the_fake_upstream_needs_no_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let err_path = dir.path().join("serve.err");
+    let mut cmd = qwenctl(dir.path());
+    // Neither usable credentials nor a reachable upstream: the fake stands in for both.
+    cmd.args(["serve", "--fake-upstream", "--port", "0"])
+        .env("QWEN_BASE_URL", "http://127.0.0.1:9")
+        .env("QWEN_COOKIES", "cna=no-token-here")
+        .env("ENABLE_PERSISTENCE", "false")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    let mut serve = KillOnDrop(cmd.spawn().expect("spawn qwenctl serve"));
+    let stdout = serve.0.stdout.take().unwrap();
+    let url = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("Listening on ").map(str::to_owned))
+    });
+    let url = tokio::time::timeout(Duration::from_secs(30), url)
+        .await
+        .expect("serve printed no URL in time")
+        .unwrap()
+        .unwrap_or_else(|| panic!("{}", std::fs::read_to_string(&err_path).unwrap()));
+
+    let reply: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .json(&serde_json::json!({
+            "model": "qwen3-max",
+            "messages": [{"role": "user", "content": "hello fake"}],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        reply["choices"][0]["message"]["content"], "You said: hello fake",
+        "{reply}"
+    );
+    drop(serve);
+    let log = std::fs::read_to_string(&err_path).unwrap();
+    assert!(
+        log.contains("fake upstream (no real Qwen involved) on http://127.0.0.1:"),
+        "{log}"
+    );
 }
 
 #[tokio::test]
