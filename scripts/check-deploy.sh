@@ -244,7 +244,7 @@ for setting in DynamicUser=yes StateDirectory=qwenctl 'Environment=DATABASE_PATH
   ProtectKernelModules=yes ProtectKernelLogs=yes ProtectControlGroups=yes Restart=on-failure KillSignal=SIGTERM; do
   grep -qxF "$setting" "$unit" || fail "qwenctl.service lacks $setting"
 done
-shutdown_ms="$(sed -n 's/.*SHUTDOWN_TIMEOUT_MS: u64 = \([0-9_]*\);.*/\1/p' src/config.rs | tr -d _)"
+shutdown_ms="$(sed -n 's/.*SHUTDOWN_TIMEOUT_MS: u64 = \([0-9_]*\);.*/\1/p' src/config/defaults.rs | tr -d _)"
 stop_s="$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s\{0,1\}$/\1/p' "$unit")"
 if [ -n "$shutdown_ms" ] && [ -n "$stop_s" ] && [ $((stop_s * 1000)) -gt "$shutdown_ms" ]; then
   ok "TimeoutStopSec=${stop_s}s exceeds the default SHUTDOWN_TIMEOUT of ${shutdown_ms} ms"

@@ -38,7 +38,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(mut cli: Cli) -> anyhow::Result<()> {
     if !cli.command.needs_config() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -57,8 +57,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .flags
             .insert(config::env::DATABASE_PATH, db.display().to_string());
     }
-    if let Command::Serve(args) = &cli.command {
+    if let Command::Serve(args) = &mut cli.command {
         args.apply_flags(&mut sources);
+        // Before resolving, so that the configuration already points at the fake.
+        args.bind_fake_upstream(&mut sources)?;
     }
     let config = config::resolve(&sources, time::unix_now());
     // A one-shot command speaks in its own words (one line on failure); its logs stay quiet

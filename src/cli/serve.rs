@@ -1,15 +1,16 @@
 //! `qwenctl serve`: the OpenAI-compatible HTTP proxy.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::Context as _;
 use clap::Args;
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
-use crate::config::{Secret, Sources, env};
+use crate::config::{Sources, env};
 use crate::context::Ctx;
 use crate::error::UsageError;
-use crate::fake::{FakeOptions, FakeUpstream};
+use crate::fake::FakeOptions;
 use crate::output;
 use crate::proxy::{self, AppState, Settings};
 use crate::session::Engine;
@@ -29,6 +30,10 @@ pub struct ServeArgs {
     /// Allow binding a non-loopback address without API_KEYS
     #[arg(long)]
     pub allow_unauthenticated: bool,
+    /// The fake's port, bound by [`ServeArgs::bind_fake_upstream`] before the configuration is
+    /// resolved; not a command-line argument.
+    #[arg(skip)]
+    pub fake_listener: Option<std::net::TcpListener>,
 }
 
 impl ServeArgs {
@@ -41,25 +46,26 @@ impl ServeArgs {
             sources.flags.insert(env::PORT, port.to_string());
         }
     }
+
+    /// With `--fake-upstream`: binds the fake's port on 127.0.0.1 now and puts its URL in the
+    /// sources, so that `config::resolve` points the upstream (and its credentials) at it.
+    /// The fake itself starts in [`run`], on this listener.
+    pub fn bind_fake_upstream(&mut self, sources: &mut Sources) -> anyhow::Result<()> {
+        if self.fake_upstream {
+            let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                .context("cannot bind a port for the fake upstream")?;
+            sources.fake_upstream = Some(format!("http://{}", listener.local_addr()?));
+            self.fake_listener = Some(listener);
+        }
+        Ok(())
+    }
 }
 
-pub async fn run(args: ServeArgs, mut ctx: Ctx) -> anyhow::Result<()> {
-    // Kept alive for as long as the server runs.
-    let _fake = if args.fake_upstream {
-        let fake = FakeUpstream::start(FakeOptions::default())
-            .await
-            .context("cannot start the fake upstream")?;
-        tracing::info!("fake upstream (no real Qwen involved) on {}", fake.url());
-        let config = &mut ctx.config;
-        config.base_url = fake.url();
-        config.qwen_cookies = Some(Secret::new(format!("token={FAKE_JWT}")));
-        config.qwen_token = Some(Secret::new("fake-bx-umidtoken"));
-        config
-            .problems
-            .retain(|p| p.var != env::QWEN_COOKIES && p.var != env::QWEN_TOKEN);
-        Some(fake)
-    } else {
-        None
+pub async fn run(mut args: ServeArgs, ctx: Ctx) -> anyhow::Result<()> {
+    // Kept for as long as the server runs: dropping it stops the fake.
+    let _stop_fake = match args.fake_listener.take() {
+        Some(listener) => Some(start_fake(listener).context("cannot start the fake upstream")?),
+        None => None,
     };
     let config = &ctx.config;
     let client = ctx.client()?;
@@ -99,8 +105,26 @@ pub async fn run(args: ServeArgs, mut ctx: Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A JWT-shaped token for the in-process fake (never sent anywhere else).
-const FAKE_JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6ImZha2UtdXNlciIsImV4cCI6NDEwMjQ0NDgwMH0.fake-signature";
+/// Serves the in-process fake on the listener bound at start-up, until the returned sender
+/// is dropped. The configuration already points at it.
+fn start_fake(listener: std::net::TcpListener) -> std::io::Result<oneshot::Sender<()>> {
+    listener.set_nonblocking(true)?;
+    let listener = TcpListener::from_std(listener)?;
+    tracing::info!(
+        "fake upstream (no real Qwen involved) on http://{}",
+        listener.local_addr()?
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    tokio::spawn(async move {
+        if let Err(err) = crate::fake::serve(listener, FakeOptions::default(), shutdown).await {
+            tracing::error!("the fake upstream stopped: {err}");
+        }
+    });
+    Ok(stop)
+}
 
 /// Resolves on SIGINT or SIGTERM.
 async fn shutdown_signal() {

@@ -1,5 +1,7 @@
 //! Precedence and validation of [`super::resolve`], fed maps instead of the real environment.
 
+use base64::Engine as _;
+
 use super::*;
 
 const NOW: i64 = 1_800_000_000;
@@ -146,6 +148,52 @@ fn cookie_without_token_is_an_error_and_expired_token_a_warning() {
             .iter()
             .any(|p| p.severity == Severity::Warning && p.message.contains("expired"))
     );
+}
+
+#[test]
+fn quoted_token_cookie_is_read_like_the_client_reads_it() {
+    let token = jwt(NOW + 3 * 86_400);
+    let cookie = format!("cna=x; token=\"{token}\"; ssxmod_itna=1");
+    let c = resolve(
+        &sources(&[("QWEN_COOKIES", &cookie), ("QWEN_TOKEN", "x")], &[]),
+        NOW,
+    );
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    assert_eq!(c.token_expiry, Some(NOW + 3 * 86_400));
+    let upstream = c.upstream();
+    assert_eq!(
+        crate::qwen::token_from_cookies(&upstream.cookies),
+        Some(token.as_str())
+    );
+}
+
+#[test]
+fn fake_upstream_stands_in_for_the_upstream_and_its_credentials() {
+    let mut s = sources(
+        &[
+            ("QWEN_BASE_URL", "https://chat.example"),
+            ("QWEN_COOKIES", "a=b"),
+        ],
+        &[],
+    );
+    assert_eq!(resolve(&s, NOW).credential_errors().len(), 2);
+
+    s.fake_upstream = Some("http://127.0.0.1:4321".into());
+    let c = resolve(&s, NOW);
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    assert_eq!(c.base_url, "http://127.0.0.1:4321");
+    let upstream = c.upstream();
+    assert_eq!(
+        upstream.cookies,
+        "token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6ImZha2UtdXNlciIsImV4cCI6NDEwMjQ0NDgwMH0.fake-signature"
+    );
+    assert_eq!(upstream.umid_token, "fake-bx-umidtoken");
+    assert_eq!(c.token_expiry, Some(4_102_444_800));
+    let origin = |var: &str| c.shown.iter().find(|s| s.var == var).map(|s| s.origin);
+    for var in ["QWEN_BASE_URL", "QWEN_COOKIES", "QWEN_TOKEN"] {
+        assert_eq!(origin(var), Some(Origin::Flag), "{var}");
+    }
+    assert_eq!(origin("PORT"), Some(Origin::Default));
 }
 
 #[test]

@@ -1,24 +1,27 @@
 //! The HTTP client for chat.qwen.ai: one connection pool, the endpoints of PROTOCOL.md §1,
-//! retries and timeouts.
+//! where they are retried, and their timeouts.
 //!
-//! Every request goes out with the browser headers of [`super::headers`]; every failure comes
-//! back through [`super::classify`], so callers only ever see a [`QwenError`] class. Retries
-//! happen only where they are safe: for retryable classes and, for completions, only before
-//! the first event was read, so a caller never sees an answer start twice. Streams have no
-//! total deadline (answers can run for minutes); instead the wait for the first event and
-//! each gap between chunks are bounded separately.
+//! Every request goes out with the browser headers of [`super::headers`] and a body from
+//! `bodies.rs`; every failure comes back through [`super::classify`], so callers only
+//! ever see a [`QwenError`] class. Retries (`retry.rs`) happen only where they are safe:
+//! for retryable classes and, for completions, only before the first event was read, so a
+//! caller never sees an answer start twice. Streams have no total deadline (answers can run
+//! for minutes); instead the wait for the first event and each gap between chunks are bounded
+//! separately. The model list goes through `models_cache.rs`.
 
-use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, REFERER};
 use reqwest::{Method, Url};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::bodies::{chat_id_of, completion_body, new_chat_body};
 use super::classify::{classify_json, short_detail};
 use super::models::parse_models;
+use super::models_cache::ModelsCache;
+use super::retry::with_retry;
 use super::transport::{Head, read_body, transport_error};
 use super::{CompletionRequest, CompletionStream, ErrorKind, Model, QwenError, headers};
 
@@ -26,8 +29,6 @@ use super::{CompletionRequest, CompletionStream, ErrorKind, Model, QwenError, he
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// Largest JSON body we accept (the model list is the biggest, well under this).
 const JSON_BODY_LIMIT: usize = 16 * 1024 * 1024;
-const BACKOFF_BASE: Duration = Duration::from_millis(250);
-const BACKOFF_CAP: Duration = Duration::from_secs(4);
 /// `Accept` of the web app's JSON calls (axios default).
 const ACCEPT_JSON: &str = "application/json, text/plain, */*";
 
@@ -85,21 +86,8 @@ struct Inner {
     connect_timeout: Duration,
     first_byte_timeout: Duration,
     idle_timeout: Duration,
-    models_cache: Duration,
-    models_cache_file: Option<std::path::PathBuf>,
     /// Shared by all clones, so the proxy and the CLI see one cache.
-    models: Mutex<Option<(Instant, Arc<Vec<Model>>)>>,
-    /// Held while the list is being fetched, so a burst of requests on a cold cache makes
-    /// one upstream call instead of one each.
-    models_refresh: tokio::sync::Mutex<()>,
-}
-
-/// The on-disk form of the model cache.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ModelsFile {
-    base_url: String,
-    fetched_at_ms: u64,
-    models: Vec<Model>,
+    models: ModelsCache,
 }
 
 impl std::fmt::Debug for QwenClient {
@@ -133,6 +121,11 @@ impl QwenClient {
                     short_detail(&e.to_string())
                 ))
             })?;
+        let models = ModelsCache::new(
+            config.models_cache,
+            config.models_cache_file.clone(),
+            base.as_str().to_owned(),
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -141,75 +134,22 @@ impl QwenClient {
                 connect_timeout: config.connect_timeout,
                 first_byte_timeout: config.first_byte_timeout,
                 idle_timeout: config.idle_timeout,
-                models_cache: config.models_cache,
-                models_cache_file: config.models_cache_file.clone(),
-                models: Mutex::new(None),
-                models_refresh: tokio::sync::Mutex::new(()),
+                models,
             }),
         })
     }
 
     /// The upstream's models, cached for `models_cache`.
     pub async fn list_models(&self) -> Result<Arc<Vec<Model>>, QwenError> {
-        if let Some(models) = self.cached_models() {
-            return Ok(models);
-        }
-        let _refreshing = self.inner.models_refresh.lock().await;
-        // Someone else may have fetched it while we waited.
-        if let Some(models) = self.cached_models() {
-            return Ok(models);
-        }
-        if let Some((age, models)) = self.read_models_file() {
-            let models = Arc::new(models);
-            *self.models_slot() = Some((Instant::now() - age, Arc::clone(&models)));
-            return Ok(models);
-        }
-        let models = Arc::new(
-            self.with_retry("list_models", || self.fetch_models())
-                .await?,
-        );
-        *self.models_slot() = Some((Instant::now(), Arc::clone(&models)));
-        self.write_models_file(&models);
-        Ok(models)
-    }
-
-    /// A fresh model list from the cache file, with its age.
-    fn read_models_file(&self) -> Option<(Duration, Vec<Model>)> {
-        let path = self.inner.models_cache_file.as_ref()?;
-        let cached: ModelsFile = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-        let age = unix_time().checked_sub(Duration::from_millis(cached.fetched_at_ms))?;
-        (cached.base_url == self.inner.base.as_str() && age < self.inner.models_cache)
-            .then_some((age, cached.models))
-    }
-
-    /// Best effort: a cache that cannot be written only costs a refetch next time.
-    fn write_models_file(&self, models: &[Model]) {
-        let Some(path) = &self.inner.models_cache_file else {
-            return;
-        };
-        let cached = ModelsFile {
-            base_url: self.inner.base.to_string(),
-            fetched_at_ms: unix_time().as_millis() as u64,
-            models: models.to_vec(),
-        };
-        let written = path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(path, serde_json::to_vec(&cached).unwrap_or_default()));
-        if let Err(err) = written {
-            tracing::debug!("cannot write the model cache {}: {err}", path.display());
-        }
+        self.inner
+            .models
+            .get_or_fetch(|| self.with_retry("list_models", || self.fetch_models()))
+            .await
     }
 
     /// Opens a new upstream chat for `model`; returns its id.
     pub async fn new_chat(&self, model: &str) -> Result<String, QwenError> {
-        let body = json!({
-            "title": "New Chat",
-            "models": [model],
-            "chat_mode": "normal",
-            "chat_type": "t2t",
-            "timestamp": unix_time().as_millis() as u64,
-        });
+        let body = new_chat_body(model);
         let path = ["api", "v2", "chats", "new"];
         let reply = self
             .with_retry("new_chat", || {
@@ -226,37 +166,12 @@ impl QwenClient {
             .await
     }
 
-    pub async fn delete_chat(&self, chat_id: &str) -> Result<(), QwenError> {
-        let path = ["api", "v2", "chats", chat_id];
-        self.with_retry("delete_chat", || {
-            self.json_call(Method::DELETE, &path, None)
-        })
-        .await
-        .map(drop)
-    }
-
     /// Proves the credentials: `Ok` when the upstream accepts them.
     pub async fn check_auth(&self) -> Result<(), QwenError> {
         let path = ["api", "v1", "auths", ""];
         self.with_retry("check_auth", || self.json_call(Method::GET, &path, None))
             .await
             .map(drop)
-    }
-
-    fn cached_models(&self) -> Option<Arc<Vec<Model>>> {
-        self.models_slot()
-            .as_ref()
-            .filter(|(fetched, _)| fetched.elapsed() < self.inner.models_cache)
-            .map(|(_, models)| Arc::clone(models))
-    }
-
-    fn models_slot(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Arc<Vec<Model>>)>> {
-        // A panic elsewhere while holding the lock cannot leave the cache half-written (it is
-        // one assignment), so a poisoned lock is still usable.
-        self.inner
-            .models
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The v2 list, or the legacy one when v2 fails for a reason the legacy endpoint may not
@@ -393,105 +308,17 @@ impl QwenClient {
         Ok(url)
     }
 
-    /// Runs `op` up to `retry_max_attempts` times while it fails with a retryable error,
-    /// sleeping an exponential backoff with full jitter in between (jitter keeps many clients
-    /// that failed together from retrying together).
-    async fn with_retry<T, F, Fut>(
+    /// [`super::retry::with_retry`] with this client's `RETRY_MAX_ATTEMPTS`.
+    async fn with_retry<T, Fut>(
         &self,
         operation: &'static str,
-        mut op: F,
+        op: impl FnMut() -> Fut,
     ) -> Result<T, QwenError>
     where
-        F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, QwenError>>,
     {
-        let mut attempt = 1;
-        loop {
-            match op().await {
-                Err(err) if err.is_retryable() && attempt < self.inner.retry_max_attempts => {
-                    let wait = backoff(attempt);
-                    tracing::info!(
-                        operation,
-                        attempt,
-                        kind = err.kind().as_str(),
-                        error = %err,
-                        wait_ms = wait.as_millis() as u64,
-                        "upstream request failed, retrying"
-                    );
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                result => return result,
-            }
-        }
+        with_retry(self.inner.retry_max_attempts, operation, op).await
     }
-}
-
-/// The JWT inside the cookie string (`token=<JWT>`), which is also sent as the bearer token.
-pub fn token_from_cookies(cookies: &str) -> Option<&str> {
-    cookies
-        .split(';')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(name, _)| name.trim() == "token")
-        .map(|(_, value)| value.trim().trim_matches('"'))
-        .filter(|value| !value.is_empty())
-}
-
-/// The completion request body of PROTOCOL.md §4 for one user turn. `fid` and the
-/// timestamps are fresh on every call.
-pub fn completion_body(req: &CompletionRequest) -> Value {
-    let now = unix_time().as_secs();
-    let parent = req.parent_id.as_deref().filter(|p| !p.is_empty());
-    let chat_type = req.chat_type.as_str();
-    json!({
-        "stream": true,
-        "version": "2.1",
-        "incremental_output": true,
-        "chat_id": req.chat_id,
-        "chatId": req.chat_id,
-        "chat_mode": "normal",
-        "model": req.model,
-        "parent_id": parent,
-        "parentId": parent,
-        "messages": [{
-            "id": null,
-            "fid": uuid::Uuid::new_v4().to_string(),
-            "parentId": parent,
-            "parent_id": parent,
-            "childrenIds": [],
-            "role": "user",
-            "content": req.content,
-            "user_action": "chat",
-            "files": [],
-            "timestamp": now,
-            "models": [req.model],
-            "model": "",
-            "chat_type": chat_type,
-            "sub_chat_type": chat_type,
-            "feature_config": {
-                "thinking_enabled": req.thinking,
-                // Without it the upstream drops `phase` and the stream cannot be read.
-                "output_schema": "phase",
-                "research_mode": "normal",
-                "auto_thinking": false,
-                "thinking_mode": if req.thinking { "Thinking" } else { "Fast" },
-                "thinking_format": "summary",
-                "auto_search": false,
-            },
-            "extra": {"meta": {"subChatType": chat_type}},
-        }],
-        "timestamp": now,
-    })
-}
-
-/// `data.id`, or the `data.chat.chat_id` shape some deployments return.
-fn chat_id_of(reply: &Value) -> Option<String> {
-    reply
-        .pointer("/data/id")
-        .or_else(|| reply.pointer("/data/chat/chat_id"))
-        .and_then(Value::as_str)
-        .filter(|id| !id.trim().is_empty())
-        .map(str::to_owned)
 }
 
 /// Failures tied to the account or the client, not to one endpoint.
@@ -500,20 +327,6 @@ fn is_account_level(err: &QwenError) -> bool {
         err.kind(),
         ErrorKind::Auth | ErrorKind::Blocked | ErrorKind::RateLimited
     )
-}
-
-/// Full-jitter exponential backoff before retry number `attempt` (1-based).
-fn backoff(attempt: u32) -> Duration {
-    let ceiling = BACKOFF_BASE
-        .saturating_mul(1 << attempt.saturating_sub(1).min(8))
-        .min(BACKOFF_CAP);
-    ceiling.mul_f64(fastrand::f64())
-}
-
-fn unix_time() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! The client against tiny in-test axum servers on 127.0.0.1:0: headers, retries, fallbacks
 //! and timeouts, plus the pure request helpers.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
+use serde_json::json;
 
 use super::*;
 use crate::qwen::{ChatType, QwenEvent};
@@ -265,21 +267,16 @@ async fn models_auth_failure_does_not_fall_back() {
 }
 
 #[tokio::test]
-async fn new_chat_and_delete_chat() {
+async fn new_chat_sends_the_model_and_returns_the_id() {
     let seen: Arc<Mutex<Option<Value>>> = Arc::default();
     let store = Arc::clone(&seen);
-    let app = Router::new()
-        .route(
-            "/api/v2/chats/new",
-            post(move |axum::Json(body): axum::Json<Value>| async move {
-                *store.lock().expect("lock") = Some(body);
-                json_body("chats-new.json")
-            }),
-        )
-        .route(
-            "/api/v2/chats/{id}",
-            delete(|| async { json_body("delete-chat.json") }),
-        );
+    let app = Router::new().route(
+        "/api/v2/chats/new",
+        post(move |axum::Json(body): axum::Json<Value>| async move {
+            *store.lock().expect("lock") = Some(body);
+            json_body("chats-new.json")
+        }),
+    );
     let client = QwenClient::new(config(&serve(app).await)).expect("client");
     let id = client.new_chat("qwen3-max").await.expect("created");
     assert_eq!(id, "7d3c1e2a-5b4f-4c6d-9e8f-0a1b2c3d4e5f");
@@ -291,7 +288,6 @@ async fn new_chat_and_delete_chat() {
             .as_u64()
             .is_some_and(|ms| ms > 1_000_000_000_000)
     );
-    client.delete_chat(&id).await.expect("deleted");
 }
 
 #[tokio::test]
@@ -348,51 +344,6 @@ async fn refused_connection_is_a_network_error() {
 }
 
 #[test]
-fn completion_body_follows_the_protocol() {
-    let body = completion_body(&request("chat-9", None, false));
-    assert_eq!(body["stream"], true);
-    assert_eq!(body["version"], "2.1");
-    assert_eq!(body["incremental_output"], true);
-    assert_eq!(body["chat_id"], "chat-9");
-    assert_eq!(body["chatId"], "chat-9");
-    assert_eq!(body["chat_mode"], "normal");
-    assert_eq!(body["model"], "qwen3.7-plus");
-    assert!(body["parent_id"].is_null() && body["parentId"].is_null());
-    let messages = body["messages"].as_array().expect("messages");
-    assert_eq!(messages.len(), 1);
-    let m = &messages[0];
-    assert!(uuid::Uuid::parse_str(m["fid"].as_str().unwrap_or_default()).is_ok());
-    assert!(m["parentId"].is_null() && m["parent_id"].is_null());
-    assert_eq!(m["childrenIds"], json!([]));
-    assert_eq!(m["role"], "user");
-    assert_eq!(m["content"], "Hi");
-    assert_eq!(m["user_action"], "chat");
-    assert_eq!(m["models"], json!(["qwen3.7-plus"]));
-    assert_eq!(m["chat_type"], "t2t");
-    assert_eq!(m["sub_chat_type"], "t2t");
-    assert_eq!(m["extra"]["meta"]["subChatType"], "t2t");
-    assert_eq!(m["feature_config"]["output_schema"], "phase");
-    assert_eq!(m["feature_config"]["thinking_enabled"], false);
-    assert_eq!(m["feature_config"]["thinking_mode"], "Fast");
-    let secs = body["timestamp"].as_u64().expect("timestamp");
-    assert!(
-        (1_000_000_000..10_000_000_000).contains(&secs),
-        "seconds, not ms"
-    );
-
-    let mut req = request("chat-9", Some("resp-1"), true);
-    req.chat_type = ChatType::Search;
-    let body = completion_body(&req);
-    assert_eq!(body["parent_id"], "resp-1");
-    assert_eq!(body["parentId"], "resp-1");
-    let m = &body["messages"][0];
-    assert_eq!(m["parent_id"], "resp-1");
-    assert_eq!(m["chat_type"], "search");
-    assert_eq!(m["feature_config"]["thinking_enabled"], true);
-    assert_eq!(m["feature_config"]["thinking_mode"], "Thinking");
-}
-
-#[test]
 fn secrets_stay_out_of_debug_and_futures_are_send() {
     fn assert_send<T: Send>(_: &T) {}
     let client = QwenClient::new(config("http://127.0.0.1:1")).expect("client");
@@ -414,35 +365,12 @@ fn secrets_stay_out_of_debug_and_futures_are_send() {
 }
 
 #[test]
-fn token_is_found_in_the_cookie_string() {
-    assert_eq!(
-        token_from_cookies("a=1; token=abc.def; b=2"),
-        Some("abc.def")
-    );
-    assert_eq!(token_from_cookies("token=abc"), Some("abc"));
-    assert_eq!(token_from_cookies(" token = \"abc\" "), Some("abc"));
-    assert_eq!(token_from_cookies("xtoken=1; token_old=2"), None);
-    assert_eq!(token_from_cookies("token=; a=b"), None);
-    assert_eq!(token_from_cookies(""), None);
-}
-
-#[test]
-fn chat_id_shapes_and_bad_configs() {
-    assert_eq!(
-        chat_id_of(&json!({"data": {"id": "a"}})).as_deref(),
-        Some("a")
-    );
-    assert_eq!(
-        chat_id_of(&json!({"data": {"chat": {"chat_id": "b"}}})).as_deref(),
-        Some("b")
-    );
-    assert_eq!(chat_id_of(&json!({"data": {}})), None);
+fn bad_configs_are_refused_without_quoting_them() {
     let mut cfg = config("http://127.0.0.1:1");
     cfg.cookies = "token=a\nb".into();
     let err = QwenClient::new(cfg).expect_err("newline in a header");
     assert!(!err.to_string().contains("token=a"), "{err}");
     assert!(QwenClient::new(config("not a url")).is_err());
-    assert!(backoff(1) <= BACKOFF_BASE && backoff(30) <= BACKOFF_CAP);
 }
 
 #[tokio::test]

@@ -12,7 +12,8 @@ use reqwest::header::{
 };
 
 use super::QwenError;
-use super::client::{UpstreamConfig, token_from_cookies};
+use super::client::UpstreamConfig;
+use super::jwt::token_from_cookies;
 
 /// Headers that are the same on every request.
 pub(crate) fn fixed_headers(config: &UpstreamConfig, origin: &str) -> Result<HeaderMap, QwenError> {

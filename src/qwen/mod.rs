@@ -1,25 +1,41 @@
 //! The upstream client for chat.qwen.ai's private web API.
 //!
 //! This module owns everything that knows the shape of the upstream: the requests and headers
-//! a browser sends ([`client`]), the wire types ([`types`]), the SSE body parsed into typed
-//! [`QwenEvent`]s ([`stream`]), the error classes ([`error`]) and the one place where upstream
-//! failures are classified into them ([`classify`]). Nothing outside this module builds an upstream URL or parses an
-//! upstream byte. It knows nothing of OpenAI, sessions or the store.
+//! a browser sends ([`client`], with its bodies, retries and model cache in sibling files),
+//! the session token inside the cookies ([`jwt`], which the configuration checks with the same
+//! code), the wire types ([`types`]), the SSE body parsed into typed [`QwenEvent`]s
+//! ([`stream`]), the error classes ([`error`]) and the one place where upstream failures are
+//! classified into them ([`classify`]). Nothing outside this module builds an upstream URL or
+//! parses an upstream byte. It knows nothing of OpenAI, sessions or the store.
 
+mod bodies;
 pub mod classify;
 pub mod client;
 pub mod error;
 mod events;
 mod headers;
+pub mod jwt;
 mod models;
+mod models_cache;
+mod retry;
 mod sse;
 pub mod stream;
 mod transport;
 pub mod types;
 
-pub use client::{QwenClient, UpstreamConfig, completion_body, token_from_cookies};
+pub use bodies::completion_body;
+pub use client::{QwenClient, UpstreamConfig};
 pub use error::{ErrorKind, QwenError};
+pub use jwt::{jwt_expiry, token_from_cookies};
 pub use stream::CompletionStream;
 pub use types::{
     Capabilities, ChatType, CompletionRequest, Created, Model, QwenEvent, SearchResult, Usage,
 };
+
+/// Time since the Unix epoch, for the timestamps the web app puts in bodies and for the age
+/// of the model cache file.
+fn unix_time() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}

@@ -1,0 +1,82 @@
+//! The names of every environment variable, in one place, so a name is never spelled twice.
+//!
+//! They are the names the Node.js proxy used, so an existing `.env` keeps working.
+//! [`ALL`] is the order `validate-config` shows them in; `.env.example` is kept in step with it
+//! by a test, and [`SECRETS`] are always shown redacted.
+
+/// The browser's whole `Cookie` header for chat.qwen.ai (must contain `token=<JWT>`).
+pub const QWEN_COOKIES: &str = "QWEN_COOKIES";
+/// The `bx-umidtoken` header value.
+pub const QWEN_TOKEN: &str = "QWEN_TOKEN";
+/// Upstream base URL.
+pub const QWEN_BASE_URL: &str = "QWEN_BASE_URL";
+/// Override of the `bx-v` header.
+pub const QWEN_BX_V: &str = "QWEN_BX_V";
+/// Override of the web bundle `version` header.
+pub const QWEN_WEB_VERSION: &str = "QWEN_WEB_VERSION";
+/// Override of the `User-Agent` header.
+pub const QWEN_USER_AGENT: &str = "QWEN_USER_AGENT";
+/// ms allowed to connect to the upstream.
+pub const QWEN_CONNECT_TIMEOUT: &str = "QWEN_CONNECT_TIMEOUT";
+/// ms allowed until the first event of an answer.
+pub const QWEN_FIRST_BYTE_TIMEOUT: &str = "QWEN_FIRST_BYTE_TIMEOUT";
+/// ms allowed between two chunks of an answer.
+pub const QWEN_IDLE_TIMEOUT: &str = "QWEN_IDLE_TIMEOUT";
+/// Bind address of `serve`.
+pub const HOST: &str = "HOST";
+/// Port of `serve`.
+pub const PORT: &str = "PORT";
+/// Comma-separated API keys clients must present.
+pub const API_KEYS: &str = "API_KEYS";
+/// SQLite file.
+pub const DATABASE_PATH: &str = "DATABASE_PATH";
+/// Log exchanges to SQLite.
+pub const ENABLE_PERSISTENCE: &str = "ENABLE_PERSISTENCE";
+/// Serve the data endpoints.
+pub const ENABLE_CRUD_API: &str = "ENABLE_CRUD_API";
+/// ms of inactivity after which a conversation is no longer continued upstream.
+pub const SESSION_TIMEOUT: &str = "SESSION_TIMEOUT";
+/// Upstream attempts for retryable failures before the first byte.
+pub const RETRY_MAX_ATTEMPTS: &str = "RETRY_MAX_ATTEMPTS";
+/// ms the upstream model list is cached.
+pub const MODELS_CACHE_DURATION: &str = "MODELS_CACHE_DURATION";
+/// ms between SSE keep-alive comments while the upstream is silent.
+pub const SSE_KEEPALIVE_INTERVAL: &str = "SSE_KEEPALIVE_INTERVAL";
+/// Largest accepted request body, in bytes.
+pub const MAX_REQUEST_BODY: &str = "MAX_REQUEST_BODY";
+/// ms open streams get to finish on shutdown.
+pub const SHUTDOWN_TIMEOUT: &str = "SHUTDOWN_TIMEOUT";
+/// `error`, `warn`, `info`, `debug` or `trace`.
+pub const LOG_LEVEL: &str = "LOG_LEVEL";
+/// `text` or `json`.
+pub const LOG_FORMAT: &str = "LOG_FORMAT";
+
+/// Every variable, in the order `validate-config` and `.env.example` show them.
+pub const ALL: &[&str] = &[
+    QWEN_COOKIES,
+    QWEN_TOKEN,
+    QWEN_BASE_URL,
+    QWEN_BX_V,
+    QWEN_WEB_VERSION,
+    QWEN_USER_AGENT,
+    QWEN_CONNECT_TIMEOUT,
+    QWEN_FIRST_BYTE_TIMEOUT,
+    QWEN_IDLE_TIMEOUT,
+    HOST,
+    PORT,
+    API_KEYS,
+    DATABASE_PATH,
+    ENABLE_PERSISTENCE,
+    ENABLE_CRUD_API,
+    SESSION_TIMEOUT,
+    RETRY_MAX_ATTEMPTS,
+    MODELS_CACHE_DURATION,
+    SSE_KEEPALIVE_INTERVAL,
+    MAX_REQUEST_BODY,
+    SHUTDOWN_TIMEOUT,
+    LOG_LEVEL,
+    LOG_FORMAT,
+];
+
+/// Variables whose values are secrets and are always shown redacted.
+pub const SECRETS: &[&str] = &[QWEN_COOKIES, QWEN_TOKEN, API_KEYS];

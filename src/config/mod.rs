@@ -1,0 +1,98 @@
+//! Configuration: every variable qwenctl reads, its default, and the one function that
+//! resolves them.
+//!
+//! Precedence is command-line flags > process environment > `.env` file > built-in defaults,
+//! decided in [`resolve`] and nowhere else. `resolve` is pure (it is fed maps, not the real
+//! environment) so the precedence rules are unit-tested. The files follow the jobs: [`env`]
+//! names every variable and [`defaults`] holds their defaults; `value.rs` the value types
+//! ([`Secret`], whose `Debug` and `Display` never show the value, and [`LogFormat`]);
+//! `sources.rs` the inputs ([`Sources`]: flags, environment, `.env`); `resolve.rs` the one
+//! resolve function and `reader.rs` how it reads one variable; `report.rs` what
+//! `validate-config` shows ([`Shown`], [`Problem`]).
+//! This file holds the result, [`Config`].
+
+pub mod defaults;
+pub mod env;
+mod reader;
+mod report;
+mod resolve;
+mod sources;
+mod value;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use defaults::{data_dir, default_database_path};
+pub use report::{Problem, Severity, Shown, describe_expiry, redact};
+pub use resolve::resolve;
+pub use sources::{Origin, Sources, parse_env_lenient};
+pub use value::{LogFormat, Secret};
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub qwen_cookies: Option<Secret>,
+    pub qwen_token: Option<Secret>,
+    pub base_url: String,
+    pub bx_v: String,
+    pub web_version: String,
+    pub user_agent: String,
+    pub connect_timeout: Duration,
+    pub first_byte_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub host: String,
+    pub port: u16,
+    pub api_keys: Vec<Secret>,
+    pub database_path: PathBuf,
+    pub enable_persistence: bool,
+    pub enable_crud_api: bool,
+    /// `None` = conversations never expire.
+    pub session_timeout: Option<Duration>,
+    pub retry_max_attempts: u32,
+    pub models_cache: Duration,
+    pub keepalive_interval: Duration,
+    pub max_request_body: usize,
+    pub shutdown_timeout: Duration,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    /// Every variable's effective value (secrets redacted) and origin, for `validate-config`.
+    pub shown: Vec<Shown>,
+    /// Everything wrong, errors and warnings.
+    pub problems: Vec<Problem>,
+    /// Expiry of the session JWT (unix seconds), when it decodes.
+    pub token_expiry: Option<i64>,
+    /// The `.env` file that was read, if any.
+    pub env_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// The upstream client configuration. Missing credentials become empty strings: callers
+    /// check [`Config::credential_errors`] first.
+    pub fn upstream(&self) -> crate::qwen::UpstreamConfig {
+        crate::qwen::UpstreamConfig {
+            base_url: self.base_url.clone(),
+            cookies: self
+                .qwen_cookies
+                .as_ref()
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
+            umid_token: self
+                .qwen_token
+                .as_ref()
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
+            bx_v: self.bx_v.clone(),
+            web_version: self.web_version.clone(),
+            user_agent: self.user_agent.clone(),
+            retry_max_attempts: self.retry_max_attempts,
+            connect_timeout: self.connect_timeout,
+            first_byte_timeout: self.first_byte_timeout,
+            idle_timeout: self.idle_timeout,
+            models_cache: self.models_cache,
+            models_cache_file: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,295 @@
+//! The one resolve function: [`Sources`] in, [`Config`] out, flags > environment > `.env` >
+//! defaults.
+//!
+//! [`resolve`] reads every variable in the order of [`env::ALL`], through a [`Resolver`] that
+//! applies the precedence, records what `validate-config` shows and collects problems instead
+//! of stopping at the first. Variables that need more than parsing (the credentials, the base
+//! URL, the bind address, the log settings) have their own small function below, grouped as
+//! the variables are; none of them looks at a source directly, so the precedence lives in
+//! [`Resolver::raw`] (`reader.rs`) alone. `serve --fake-upstream` is resolved here too: the
+//! fake's URL and the credentials it accepts become flag values for the three upstream
+//! variables, so they beat every other source, pass the same checks, and no credential
+//! problem is reported. The function is pure: `now` is passed in, and the sources are maps.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+use super::reader::Resolver;
+use super::{Config, LogFormat, Secret, Severity, Sources, defaults, describe_expiry, env};
+use crate::qwen::{jwt_expiry, token_from_cookies};
+
+/// Resolves every variable by precedence, collecting problems. `now` (unix seconds) is only
+/// used to judge the token's expiry.
+pub fn resolve(sources: &Sources, now: i64) -> Config {
+    let sources = &with_fake_upstream(sources);
+    let mut r = Resolver::new(sources);
+
+    // Upstream.
+    let (qwen_cookies, token_expiry) = session_cookies(&mut r, now);
+    let qwen_token = umid_token(&mut r);
+    let base_url = base_url(&mut r);
+    let bx_v = r.string(env::QWEN_BX_V, defaults::BX_V);
+    let web_version = r.string(env::QWEN_WEB_VERSION, defaults::WEB_VERSION);
+    let user_agent = r.string(env::QWEN_USER_AGENT, defaults::USER_AGENT);
+    let connect_timeout = r.millis(env::QWEN_CONNECT_TIMEOUT, defaults::CONNECT_TIMEOUT_MS);
+    let first_byte_timeout = r.millis(
+        env::QWEN_FIRST_BYTE_TIMEOUT,
+        defaults::FIRST_BYTE_TIMEOUT_MS,
+    );
+    let idle_timeout = r.millis(env::QWEN_IDLE_TIMEOUT, defaults::IDLE_TIMEOUT_MS);
+
+    // `serve`.
+    let host = host(&mut r);
+    let port = port(&mut r);
+    let api_keys = api_keys(&mut r);
+
+    // Store and conversations.
+    let database_path = database_path(&mut r);
+    let enable_persistence = r.boolean(env::ENABLE_PERSISTENCE, defaults::ENABLE_PERSISTENCE);
+    let enable_crud_api = r.boolean(env::ENABLE_CRUD_API, defaults::ENABLE_CRUD_API);
+    let session_timeout = r.millis(env::SESSION_TIMEOUT, defaults::SESSION_TIMEOUT_MS);
+
+    // Limits.
+    let retry_max_attempts = retry_max_attempts(&mut r);
+    let models_cache = r.millis(env::MODELS_CACHE_DURATION, defaults::MODELS_CACHE_MS);
+    let keepalive_interval = r.millis(env::SSE_KEEPALIVE_INTERVAL, defaults::KEEPALIVE_MS);
+    let max_request_body = r.number(
+        env::MAX_REQUEST_BODY,
+        defaults::MAX_REQUEST_BODY,
+        "a number of bytes",
+    );
+    let shutdown_timeout = r.millis(env::SHUTDOWN_TIMEOUT, defaults::SHUTDOWN_TIMEOUT_MS);
+
+    // Logs.
+    let log_level = log_level(&mut r);
+    let log_format = log_format(&mut r);
+
+    Config {
+        qwen_cookies: qwen_cookies.map(Secret::new),
+        qwen_token: qwen_token.map(Secret::new),
+        base_url,
+        bx_v,
+        web_version,
+        user_agent,
+        connect_timeout,
+        first_byte_timeout,
+        idle_timeout,
+        host,
+        port,
+        api_keys,
+        database_path,
+        enable_persistence,
+        enable_crud_api,
+        session_timeout: (!session_timeout.is_zero()).then_some(session_timeout),
+        retry_max_attempts: retry_max_attempts.max(1),
+        models_cache,
+        keepalive_interval,
+        max_request_body,
+        shutdown_timeout,
+        log_level,
+        log_format,
+        shown: r.shown,
+        problems: r.problems,
+        token_expiry,
+        env_file: sources.dotenv_path.clone(),
+    }
+}
+
+/// With `serve --fake-upstream`, the sources with the fake's URL and credentials as flags.
+fn with_fake_upstream(sources: &Sources) -> Cow<'_, Sources> {
+    let Some(url) = &sources.fake_upstream else {
+        return Cow::Borrowed(sources);
+    };
+    let mut faked = sources.clone();
+    faked.flags.extend([
+        (env::QWEN_BASE_URL, url.clone()),
+        (env::QWEN_COOKIES, FAKE_COOKIES.to_owned()),
+        (env::QWEN_TOKEN, FAKE_UMID_TOKEN.to_owned()),
+    ]);
+    Cow::Owned(faked)
+}
+
+/// Credentials the in-process fake accepts; never sent anywhere else. The JWT's payload is
+/// `{"id":"fake-user","exp":4102444800}` (year 2100), so it passes the usual checks.
+const FAKE_COOKIES: &str = "token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
+    eyJpZCI6ImZha2UtdXNlciIsImV4cCI6NDEwMjQ0NDgwMH0.fake-signature";
+const FAKE_UMID_TOKEN: &str = "fake-bx-umidtoken";
+
+// --- Upstream -------------------------------------------------------------------------------
+
+/// `QWEN_COOKIES`, and the expiry of the session JWT inside it. The token is found and decoded
+/// by the same code the client uses to send it ([`crate::qwen::jwt`]).
+fn session_cookies(r: &mut Resolver, now: i64) -> (Option<String>, Option<i64>) {
+    let cookies = r.raw(env::QWEN_COOKIES, None);
+    let Some(c) = &cookies else {
+        r.problem(
+            env::QWEN_COOKIES,
+            Severity::Error,
+            "not set: copy the whole Cookie header of a logged-in chat.qwen.ai tab",
+        );
+        return (None, None);
+    };
+    let Some(jwt) = token_from_cookies(c) else {
+        r.problem(
+            env::QWEN_COOKIES,
+            Severity::Error,
+            "has no token=<JWT> cookie: copy the whole Cookie header while logged in",
+        );
+        return (cookies, None);
+    };
+    let Some(exp) = jwt_expiry(jwt) else {
+        r.problem(
+            env::QWEN_COOKIES,
+            Severity::Warning,
+            "the token= cookie is not a JWT with an expiry; cannot check when it expires",
+        );
+        return (cookies, None);
+    };
+    if exp <= now {
+        r.problem(
+            env::QWEN_COOKIES,
+            Severity::Warning,
+            format!(
+                "the session token {}: Qwen will probably reject it; refresh QWEN_COOKIES",
+                describe_expiry(exp, now)
+            ),
+        );
+    }
+    (cookies, Some(exp))
+}
+
+/// `QWEN_TOKEN`, the `bx-umidtoken` header.
+fn umid_token(r: &mut Resolver) -> Option<String> {
+    let token = r.raw(env::QWEN_TOKEN, None);
+    if token.is_none() {
+        r.problem(
+            env::QWEN_TOKEN,
+            Severity::Error,
+            "not set: copy the bx-umidtoken request header of a chat.qwen.ai tab",
+        );
+    }
+    token
+}
+
+/// `QWEN_BASE_URL`: an http(s) URL, kept without its trailing slash.
+fn base_url(r: &mut Resolver) -> String {
+    let base_url = r.string(env::QWEN_BASE_URL, defaults::BASE_URL);
+    match reqwest::Url::parse(&base_url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        _ => r.problem(
+            env::QWEN_BASE_URL,
+            Severity::Error,
+            format!("expected an http(s) URL, got {base_url:?}"),
+        ),
+    }
+    base_url.trim_end_matches('/').to_owned()
+}
+
+// --- serve ----------------------------------------------------------------------------------
+
+/// `HOST`: an IP address or `localhost` (a bind address, not any host name).
+fn host(r: &mut Resolver) -> String {
+    let host = r.string(env::HOST, defaults::HOST);
+    if host.parse::<std::net::IpAddr>().is_err() && host != "localhost" {
+        r.problem(
+            env::HOST,
+            Severity::Error,
+            format!("expected an IP address to bind, got {host:?}"),
+        );
+    }
+    host
+}
+
+/// `PORT`: 0-65535, parsed wider so that 70000 is "not a port" rather than "not a number".
+fn port(r: &mut Resolver) -> u16 {
+    let raw = r.raw(env::PORT, Some(defaults::PORT.to_string()));
+    match raw.as_deref().map(str::parse::<u32>) {
+        None => defaults::PORT,
+        Some(Ok(p)) if p <= u32::from(u16::MAX) => p as u16,
+        Some(_) => {
+            let v = raw.unwrap_or_default();
+            r.problem(
+                env::PORT,
+                Severity::Error,
+                format!("expected a port number 0-65535, got {v:?}"),
+            );
+            defaults::PORT
+        }
+    }
+}
+
+/// `API_KEYS`: comma-separated, blanks ignored.
+fn api_keys(r: &mut Resolver) -> Vec<Secret> {
+    r.raw(env::API_KEYS, None)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(Secret::new)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// --- Store and limits -----------------------------------------------------------------------
+
+fn database_path(r: &mut Resolver) -> PathBuf {
+    let default = defaults::default_database_path();
+    r.raw(env::DATABASE_PATH, Some(default.display().to_string()))
+        .map(PathBuf::from)
+        .unwrap_or(default)
+}
+
+/// `RETRY_MAX_ATTEMPTS`: counts the first attempt, so 0 would mean never asking.
+fn retry_max_attempts(r: &mut Resolver) -> u32 {
+    let attempts = r.number(
+        env::RETRY_MAX_ATTEMPTS,
+        defaults::RETRY_MAX_ATTEMPTS,
+        "a whole number of attempts",
+    );
+    if attempts == 0 {
+        r.problem(
+            env::RETRY_MAX_ATTEMPTS,
+            Severity::Error,
+            "must be at least 1",
+        );
+    }
+    attempts
+}
+
+// --- Logs -----------------------------------------------------------------------------------
+
+fn log_level(r: &mut Resolver) -> String {
+    let level = r
+        .string(env::LOG_LEVEL, defaults::LOG_LEVEL)
+        .to_ascii_lowercase();
+    if !matches!(
+        level.as_str(),
+        "error" | "warn" | "info" | "debug" | "trace"
+    ) {
+        r.problem(
+            env::LOG_LEVEL,
+            Severity::Error,
+            format!("expected error, warn, info, debug or trace, got {level:?}"),
+        );
+    }
+    level
+}
+
+fn log_format(r: &mut Resolver) -> LogFormat {
+    let format = r
+        .string(env::LOG_FORMAT, defaults::LOG_FORMAT)
+        .to_ascii_lowercase();
+    match format.as_str() {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => {
+            r.problem(
+                env::LOG_FORMAT,
+                Severity::Error,
+                format!("expected text or json, got {other:?}"),
+            );
+            LogFormat::Text
+        }
+    }
+}
