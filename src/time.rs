@@ -8,18 +8,21 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
+/// Time since the Unix epoch (zero for a clock set before it).
+pub fn since_epoch() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    i64::try_from(since_epoch().as_secs()).unwrap_or(i64::MAX)
 }
 
 /// Milliseconds since the Unix epoch.
 pub fn unix_now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, duration_ms)
+    duration_ms(since_epoch())
 }
 
 /// A duration in whole milliseconds, saturating at `i64::MAX` (a `--since 100000y`).

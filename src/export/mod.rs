@@ -24,8 +24,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::session;
 use crate::output;
+use crate::session;
 use crate::store::SessionSummary;
 
 mod markdown;

@@ -6,7 +6,8 @@
 
 use serde_json::{Value, json};
 
-use super::{CompletionRequest, unix_time};
+use super::CompletionRequest;
+use crate::time::since_epoch;
 
 /// The body of `POST /api/v2/chats/new` for `model`.
 pub(crate) fn new_chat_body(model: &str) -> Value {
@@ -15,14 +16,14 @@ pub(crate) fn new_chat_body(model: &str) -> Value {
         "models": [model],
         "chat_mode": "normal",
         "chat_type": "t2t",
-        "timestamp": unix_time().as_millis() as u64,
+        "timestamp": since_epoch().as_millis() as u64,
     })
 }
 
 /// The completion request body of PROTOCOL.md §4 for one user turn. `fid` and the
 /// timestamps are fresh on every call.
 pub fn completion_body(req: &CompletionRequest) -> Value {
-    let now = unix_time().as_secs();
+    let now = since_epoch().as_secs();
     let parent = req.parent_id.as_deref().filter(|p| !p.is_empty());
     let chat_type = req.chat_type.as_str();
     json!({

@@ -5,8 +5,6 @@
 //! cookie string fails at start-up instead of on the first request; credentials are marked
 //! sensitive so `http`'s `Debug` output never prints them. Nothing here logs a value.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use reqwest::header::{
     ACCEPT_LANGUAGE, AUTHORIZATION, COOKIE, HeaderMap, HeaderName, HeaderValue, ORIGIN, USER_AGENT,
 };
@@ -67,11 +65,7 @@ pub(crate) fn fixed_headers(config: &UpstreamConfig, origin: &str) -> Result<Hea
 /// e.g. `Thu Nov 26 2026 10:12:26 GMT+0000`. We always report UTC, which the browser also
 /// does on a UTC machine, so no time-zone database is needed.
 pub(crate) fn js_date_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    js_date(secs)
+    js_date(crate::time::since_epoch().as_secs())
 }
 
 fn js_date(unix_secs: u64) -> String {

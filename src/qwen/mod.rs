@@ -31,11 +31,3 @@ pub use stream::CompletionStream;
 pub use types::{
     Capabilities, ChatType, CompletionRequest, Created, Model, QwenEvent, SearchResult, Usage,
 };
-
-/// Time since the Unix epoch, for the timestamps the web app puts in bodies and for the age
-/// of the model cache file.
-fn unix_time() -> std::time::Duration {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-}

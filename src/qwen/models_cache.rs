@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{Model, QwenError, unix_time};
+use super::{Model, QwenError};
+use crate::time::since_epoch;
 
 /// Cached list with the moment it was fetched.
 type Slot = Option<(Instant, Arc<Vec<Model>>)>;
@@ -87,7 +88,7 @@ impl ModelsCache {
     fn read_file(&self) -> Option<(Duration, Vec<Model>)> {
         let path = self.file.as_ref()?;
         let cached: ModelsFile = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-        let age = unix_time().checked_sub(Duration::from_millis(cached.fetched_at_ms))?;
+        let age = since_epoch().checked_sub(Duration::from_millis(cached.fetched_at_ms))?;
         (cached.base_url == self.base_url && age < self.ttl).then_some((age, cached.models))
     }
 
@@ -98,7 +99,7 @@ impl ModelsCache {
         };
         let cached = ModelsFile {
             base_url: self.base_url.clone(),
-            fetched_at_ms: unix_time().as_millis() as u64,
+            fetched_at_ms: since_epoch().as_millis() as u64,
             models: models.to_vec(),
         };
         let written = path
