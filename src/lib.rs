@@ -12,19 +12,19 @@ use clap::Parser;
 
 pub mod cli;
 pub mod config;
-pub mod context;
-pub mod error;
+pub(crate) mod context;
+pub(crate) mod error;
 pub(crate) mod export;
 pub mod fake;
 pub mod openai;
-pub mod output;
+pub(crate) mod output;
 pub mod proxy;
 pub mod qwen;
-pub mod repl;
+pub(crate) mod repl;
 pub mod session;
 pub mod store;
-pub mod telemetry;
-pub mod time;
+pub(crate) mod telemetry;
+pub(crate) mod time;
 
 use cli::{Cli, Command};
 use error::UsageError;

@@ -12,14 +12,14 @@ use crate::cli::Cli;
 use crate::output;
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to generate for
     #[arg(value_enum)]
     pub shell: ShellArg,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ShellArg {
+pub(crate) enum ShellArg {
     Bash,
     Zsh,
     Fish,
@@ -51,14 +51,14 @@ impl ShellArg {
 }
 
 #[derive(Debug, Args)]
-pub struct GenerateAssetsArgs {
+pub(crate) struct GenerateAssetsArgs {
     /// Directory that receives completions/ and man/
     #[arg(default_value = ".")]
     pub dir: PathBuf,
 }
 
 /// The completion script for one shell.
-pub fn render_completion(shell: ShellArg) -> Vec<u8> {
+pub(crate) fn render_completion(shell: ShellArg) -> Vec<u8> {
     let mut cmd = Cli::command();
     let mut buf = Vec::new();
     clap_complete::generate(shell.shell(), &mut cmd, "qwenctl", &mut buf);
@@ -98,13 +98,13 @@ fn render_man(
     Ok(())
 }
 
-pub fn run(args: CompletionsArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: CompletionsArgs) -> anyhow::Result<()> {
     let script = render_completion(args.shell);
     output::text(&String::from_utf8_lossy(&script))?;
     Ok(())
 }
 
-pub fn generate_assets(args: GenerateAssetsArgs) -> anyhow::Result<()> {
+pub(crate) fn generate_assets(args: GenerateAssetsArgs) -> anyhow::Result<()> {
     for (rel, contents) in render_all()? {
         let path = args.dir.join(&rel);
         if let Some(parent) = path.parent() {

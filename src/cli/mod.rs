@@ -8,21 +8,21 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub mod chat;
+pub(crate) mod chat;
 pub mod completions;
-pub mod db;
-pub mod models;
-pub mod serve;
-pub mod sessions;
-pub mod stats;
-pub mod validate_config;
+pub(crate) mod db;
+pub(crate) mod models;
+pub(crate) mod serve;
+pub(crate) mod sessions;
+pub(crate) mod stats;
+pub(crate) mod validate_config;
 
 use crate::context::Ctx;
 
 /// OpenAI-compatible proxy, terminal chat and local archive for the Qwen web chat.
 #[derive(Debug, Parser)]
 #[command(name = "qwenctl", version, about, long_about = None, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
@@ -31,7 +31,7 @@ pub struct Cli {
 
 /// Flags every subcommand accepts.
 #[derive(Debug, Clone, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Read variables from this file instead of ./.env
     #[arg(long, global = true, value_name = "PATH")]
     pub env_file: Option<PathBuf>,
@@ -47,7 +47,7 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the OpenAI-compatible HTTP proxy
     Serve(serve::ServeArgs),
     /// Chat in the terminal: a REPL, or one-shot with a prompt or piped stdin
@@ -79,7 +79,7 @@ impl Command {
 }
 
 /// Runs the parsed command.
-pub async fn dispatch(command: Command, ctx: Ctx) -> anyhow::Result<()> {
+pub(crate) async fn dispatch(command: Command, ctx: Ctx) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve::run(args, ctx).await,
         Command::Chat(args) => chat::run(args, ctx).await,

@@ -14,21 +14,18 @@
 //! - [`response`]: `chat.completion`, `chat.completion.chunk` and `text_completion` objects;
 //! - [`models`]: the model list with its virtual `-thinking`/`-search` variants.
 
-pub mod models;
+mod models;
 mod params;
-pub mod request;
-pub mod response;
-pub mod usage;
+mod request;
+pub(crate) mod response;
+mod usage;
 
 #[cfg(test)]
 mod tests;
 
-pub use models::{model_entry, model_list, model_object};
+pub(crate) use models::{model_entry, model_list};
 pub use request::{
     ChatRequest, CompletionRequest, InvalidRequest, parse_chat_request, parse_completion_request,
 };
-pub use response::{
-    ChatStream, ResponseMeta, TextStream, chat_completion, new_chat_id, new_completion_id,
-    text_completion,
-};
-pub use usage::OpenAiUsage;
+pub(crate) use response::{ChatStream, ResponseMeta, TextStream, chat_completion, text_completion};
+pub(crate) use usage::OpenAiUsage;

@@ -9,19 +9,19 @@
 //! parses an upstream byte. It knows nothing of OpenAI, sessions or the store.
 
 mod bodies;
-pub mod classify;
-pub mod client;
-pub mod error;
+mod classify;
+mod client;
+mod error;
 mod events;
 mod headers;
-pub mod jwt;
+mod jwt;
 mod models;
 mod models_cache;
 mod retry;
 mod sse;
-pub mod stream;
+mod stream;
 mod transport;
-pub mod types;
+mod types;
 
 pub use bodies::completion_body;
 pub use client::{QwenClient, UpstreamConfig};

@@ -95,20 +95,6 @@ impl OutputLimiter {
         step
     }
 
-    /// The finish reason once the answer is over.
-    pub fn finished(&self) -> Option<FinishReason> {
-        self.finished
-    }
-
-    /// One-shot form for a complete (non-streamed) answer.
-    pub fn apply(max_tokens: Option<u32>, stop: &[String], text: &str) -> (String, FinishReason) {
-        let mut limiter = OutputLimiter::new(max_tokens, stop);
-        let mut out = limiter.push(text).emit;
-        let last = limiter.finish();
-        out.push_str(&last.emit);
-        (out, last.finished.unwrap_or(FinishReason::Stop))
-    }
-
     /// Emits `held[..end]`, cut further by the token budget; `stop` is the reason to finish
     /// with when the whole of it fits.
     fn release(&mut self, end: usize, stop: Option<FinishReason>) -> Step {
@@ -175,6 +161,15 @@ impl OutputLimiter {
 mod tests {
     use super::*;
 
+    /// The limiter over a complete answer in one delta.
+    fn apply(max_tokens: Option<u32>, stop: &[String], text: &str) -> (String, FinishReason) {
+        let mut limiter = OutputLimiter::new(max_tokens, stop);
+        let mut out = limiter.push(text).emit;
+        let last = limiter.finish();
+        out.push_str(&last.emit);
+        (out, last.finished.unwrap_or(FinishReason::Stop))
+    }
+
     fn stops(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
     }
@@ -222,9 +217,9 @@ mod tests {
 
     #[test]
     fn earliest_of_several_stops_wins() {
-        let (text, reason) = OutputLimiter::apply(None, &stops(&["zz", "b"]), "aaazzab");
+        let (text, reason) = apply(None, &stops(&["zz", "b"]), "aaazzab");
         assert_eq!((text.as_str(), reason), ("aaa", FinishReason::Stop));
-        let (text, _) = OutputLimiter::apply(None, &stops(&["", "c"]), "abcd");
+        let (text, _) = apply(None, &stops(&["", "c"]), "abcd");
         assert_eq!(text, "ab");
     }
 
@@ -248,24 +243,24 @@ mod tests {
         assert_eq!(out, ["abcde", "fgh"]);
         assert_eq!(reason, FinishReason::Length);
         // Exactly at the limit and then the answer ends: a natural stop.
-        let (text, reason) = OutputLimiter::apply(Some(2), &[], "abcdefgh");
+        let (text, reason) = apply(Some(2), &[], "abcdefgh");
         assert_eq!((text.as_str(), reason), ("abcdefgh", FinishReason::Stop));
     }
 
     #[test]
     fn max_tokens_never_splits_a_char() {
         // Non-ASCII characters weigh 3: one token fits one of them.
-        let (text, reason) = OutputLimiter::apply(Some(1), &[], "日本語");
+        let (text, reason) = apply(Some(1), &[], "日本語");
         assert_eq!((text.as_str(), reason), ("日", FinishReason::Length));
-        let (text, _) = OutputLimiter::apply(Some(3), &[], "a😀😀😀😀😀");
+        let (text, _) = apply(Some(3), &[], "a😀😀😀😀😀");
         assert_eq!(text, "a😀😀😀");
     }
 
     #[test]
     fn length_before_stop_and_stop_before_length() {
-        let (text, reason) = OutputLimiter::apply(Some(1), &stops(&["STOP"]), "abcdefSTOP");
+        let (text, reason) = apply(Some(1), &stops(&["STOP"]), "abcdefSTOP");
         assert_eq!((text.as_str(), reason), ("abcd", FinishReason::Length));
-        let (text, reason) = OutputLimiter::apply(Some(10), &stops(&["STOP"]), "abSTOPcd");
+        let (text, reason) = apply(Some(10), &stops(&["STOP"]), "abSTOPcd");
         assert_eq!((text.as_str(), reason), ("ab", FinishReason::Stop));
     }
 

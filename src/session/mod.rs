@@ -30,7 +30,7 @@ mod usage;
 
 pub use answer::{Answer, Complete, Piece};
 pub use engine::{Engine, StartError};
-pub use limit::{FinishReason, OutputLimiter, Step};
+pub use limit::FinishReason;
 pub use message::{Message, Role};
 pub use request::{Limits, OutputFormat, Refusal, RequestMeta, ToolChoice, ToolSpec, TurnRequest};
 pub use status::{Status, Stop};

@@ -54,8 +54,6 @@ pub enum Error {
     },
     #[error("the database writer has stopped")]
     WriterGone,
-    #[error("not found")]
-    NotFound,
     /// The transaction holding the write could not be started or committed.
     #[error("the write was not committed: {0}")]
     Commit(String),

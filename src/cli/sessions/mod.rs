@@ -16,7 +16,7 @@ mod list;
 mod show;
 
 pub use delete::DeleteArgs;
-pub use export::{ExportArgs, ExportFormat};
+pub use export::ExportArgs;
 pub use list::ListArgs;
 pub use show::ShowArgs;
 
