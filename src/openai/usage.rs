@@ -49,7 +49,7 @@ impl OpenAiUsage {
     }
 
     /// The JSON object.
-    pub fn to_value(&self) -> serde_json::Value {
+    pub fn to_value(self) -> serde_json::Value {
         serde_json::json!({
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
