@@ -45,7 +45,11 @@ async fn main() -> std::io::Result<()> {
         chunk_delay: Duration::from_millis(args.chunk_delay_ms),
         answer_chunks: args.answer_chunks,
     };
-    println!("fake chat.qwen.ai listening on http://{addr}");
+    // Its one line of output: where to point QWEN_BASE_URL.
+    #[allow(clippy::print_stdout)]
+    {
+        println!("fake chat.qwen.ai listening on http://{addr}");
+    }
     serve(listener, opts, async {
         // If the handler cannot be installed, serving until killed is still useful.
         if tokio::signal::ctrl_c().await.is_err() {

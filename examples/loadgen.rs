@@ -12,6 +12,9 @@
 //! over the measured window. The summary is one JSON object on stdout. Loopback only: the
 //! tool refuses any other host, and every run is bounded by `--requests` or `--duration`.
 
+// Its report is its output: the summary on stdout, progress and refusals on stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
