@@ -33,31 +33,7 @@ pub fn model_entry(requested: &str, models: &[qwen::Model]) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::qwen;
-
-    fn model(id: &str, thinking: bool, search: bool, created: i64) -> qwen::Model {
-        qwen::Model {
-            id: id.to_owned(),
-            name: id.to_uppercase(),
-            context_length: Some(32_768),
-            capabilities: qwen::Capabilities {
-                thinking,
-                vision: false,
-                search,
-            },
-            created,
-        }
-    }
-
-    fn upstream() -> Vec<qwen::Model> {
-        vec![
-            model("qwen3-max", true, true, 100),
-            model("qwen-plus", false, true, 200),
-            model("qwq", false, false, 300),
-            model("odd", true, false, 400),
-            model("odd-thinking", false, false, 500),
-        ]
-    }
+    use crate::session::models::fixtures::upstream;
 
     #[test]
     fn model_object_shape() {

@@ -25,13 +25,11 @@ pub(super) async fn completions(
     key: Option<Extension<KeyId>>,
     req: Request,
 ) -> Response {
-    match Incoming::read(&state, request_id, key, req).await {
-        Ok(incoming) => exchange::until_deadline(&state, answer(&state, incoming)).await,
-        Err(err) => err.into_response(),
-    }
+    exchange::handle(state, request_id, key, req, answer).await
 }
 
-async fn answer(state: &Arc<AppState>, incoming: Incoming) -> Response {
+async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
+    let state = &state;
     let request = match openai::parse_chat_request(&incoming.body) {
         Ok(request) => request,
         Err(invalid) => {
@@ -94,12 +92,8 @@ impl Encoder for ChunkEncoder {
     }
 
     fn close(&mut self, reason: FinishReason, usage: &Usage) -> Vec<Bytes> {
-        let mut tail = vec![sse::data(&self.0.finish(reason))];
-        if self.0.include_usage {
-            tail.push(sse::data(&self.0.usage(&OpenAiUsage::from(*usage))));
-        }
-        tail.push(Bytes::from_static(sse::DONE));
-        tail
+        let usage = (self.0.include_usage).then(|| self.0.usage(&OpenAiUsage::from(*usage)));
+        sse::openai_tail(&self.0.finish(reason), usage)
     }
 
     fn error(&mut self, failure: Failure<'_>) -> Bytes {

@@ -80,15 +80,28 @@ impl Incoming {
     }
 }
 
-/// Past the shutdown grace period, a request still waiting for its answer gives up (a stream
-/// has been handed to its own task by then and ends itself).
-pub(super) async fn until_deadline(
-    state: &AppState,
-    answer: impl Future<Output = Response>,
-) -> Response {
+/// An answering endpoint: reads the body, then lets the wire format's `answer` parse it and
+/// answer. Past the shutdown grace period, a request still waiting for its answer gives up
+/// (a stream has been handed to its own task by then and ends itself).
+pub(super) async fn handle<F, Fut>(
+    state: Arc<AppState>,
+    request_id: Extension<RequestId>,
+    key: Option<Extension<KeyId>>,
+    req: Request,
+    answer: F,
+) -> Response
+where
+    F: FnOnce(Arc<AppState>, Incoming) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let incoming = match Incoming::read(&state, request_id, key, req).await {
+        Ok(incoming) => incoming,
+        Err(err) => return err.into_response(),
+    };
+    let deadline = state.deadline.clone();
     tokio::select! {
-        response = answer => response,
-        () = state.deadline.cancelled() => ApiError::unavailable(
+        response = answer(state, incoming) => response,
+        () = deadline.cancelled() => ApiError::unavailable(
             "the server is shutting down and this request ran past the grace period",
         )
         .into_response(),

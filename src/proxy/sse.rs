@@ -48,6 +48,15 @@ pub(super) const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 /// OpenAI's end-of-stream marker.
 pub(super) const DONE: &[u8] = b"data: [DONE]\n\n";
 
+/// The tail of an OpenAI-style stream: the terminal chunk, the usage chunk when one was
+/// asked for, `[DONE]`.
+pub(super) fn openai_tail(finish: &Value, usage: Option<Value>) -> Vec<Bytes> {
+    let mut tail = vec![data(finish)];
+    tail.extend(usage.as_ref().map(data));
+    tail.push(Bytes::from_static(DONE));
+    tail
+}
+
 /// Called once when a stream ends, with the upstream failure if that is how it ended.
 pub(super) type OnEnd = Box<dyn FnOnce(&Answer, Option<&QwenError>) + Send>;
 

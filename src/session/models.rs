@@ -86,11 +86,13 @@ pub fn assume_model(requested: &str) -> ResolvedModel {
     }
 }
 
+/// A small upstream list with every naming case, for the tests here and of the wire formats
+/// that list the catalog.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod fixtures {
+    use crate::qwen;
 
-    fn model(id: &str, thinking: bool, search: bool, created: i64) -> qwen::Model {
+    pub(crate) fn model(id: &str, thinking: bool, search: bool, created: i64) -> qwen::Model {
         qwen::Model {
             id: id.to_owned(),
             name: id.to_uppercase(),
@@ -104,7 +106,7 @@ mod tests {
         }
     }
 
-    fn upstream() -> Vec<qwen::Model> {
+    pub(crate) fn upstream() -> Vec<qwen::Model> {
         vec![
             model("qwen3-max", true, true, 100),
             model("qwen-plus", false, true, 200),
@@ -113,6 +115,12 @@ mod tests {
             model("odd-thinking", false, false, 500),
         ]
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::upstream;
+    use super::*;
 
     #[test]
     fn resolves_names() {
