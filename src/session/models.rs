@@ -167,22 +167,4 @@ mod tests {
         );
         assert_eq!(assume_model("-thinking"), assumed("", true, false));
     }
-
-    #[test]
-    fn catalog_lists_variants_once() {
-        let ids: Vec<String> = entries(&upstream()).map(|(id, _)| id).collect();
-        assert_eq!(
-            ids,
-            [
-                "qwen3-max",
-                "qwen3-max-thinking",
-                "qwen3-max-search",
-                "qwen-plus",
-                "qwen-plus-search",
-                "qwq",
-                "odd",
-                "odd-thinking",
-            ]
-        );
-    }
 }
