@@ -1,14 +1,14 @@
 //! A standalone fake of chat.qwen.ai, for trying qwenctl (or any Qwen web client) offline
 //! and for benchmarks: `cargo run --example fake_qwen -- --port 8089`.
 //!
-//! It serves the same fake the test suite uses (`qwenctl::fake`) on a fixed address until
+//! It serves the same fake the test suite uses (the `qwen-fake` crate) on a fixed address until
 //! Ctrl-C. Point `QWEN_BASE_URL` at it; inject failures with `[[fake:NAME]]` in a prompt or
 //! an `x-fake-fault: NAME` header (names listed by `--help`).
 
 use std::time::Duration;
 
 use clap::Parser;
-use qwenctl::fake::{FAULT_NAMES, FakeOptions, serve};
+use qwen_fake::{FAULT_NAMES, FakeOptions, serve};
 
 #[derive(Parser, Debug)]
 #[command(about = "Fake chat.qwen.ai upstream for offline tests and benchmarks")]

@@ -14,7 +14,6 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod error;
-pub mod fake;
 pub mod openai;
 pub mod output;
 pub mod proxy;

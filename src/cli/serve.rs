@@ -9,10 +9,10 @@ use tokio::net::TcpListener;
 use crate::config::{Secret, Sources, env};
 use crate::context::Ctx;
 use crate::error::UsageError;
-use crate::fake::{FakeOptions, FakeUpstream};
 use crate::output;
 use crate::proxy::{self, AppState, Settings};
 use crate::session::Engine;
+use qwen_fake::{FakeOptions, FakeUpstream};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {

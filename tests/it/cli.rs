@@ -2,7 +2,7 @@
 
 use std::process::Output;
 
-use qwenctl::fake::{FakeOptions, FakeUpstream};
+use qwen_fake::{FakeOptions, FakeUpstream};
 
 use crate::common::*;
 

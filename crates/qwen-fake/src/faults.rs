@@ -7,7 +7,7 @@
 //! markers; `slow=MS` and `keepalive` modify a stream and combine with anything, while of the
 //! other faults the first one named wins. Unknown names are rejected with `Bad_Request` so a
 //! typo in a test fails loudly instead of silently answering normally. The shapes mirror the
-//! recorded fixtures (`tests/fixtures/`), several of which are served verbatim.
+//! recorded fixtures (this crate's `fixtures/`), several of which are served verbatim.
 
 use std::time::Duration;
 
@@ -48,11 +48,11 @@ pub const FAULT_NAMES: &[&str] = &[
     "slow=MS",
 ];
 
-const RATELIMITED_JSON: &str = include_str!("../../tests/fixtures/error-ratelimited.json");
-const RATELIMITED_SSE: &str = include_str!("../../tests/fixtures/stream-error-ratelimit.sse");
-const BAD_REQUEST_JSON: &str = include_str!("../../tests/fixtures/error-bad-request.json");
-const WAF_HTML: &str = include_str!("../../tests/fixtures/waf-captcha.html");
-const WAF_JSON: &str = include_str!("../../tests/fixtures/waf-fail-sys-user-validate.json");
+const RATELIMITED_JSON: &str = include_str!("../fixtures/error-ratelimited.json");
+const RATELIMITED_SSE: &str = include_str!("../fixtures/stream-error-ratelimit.sse");
+const BAD_REQUEST_JSON: &str = include_str!("../fixtures/error-bad-request.json");
+const WAF_HTML: &str = include_str!("../fixtures/waf-captcha.html");
+const WAF_JSON: &str = include_str!("../fixtures/waf-fail-sys-user-validate.json");
 
 /// Seconds announced in `Retry-After` by the `http429` fault.
 pub(crate) const RETRY_AFTER_SECS: u64 = 7;

@@ -21,9 +21,9 @@ use super::completions::completions;
 use super::wire::{error_envelope, ok_envelope, raw_response, unauthorized};
 use super::{Chat, RecordedRequest, Shared, new_id, now_secs};
 
-const MODELS_JSON: &str = include_str!("../../tests/fixtures/models.json");
-const MODELS_V2_JSON: &str = include_str!("../../tests/fixtures/models-v2.json");
-const SIGNIN_JSON: &str = include_str!("../../tests/fixtures/signin.json");
+const MODELS_JSON: &str = include_str!("../fixtures/models.json");
+const MODELS_V2_JSON: &str = include_str!("../fixtures/models-v2.json");
+const SIGNIN_JSON: &str = include_str!("../fixtures/signin.json");
 
 /// Largest request body the fake reads (folded histories can be big, but not this big).
 const BODY_LIMIT: usize = 32 * 1024 * 1024;

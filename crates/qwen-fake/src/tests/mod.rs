@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{COMPLETIONS_PATH, FakeOptions, FakeUpstream};
+use crate::{COMPLETIONS_PATH, FakeOptions, FakeUpstream};
 
-const TURN1: &str = include_str!("../../tests/fixtures/completions.request.turn1.json");
+mod chat;
+mod faults;
+
+const TURN1: &str = include_str!("../../fixtures/completions.request.turn1.json");
 pub(super) const TOKEN: &str = "test-token";
 
 pub(super) async fn fake() -> FakeUpstream {
@@ -86,7 +89,6 @@ pub(super) fn response_id(text: &str) -> String {
         .to_owned()
 }
 
-/// Asks one turn and returns `(answer, response_id)`.
 #[tokio::test]
 async fn fake_requires_a_bearer_token_except_on_model_lists() {
     let fake = FakeUpstream::start(FakeOptions {

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::FakeUpstream;
-use super::tests::{TOKEN, answer_of, body, client, complete, fake, new_chat, response_id};
+use super::{TOKEN, answer_of, body, client, complete, fake, new_chat, response_id};
+use crate::FakeUpstream;
 
 async fn turn(
     fake: &FakeUpstream,

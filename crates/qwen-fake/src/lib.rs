@@ -10,7 +10,8 @@
 //!
 //! This file owns the public handle and the shared in-memory state; the routes, the
 //! completion endpoint, the answer "model", the wire formats and the faults live in the
-//! sibling modules.
+//! sibling modules. The recorded upstream responses it serves are in this crate's
+//! `fixtures/`, which qwenctl's own parser tests read too.
 
 mod answer;
 mod completions;
@@ -21,10 +22,6 @@ mod wire;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_chat;
-#[cfg(test)]
-mod tests_faults;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
