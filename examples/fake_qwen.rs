@@ -1,7 +1,8 @@
 //! A standalone fake of chat.qwen.ai, for trying qwenctl (or any Qwen web client) offline
 //! and for benchmarks: `cargo run --example fake_qwen -- --port 8089`.
 //!
-//! It serves the same fake the test suite uses (the `qwen-fake` crate) on a fixed address until
+//! It serves the same fake the test suite uses (the `qwen-fake` crate, with its default
+//! `Limits`: it remembers the 4,096 most recent requests and chats) on a fixed address until
 //! Ctrl-C. Point `QWEN_BASE_URL` at it; inject failures with `[[fake:NAME]]` in a prompt or
 //! an `x-fake-fault: NAME` header (names listed by `--help`).
 
@@ -44,6 +45,7 @@ async fn main() -> std::io::Result<()> {
         accepted_token: args.token,
         chunk_delay: Duration::from_millis(args.chunk_delay_ms),
         answer_chunks: args.answer_chunks,
+        ..FakeOptions::default()
     };
     println!("fake chat.qwen.ai listening on http://{addr}");
     serve(listener, opts, async {

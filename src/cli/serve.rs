@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use anyhow::Context as _;
 use clap::Args;
+use qwen_fake::{FakeOptions, FakeUpstream, Limits};
 use tokio::net::TcpListener;
 
 use crate::config::{Secret, Sources, env};
@@ -12,7 +13,6 @@ use crate::error::UsageError;
 use crate::output;
 use crate::proxy::{self, AppState, Settings};
 use crate::session::Engine;
-use qwen_fake::{FakeOptions, FakeUpstream};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -46,7 +46,12 @@ impl ServeArgs {
 pub async fn run(args: ServeArgs, mut ctx: Ctx) -> anyhow::Result<()> {
     // Kept alive for as long as the server runs.
     let _fake = if args.fake_upstream {
-        let fake = FakeUpstream::start(FakeOptions::default())
+        // A long-running fake keeps little history, so memory stays flat under any load.
+        let options = FakeOptions {
+            limits: Limits::SMALL,
+            ..FakeOptions::default()
+        };
+        let fake = FakeUpstream::start(options)
             .await
             .context("cannot start the fake upstream")?;
         tracing::info!("fake upstream (no real Qwen involved) on {}", fake.url());
