@@ -1,14 +1,16 @@
 //! A standalone fake of chat.qwen.ai, for trying qwenctl (or any Qwen web client) offline
 //! and for benchmarks: `cargo run --example fake_qwen -- --port 8089`.
 //!
-//! It serves the same fake the test suite uses (`qwenctl::fake`) on a fixed address until
-//! Ctrl-C. Point `QWEN_BASE_URL` at it; inject failures with `[[fake:NAME]]` in a prompt or
-//! an `x-fake-fault: NAME` header (names listed by `--help`).
+//! It serves the same fake the test suite uses (the `qwen-fake` crate) on a fixed address
+//! until Ctrl-C. Point `QWEN_BASE_URL` at it; inject failures with `[[fake:NAME]]` in a
+//! prompt or an `x-fake-fault: NAME` header (names listed by `--help`). It remembers the
+//! 4,096 most recent requests and chats, as in the tests (`/__fake/requests` shows the
+//! requests); `--limits small` keeps 64 and 256, like `serve --fake-upstream`.
 
 use std::time::Duration;
 
-use clap::Parser;
-use qwenctl::fake::{FAULT_NAMES, FakeOptions, serve};
+use clap::{Parser, ValueEnum};
+use qwen_fake::{FAULT_NAMES, FakeOptions, Limits, serve};
 
 #[derive(Parser, Debug)]
 #[command(about = "Fake chat.qwen.ai upstream for offline tests and benchmarks")]
@@ -29,6 +31,17 @@ struct Args {
     /// Split every answer into exactly this many chunks (default: one per word).
     #[arg(long)]
     answer_chunks: Option<usize>,
+    /// How much history to keep.
+    #[arg(long, value_enum, default_value_t = Keep::Tests)]
+    limits: Keep,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Keep {
+    /// `Limits::TESTS`: 4,096 requests and chats, 64 MiB of each.
+    Tests,
+    /// `Limits::SMALL`: 64 requests, 256 chats, 4 MiB of each.
+    Small,
 }
 
 fn fault_help() -> String {
@@ -44,6 +57,10 @@ async fn main() -> std::io::Result<()> {
         accepted_token: args.token,
         chunk_delay: Duration::from_millis(args.chunk_delay_ms),
         answer_chunks: args.answer_chunks,
+        limits: match args.limits {
+            Keep::Tests => Limits::TESTS,
+            Keep::Small => Limits::SMALL,
+        },
     };
     // Its one line of output: where to point QWEN_BASE_URL.
     #[allow(clippy::print_stdout)]

@@ -7,7 +7,9 @@
 //! same upstream work `serve` does for a new conversation), so the two can be compared at the
 //! same load. Closed loop by default (`--concurrency` clients, each sending its next request
 //! as soon as the previous one ended); `--rate` turns it into a paced load with a fixed
-//! schedule of request starts. Every prompt is unique, as real traffic is. With `--pid` it
+//! schedule of request starts. Every prompt is unique, as real traffic is; with `--turns N`
+//! each client continues its chat conversation for N requests (resending the history and
+//! the answers, as OpenAI clients do) before it starts a new one. With `--pid` it
 //! also samples the CPU time and resident memory of other processes (the server under test)
 //! over the measured window. The summary is one JSON object on stdout. Loopback only: the
 //! tool refuses any other host, and every run is bounded by `--requests` or `--duration`.
@@ -66,6 +68,10 @@ struct Args {
     /// Ask for a streamed answer (`--target qwen` always streams, as `serve` does upstream).
     #[arg(long)]
     stream: bool,
+    /// Requests per conversation for `--target openai` on /v1/chat/completions: each
+    /// client resends its history with the answers it got, so `serve` continues the chat.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    turns: u64,
     /// Requests sent one by one before measuring (not counted).
     #[arg(long, default_value_t = 0)]
     warmup: u64,
@@ -186,7 +192,7 @@ async fn run(args: Args) -> Result<Value, Box<dyn std::error::Error>> {
         serial: AtomicU64::new(0),
     };
     for _ in 0..shared.args.warmup {
-        let _ = one(&shared).await;
+        let _ = one(&shared, &mut Conversation::default()).await;
     }
     let before: Vec<ProcSample> = shared.args.pids.iter().map(|&p| proc_sample(p)).collect();
     let (machine_before, self_before) = (machine_busy_ticks(), proc_sample(std::process::id()));
@@ -218,12 +224,13 @@ async fn run(args: Args) -> Result<Value, Box<dyn std::error::Error>> {
         workers.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             let mut failures: BTreeMap<Failure, u64> = BTreeMap::new();
+            let mut conversation = Conversation::default();
             while let Some(n) = shared.ticket() {
                 if let Some(rate) = shared.args.rate {
                     let at = start + Duration::from_secs_f64(n as f64 / rate);
                     tokio::time::sleep_until(at.into()).await;
                 }
-                match one(&shared).await {
+                match one(&shared, &mut conversation).await {
                     Ok(sample) => samples.push(sample),
                     Err(why) => *failures.entry(why).or_default() += 1,
                 }
@@ -325,28 +332,75 @@ fn stats(us: &mut [u64]) -> Value {
     })
 }
 
+/// One client's chat so far: the messages to resend, and how many turns it has had.
+#[derive(Default)]
+struct Conversation {
+    messages: Vec<Value>,
+    turns: u64,
+}
+
 /// One request of the configured kind.
-async fn one(shared: &Shared) -> Result<Sample, Failure> {
+async fn one(shared: &Shared, conversation: &mut Conversation) -> Result<Sample, Failure> {
     match shared.args.target {
-        Target::Openai => openai(shared).await,
+        Target::Openai => openai(shared, conversation).await,
         Target::Qwen => qwen(shared).await,
     }
 }
 
-async fn openai(shared: &Shared) -> Result<Sample, Failure> {
+async fn openai(shared: &Shared, conversation: &mut Conversation) -> Result<Sample, Failure> {
     let args = &shared.args;
     let prompt = shared.prompt();
-    let body = if args.path.ends_with("/chat/completions") {
-        json!({"model": args.model, "stream": args.stream,
-               "messages": [{"role": "user", "content": prompt}]})
+    let chat = args.path.ends_with("/chat/completions");
+    if conversation.turns >= args.turns {
+        *conversation = Conversation::default();
+    }
+    // The answer is only needed to continue the conversation.
+    let keep = chat && args.turns > 1;
+    let result = if keep {
+        conversation
+            .messages
+            .push(json!({"role": "user", "content": prompt}));
+        let body = json!({"model": args.model, "stream": args.stream,
+                          "messages": conversation.messages});
+        openai_request(shared, &body, true).await
     } else {
-        json!({"model": args.model, "stream": args.stream, "prompt": prompt})
+        let body = if chat {
+            json!({"model": args.model, "stream": args.stream,
+                   "messages": [{"role": "user", "content": prompt}]})
+        } else {
+            json!({"model": args.model, "stream": args.stream, "prompt": prompt})
+        };
+        openai_request(shared, &body, false).await
     };
+    match result {
+        Ok((sample, answer)) if keep => {
+            conversation
+                .messages
+                .push(json!({"role": "assistant", "content": answer}));
+            conversation.turns += 1;
+            Ok(sample)
+        }
+        Ok((sample, _)) => Ok(sample),
+        Err(why) => {
+            // Start over rather than continue from a history the server did not answer.
+            *conversation = Conversation::default();
+            Err(why)
+        }
+    }
+}
+
+/// Sends one OpenAI request; with `answer`, also returns the answer's text (else "").
+async fn openai_request(
+    shared: &Shared,
+    body: &Value,
+    answer: bool,
+) -> Result<(Sample, String), Failure> {
+    let args = &shared.args;
     let start = Instant::now();
     let resp = shared
         .http
         .post(format!("{}{}", args.url, args.path))
-        .json(&body)
+        .json(body)
         .send()
         .await
         .map_err(transport)?;
@@ -355,31 +409,55 @@ async fn openai(shared: &Shared) -> Result<Sample, Failure> {
     }
     if args.stream {
         let mut scan = SseScan::default();
-        let (ttfb, total) = read_body(resp, start, |chunk| scan.push(chunk)).await?;
+        // Whole bodies are kept only when the answer is needed (short conversations).
+        let mut text = Vec::new();
+        let (ttfb, total) = read_body(resp, start, |chunk| {
+            scan.push(chunk);
+            if answer {
+                text.extend_from_slice(chunk);
+            }
+        })
+        .await?;
         if scan.errors > 0 {
             return Err("sse_error_event");
         }
         if !scan.done {
             return Err("stream_without_done");
         }
-        Ok(Sample {
+        let sample = Sample {
             ttfb_us: ttfb,
             total_us: total,
             chunks: scan.events,
-        })
+        };
+        Ok((sample, streamed_answer(&text)))
     } else {
         let mut body = Vec::new();
         let (ttfb, total) = read_body(resp, start, |c| body.extend_from_slice(c)).await?;
         let value: Value = serde_json::from_slice(&body).map_err(|_| "bad_json")?;
-        if value.pointer("/choices/0").is_none() {
+        let Some(choice) = value.pointer("/choices/0") else {
             return Err("no_choices");
-        }
-        Ok(Sample {
+        };
+        let sample = Sample {
             ttfb_us: ttfb,
             total_us: total,
             chunks: 0,
-        })
+        };
+        let text = choice.pointer("/message/content").and_then(Value::as_str);
+        Ok((sample, text.unwrap_or_default().to_owned()))
     }
+}
+
+/// The concatenated `choices[0].delta.content` of an OpenAI SSE body.
+fn streamed_answer(body: &[u8]) -> String {
+    String::from_utf8_lossy(body)
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .filter_map(|data| serde_json::from_str::<Value>(data.trim()).ok())
+        .filter_map(|event| {
+            let content = event.pointer("/choices/0/delta/content")?.as_str()?;
+            Some(content.to_owned())
+        })
+        .collect()
 }
 
 /// What `serve` does upstream for a new conversation: open a chat, stream one completion.

@@ -96,9 +96,9 @@ p50, p99 = t.get("p50", 0), t.get("p99", 0)
 print(f"  {label:<58} {rps:>9.1f} req/s  ttfb p50 {p50:>8.2f} ms  p99 {p99:>8.2f} ms  errors {errors}", file=sys.stderr)'
 }
 
-# A fresh fake upstream paced at $1 ms per chunk; sets $fake_url and $fake_pid. The fake
-# keeps every request and chat in memory (it is a test double), so each scenario gets a new
-# one: a fake grown to a gigabyte over earlier runs would skew the later ones.
+# A fresh fake upstream paced at $1 ms per chunk; sets $fake_url and $fake_pid. Each
+# scenario gets a new one, so no run inherits the fake's history (its request log and
+# chats, bounded but up to 4,096 of each) from the runs before it.
 start_fake() {
   start "fake-$RANDOM" "$fake_bin" --port 0 --chunk-delay-ms "$1" --answer-chunks 16
   fake_url="$url"

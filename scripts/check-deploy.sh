@@ -277,7 +277,7 @@ done < <(sed -n 's/^COPY \([^-][^ ]*\) \([^ ]*\)$/\1 \2/p; s/^COPY \([^-][^ ]*\)
 [ "$copies" -gt 0 ] && ok "Dockerfile: all $copies COPY sources exist" || fail "Dockerfile: no COPY found"
 while read -r pattern; do
   case "$pattern" in ''|'#'*) continue ;; esac
-  for copied in Cargo.toml Cargo.lock src tests/fixtures; do
+  for copied in Cargo.toml Cargo.lock src crates; do
     case "$copied" in $pattern|$pattern/*) fail "Dockerfile.dockerignore excludes $copied ($pattern)" ;; esac
   done
 done <"$deploy/Dockerfile.dockerignore"
@@ -292,7 +292,7 @@ missing_includes="$(cd "$work/context" && python3 - <<'PY'
 import os, re
 # Test-only files (mod tests; #[cfg(test)]) are not compiled by `cargo build --release`.
 test_file = re.compile(r"(^|/)(tests?|[a-z_]*_tests|tests_[a-z_]*)\.rs$|/tests/")
-for dirpath, _, files in os.walk("src"):
+for dirpath, _, files in [w for top in ["src", "crates"] for w in os.walk(top)]:
     for name in files:
         path = os.path.join(dirpath, name)
         if not name.endswith(".rs") or test_file.search(path):

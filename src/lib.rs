@@ -15,7 +15,6 @@ pub mod config;
 pub(crate) mod context;
 pub(crate) mod error;
 pub(crate) mod export;
-pub mod fake;
 pub mod openai;
 pub(crate) mod output;
 pub mod proxy;

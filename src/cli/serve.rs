@@ -4,13 +4,13 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::Context as _;
 use clap::Args;
+use qwen_fake::{FakeOptions, Limits};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::config::{Sources, env};
 use crate::context::Ctx;
 use crate::error::UsageError;
-use crate::fake::FakeOptions;
 use crate::output;
 use crate::proxy::{self, AppState, Settings};
 use crate::session::Engine;
@@ -118,8 +118,13 @@ fn start_fake(listener: std::net::TcpListener) -> std::io::Result<oneshot::Sende
     let shutdown = async move {
         let _ = stopped.await;
     };
+    // A long-running fake keeps little history, so memory stays flat under any load.
+    let options = FakeOptions {
+        limits: Limits::SMALL,
+        ..FakeOptions::default()
+    };
     tokio::spawn(async move {
-        if let Err(err) = crate::fake::serve(listener, FakeOptions::default(), shutdown).await {
+        if let Err(err) = qwen_fake::serve(listener, options, shutdown).await {
             tracing::error!("the fake upstream stopped: {err}");
         }
     });

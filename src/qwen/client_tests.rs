@@ -17,7 +17,10 @@ use crate::qwen::{ChatType, QwenEvent};
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InRlc3QifQ.sig";
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/crates/qwen-fake/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
@@ -381,7 +384,7 @@ async fn model_list_is_shared_through_the_cache_file() {
         "/api/v2/models/",
         get(move || {
             counter.fetch_add(1, Ordering::SeqCst);
-            async { include_str!("../../tests/fixtures/models-v2.json") }
+            async { include_str!("../../crates/qwen-fake/fixtures/models-v2.json") }
         }),
     );
     let base = serve(app).await;

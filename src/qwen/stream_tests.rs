@@ -1,5 +1,5 @@
-//! Every recorded stream in `tests/fixtures/*.sse` through the real reader, whole and cut
-//! into awkward chunk sizes, plus the body shapes that are not streams at all.
+//! Every recorded stream in `crates/qwen-fake/fixtures/*.sse` through the real reader, whole
+//! and cut into awkward chunk sizes, plus the body shapes that are not streams at all.
 
 use std::time::Duration;
 
@@ -13,7 +13,10 @@ use crate::qwen::{Created, ErrorKind, SearchResult, Usage};
 const IDLE: Duration = Duration::from_secs(5);
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/crates/qwen-fake/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
@@ -328,7 +331,7 @@ async fn every_sse_fixture_is_covered() {
         "stream-truncated.sse",
         "stream-turn2.sse",
     ];
-    let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!("{}/crates/qwen-fake/fixtures", env!("CARGO_MANIFEST_DIR"));
     for entry in std::fs::read_dir(&dir).expect("fixtures dir") {
         let name = entry
             .expect("dir entry")

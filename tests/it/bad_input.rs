@@ -171,7 +171,7 @@ fn read_all(chunks: Vec<Vec<u8>>) -> (Vec<QwenEvent>, Result<(), QwenError>) {
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
-        "{}/tests/fixtures/{name}",
+        "{}/crates/qwen-fake/fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use qwenctl::fake::{FakeOptions, FakeUpstream};
+use qwen_fake::{FakeOptions, FakeUpstream};
 use qwenctl::store::{ListQuery, Store};
 use rexpect::process::WaitStatus;
 use rexpect::session::{Options, PtySession};

@@ -4,7 +4,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
-use qwenctl::fake::{FakeOptions, FakeUpstream};
+use qwen_fake::{FakeOptions, FakeUpstream};
 
 use crate::common::*;
 

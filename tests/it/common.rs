@@ -10,8 +10,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use qwen_fake::{FakeOptions, FakeUpstream, RecordedRequest};
 use qwenctl::config::{self, Sources};
-use qwenctl::fake::{FakeOptions, FakeUpstream, RecordedRequest};
 use qwenctl::proxy::{self, AppState, Settings};
 use qwenctl::qwen::QwenClient;
 use qwenctl::session::Engine;

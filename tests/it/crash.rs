@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use qwenctl::fake::{FakeOptions, FakeUpstream};
+use qwen_fake::{FakeOptions, FakeUpstream};
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -374,7 +374,7 @@ async fn sigterm_with_twenty_open_streams_finishes_them_and_exits_zero() {
         .collect();
     // Let every stream start, then ask the server to stop.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while fake.count(qwenctl::fake::COMPLETIONS_PATH) < 20 && Instant::now() < deadline {
+    while fake.count(qwen_fake::COMPLETIONS_PATH) < 20 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let pid = serve.child.id().to_string();

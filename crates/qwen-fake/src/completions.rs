@@ -157,17 +157,8 @@ fn validate(shared: &Shared, query_chat: Option<&str>, body: &Value) -> Result<V
 }
 
 fn remember_turn(shared: &Shared, valid: &Valid, ctx: &StreamCtx, answer: &str) {
-    let mut chats = shared.chats();
-    // The chat may have been deleted since validation; then there is nothing to extend.
-    let Some(chat) = chats.get_mut(&valid.chat_id) else {
-        return;
-    };
     let now = now_secs();
-    if chat.turns.is_empty() {
-        chat.title = valid.content.chars().take(40).collect();
-    }
-    chat.updated_at = now;
-    chat.turns.push(Turn {
+    let turn = Turn {
         user_message_id: ctx.user_message_id.clone(),
         user_text: valid.content.clone(),
         parent_response_id: valid.parent.clone(),
@@ -175,6 +166,15 @@ fn remember_turn(shared: &Shared, valid: &Valid, ctx: &StreamCtx, answer: &str) 
         answer: answer.to_owned(),
         model: valid.model.clone(),
         timestamp: now,
+    };
+    // The chat may have been deleted or forgotten since validation; then there is nothing
+    // to extend, and the next turn's `parent_id` is rejected like any unknown one.
+    shared.chats().update(&valid.chat_id, |chat| {
+        if chat.turns.is_empty() {
+            chat.title = valid.content.chars().take(40).collect();
+        }
+        chat.updated_at = now;
+        chat.turns.push(turn);
     });
 }
 

@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{COMPLETIONS_PATH, FakeOptions, FakeUpstream};
+use crate::{COMPLETIONS_PATH, FakeOptions, FakeUpstream, Limits};
 
-const TURN1: &str = include_str!("../../tests/fixtures/completions.request.turn1.json");
+mod chat;
+mod faults;
+
+const TURN1: &str = include_str!("../../fixtures/completions.request.turn1.json");
 pub(super) const TOKEN: &str = "test-token";
 
 pub(super) async fn fake() -> FakeUpstream {
@@ -86,7 +89,6 @@ pub(super) fn response_id(text: &str) -> String {
         .to_owned()
 }
 
-/// Asks one turn and returns `(answer, response_id)`.
 #[tokio::test]
 async fn fake_requires_a_bearer_token_except_on_model_lists() {
     let fake = FakeUpstream::start(FakeOptions {
@@ -344,4 +346,60 @@ async fn fake_stops_on_shutdown_and_on_drop() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(refused, "the port is closed soon after the drop");
+}
+
+#[tokio::test]
+async fn fake_keeps_only_the_most_recent_requests_but_counts_all() {
+    let fake = FakeUpstream::start(FakeOptions {
+        limits: Limits {
+            requests: 3,
+            ..Limits::TESTS
+        },
+        ..FakeOptions::default()
+    })
+    .await
+    .unwrap();
+    let chat = new_chat(&fake).await;
+    for i in 0..4 {
+        let text = complete(&fake, &chat, &body(&chat, None, &format!("turn {i}")))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(answer_of(&text), format!("You said: turn {i}"));
+    }
+    assert_eq!(fake.count(COMPLETIONS_PATH), 4);
+    assert_eq!(fake.count("/api/v2/chats/new"), 1);
+    let sent: Vec<Value> = fake
+        .completions()
+        .iter()
+        .map(|r| r.body["messages"][0]["content"].clone())
+        .collect();
+    assert_eq!(
+        sent,
+        ["turn 1", "turn 2", "turn 3"],
+        "the oldest went first"
+    );
+
+    // The out-of-process hook sees the same ring (the hook's own requests are hidden).
+    let hooked: Value = client()
+        .get(format!("{}/__fake/requests", fake.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths: Vec<&str> = hooked
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .collect();
+    assert_eq!(paths, [COMPLETIONS_PATH, COMPLETIONS_PATH]);
+    assert_eq!(fake.count("/__fake/requests"), 1);
+
+    fake.clear_requests();
+    assert!(fake.requests().is_empty());
+    assert_eq!(fake.count(COMPLETIONS_PATH), 0);
 }

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::FakeUpstream;
-use super::tests::{TOKEN, answer_of, body, client, complete, fake, new_chat, response_id};
+use super::{TOKEN, answer_of, body, client, complete, fake, new_chat, response_id};
+use crate::{FakeOptions, FakeUpstream, Limits};
 
 async fn turn(
     fake: &FakeUpstream,
@@ -140,4 +140,48 @@ async fn fake_rejects_what_the_real_service_rejects() {
         .unwrap();
     assert_eq!(code(gone).1, "Not_Found");
     assert_eq!(fake.chat_count(), 1);
+}
+
+#[tokio::test]
+async fn fake_forgets_the_least_recently_used_chat_like_an_unknown_one() {
+    let fake = FakeUpstream::start(FakeOptions {
+        limits: Limits {
+            chats: 2,
+            ..Limits::TESTS
+        },
+        ..FakeOptions::default()
+    })
+    .await
+    .unwrap();
+    let first = new_chat(&fake).await;
+    let second = new_chat(&fake).await;
+    let (_, r1) = turn(&fake, &first, None, "my name is Ada").await;
+    // `first` was used last, so the third chat pushes `second` out.
+    let third = new_chat(&fake).await;
+    assert_eq!(fake.chat_count(), 2);
+
+    let forgotten: Value = complete(&fake, &second, &body(&second, None, "hello?"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(forgotten["success"], false);
+    assert_eq!(forgotten["data"]["code"], "Not_Found");
+    assert_eq!(forgotten["data"]["details"], "chat not found");
+    let detail: Value = client()
+        .get(format!("{}/api/v2/chats/{second}", fake.url()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["data"]["code"], "Not_Found");
+
+    // The kept chats still answer with their context.
+    let (answer, _) = turn(&fake, &first, Some(&r1), "What is my name?").await;
+    assert_eq!(answer, "Your name is Ada.");
+    let (answer, _) = turn(&fake, &third, None, "hi").await;
+    assert_eq!(answer, "You said: hi");
 }

@@ -7,8 +7,10 @@
 //! markers; `slow=MS` and `keepalive` modify a stream and combine with anything, while of the
 //! other faults the first one named wins. Unknown names are rejected with `Bad_Request` so a
 //! typo in a test fails loudly instead of silently answering normally. The shapes mirror the
-//! recorded fixtures (`tests/fixtures/`), several of which are served verbatim.
+//! recorded fixtures (this crate's `fixtures/`), several of which are served verbatim.
 
+use std::collections::{HashSet, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -48,11 +50,11 @@ pub const FAULT_NAMES: &[&str] = &[
     "slow=MS",
 ];
 
-const RATELIMITED_JSON: &str = include_str!("../../tests/fixtures/error-ratelimited.json");
-const RATELIMITED_SSE: &str = include_str!("../../tests/fixtures/stream-error-ratelimit.sse");
-const BAD_REQUEST_JSON: &str = include_str!("../../tests/fixtures/error-bad-request.json");
-const WAF_HTML: &str = include_str!("../../tests/fixtures/waf-captcha.html");
-const WAF_JSON: &str = include_str!("../../tests/fixtures/waf-fail-sys-user-validate.json");
+const RATELIMITED_JSON: &str = include_str!("../fixtures/error-ratelimited.json");
+const RATELIMITED_SSE: &str = include_str!("../fixtures/stream-error-ratelimit.sse");
+const BAD_REQUEST_JSON: &str = include_str!("../fixtures/error-bad-request.json");
+const WAF_HTML: &str = include_str!("../fixtures/waf-captcha.html");
+const WAF_JSON: &str = include_str!("../fixtures/waf-fail-sys-user-validate.json");
 
 /// Seconds announced in `Retry-After` by the `http429` fault.
 pub(crate) const RETRY_AFTER_SECS: u64 = 7;
@@ -153,6 +155,37 @@ fn apply(name: &str, plan: &mut FaultPlan) -> Result<(), String> {
     Ok(())
 }
 
+/// Message contents the `flaky` fault has already failed once, so the retry succeeds.
+/// Remembered as hashes, and only the most recent [`FLAKY_MEMORY`] of them, so that neither
+/// big messages nor many of them can grow the fake.
+#[derive(Default)]
+pub(crate) struct FlakyMemory {
+    seen: HashSet<u64>,
+    order: VecDeque<u64>,
+}
+
+/// How many `flaky` contents are remembered (a retry comes right after its failure).
+pub(crate) const FLAKY_MEMORY: usize = 1024;
+
+impl FlakyMemory {
+    /// True the first time `content` is seen (or once it has been forgotten).
+    pub(crate) fn first_sight(&mut self, content: &str) -> bool {
+        let mut hasher = DefaultHasher::new();
+        content.hash(&mut hasher);
+        let key = hasher.finish();
+        if !self.seen.insert(key) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > FLAKY_MEMORY
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.seen.remove(&oldest);
+        }
+        true
+    }
+}
+
 /// The whole response of a fault that is not a stream, or `None` for streamed faults.
 pub(crate) fn immediate(fault: Fault) -> Option<Response> {
     let json = "application/json";
@@ -246,5 +279,17 @@ mod unit {
         );
         assert!(super::plan(Some("nope"), None).is_err());
         assert!(super::plan(None, Some("[[fake:slow=x]]")).is_err());
+    }
+
+    #[test]
+    fn fake_flaky_memory_is_bounded() {
+        let mut memory = FlakyMemory::default();
+        assert!(memory.first_sight("a"));
+        assert!(!memory.first_sight("a"));
+        for i in 0..FLAKY_MEMORY {
+            assert!(memory.first_sight(&i.to_string()));
+        }
+        assert_eq!(memory.seen.len(), FLAKY_MEMORY);
+        assert!(memory.first_sight("a"), "the oldest was forgotten");
     }
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::tests::{TOKEN, answer_of, body, client, complete, events, fake, new_chat};
-use super::{COMPLETIONS_PATH, FakeUpstream};
+use super::{TOKEN, answer_of, body, client, complete, events, fake, new_chat};
+use crate::{COMPLETIONS_PATH, FakeUpstream};
 
 /// Sends `content` (with a marker) in a fresh chat and returns the response.
 async fn with_marker(fake: &FakeUpstream, fault: &str) -> reqwest::Response {
@@ -20,7 +20,7 @@ async fn with_marker(fake: &FakeUpstream, fault: &str) -> reqwest::Response {
 }
 
 fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(path).unwrap()
 }
 

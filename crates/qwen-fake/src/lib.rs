@@ -8,25 +8,28 @@
 //! in memory so its deterministic answers can prove that context was carried across turns,
 //! and it can inject every upstream failure the proxy has to classify (see [`FAULT_NAMES`]).
 //!
-//! This file owns the public handle and the shared in-memory state; the routes, the
-//! completion endpoint, the answer "model", the wire formats and the faults live in the
-//! sibling modules.
+//! Everything it remembers is bounded (see [`Limits`]): the request log is a ring of the
+//! most recent requests and chats are forgotten least recently used first, so a fake that
+//! serves for hours (`serve --fake-upstream`, the benchmarks) holds steady memory under any
+//! load, while the defaults keep far more than any test looks at.
+//!
+//! This file owns the public handle and the shared state; the routes, the completion
+//! endpoint, the request log, the chats, the answer "model", the wire formats and the faults
+//! live in the sibling modules. The recorded upstream responses it serves are in this
+//! crate's `fixtures/`, which qwenctl's own parser tests read too.
 
 mod answer;
+mod chats;
 mod completions;
 mod faults;
+mod request_log;
 mod routes;
 mod stream;
 mod wire;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_chat;
-#[cfg(test)]
-mod tests_faults;
 
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -36,6 +39,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use chats::Chats;
+use faults::FlakyMemory;
+use request_log::RequestLog;
+
+pub(crate) use chats::{Chat, Turn};
 pub use faults::FAULT_NAMES;
 
 /// Path of the completion endpoint, for [`FakeUpstream::count`] and friends.
@@ -51,6 +59,52 @@ pub struct FakeOptions {
     /// Split every answer into exactly this many content chunks (benchmarks); `None` = one
     /// chunk per word.
     pub answer_chunks: Option<usize>,
+    /// How much the fake remembers (fixed when it starts).
+    pub limits: Limits,
+}
+
+/// The bounds of what the fake remembers. Each pair is a count and a byte budget; whichever
+/// is reached first makes the oldest entries go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Requests kept for [`FakeUpstream::requests`] and `/__fake/requests` (the most recent
+    /// ones). [`FakeUpstream::count`] counts every request regardless.
+    pub requests: usize,
+    /// Bytes of kept requests (headers, and the body as parsed); a request larger than
+    /// this on its own is kept without its body.
+    pub request_bytes: usize,
+    /// Chats kept; past it the least recently used chat is forgotten and then answers
+    /// `Not_Found` like a chat that never existed.
+    pub chats: usize,
+    /// Bytes of kept chats (the texts of all their turns); a chat larger than this on its
+    /// own is forgotten too.
+    pub chat_bytes: usize,
+}
+
+impl Limits {
+    /// Generous bounds for tests: far more history than a test inspects.
+    pub const TESTS: Limits = Limits {
+        requests: 4096,
+        request_bytes: 64 * 1024 * 1024,
+        chats: 4096,
+        chat_bytes: 64 * 1024 * 1024,
+    };
+
+    /// Small bounds for a long-running fake (`serve --fake-upstream`): a few megabytes at
+    /// most (4 MiB of requests, 4 MiB of chats), whatever the load.
+    pub const SMALL: Limits = Limits {
+        requests: 64,
+        request_bytes: 4 * 1024 * 1024,
+        chats: 256,
+        chat_bytes: 4 * 1024 * 1024,
+    };
+}
+
+impl Default for Limits {
+    /// [`Limits::TESTS`].
+    fn default() -> Self {
+        Limits::TESTS
+    }
 }
 
 /// One request the fake received.
@@ -61,7 +115,8 @@ pub struct RecordedRequest {
     pub path: String,
     pub query: Option<String>,
     pub headers: Vec<(String, String)>,
-    /// Parsed JSON body (`Value::Null` when none or not JSON).
+    /// Parsed JSON body (`Value::Null` when none, not JSON, or larger than
+    /// [`Limits::request_bytes`]).
     pub body: serde_json::Value,
 }
 
@@ -110,20 +165,20 @@ impl FakeUpstream {
         self.addr
     }
 
-    /// Every request received so far, in arrival order (including rejected ones).
+    /// The kept requests (the most recent ones, see [`Limits::requests`]), in arrival
+    /// order, including rejected ones.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.shared.log).clone()
+        self.shared.requests()
     }
 
-    /// How many requests hit exactly `path` (query ignored).
+    /// How many requests hit `path` (query ignored) since the start or the last
+    /// [`clear_requests`](FakeUpstream::clear_requests), kept or not. Counted per route:
+    /// every `/api/v2/chats/{id}` shares one count, as do all paths the fake does not serve.
     pub fn count(&self, path: &str) -> usize {
-        lock(&self.shared.log)
-            .iter()
-            .filter(|r| r.path == path)
-            .count()
+        lock(&self.shared.log).count(path)
     }
 
-    /// The requests made to the completion endpoint, in order.
+    /// The kept requests made to the completion endpoint, in order.
     pub fn completions(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.log)
             .iter()
@@ -132,7 +187,7 @@ impl FakeUpstream {
             .collect()
     }
 
-    /// Forgets the recorded requests (chats and turns are kept).
+    /// Forgets the recorded requests and zeroes the counts (chats and turns are kept).
     pub fn clear_requests(&self) {
         lock(&self.shared.log).clear();
     }
@@ -147,7 +202,7 @@ impl FakeUpstream {
         lock(&self.shared.opts).answer_chunks = chunks;
     }
 
-    /// Number of chats currently known (created and not deleted).
+    /// Number of chats currently known (created, and neither deleted nor forgotten).
     pub fn chat_count(&self) -> usize {
         lock(&self.shared.chats).len()
     }
@@ -214,20 +269,24 @@ async fn serve_shared(
 /// State shared by all handlers of one fake instance.
 pub(crate) struct Shared {
     opts: Mutex<FakeOptions>,
-    log: Mutex<Vec<RecordedRequest>>,
-    chats: Mutex<HashMap<String, Chat>>,
+    /// Fixed at start: the log and the chats were sized by it.
+    limits: Limits,
+    log: Mutex<RequestLog>,
+    chats: Mutex<Chats>,
     /// Message contents already answered with the `flaky` fault's first failure.
-    flaky_seen: Mutex<HashSet<String>>,
+    flaky_seen: Mutex<FlakyMemory>,
     shutdown: watch::Sender<bool>,
 }
 
 impl Shared {
     fn new(opts: FakeOptions) -> Self {
+        let limits = opts.limits;
         Shared {
             opts: Mutex::new(opts),
-            log: Mutex::new(Vec::new()),
-            chats: Mutex::new(HashMap::new()),
-            flaky_seen: Mutex::new(HashSet::new()),
+            limits,
+            log: Mutex::new(RequestLog::new(limits.requests, limits.request_bytes)),
+            chats: Mutex::new(Chats::new(limits.chats, limits.chat_bytes)),
+            flaky_seen: Mutex::new(FlakyMemory::default()),
             shutdown: watch::channel(false).0,
         }
     }
@@ -236,21 +295,23 @@ impl Shared {
         lock(&self.opts).clone()
     }
 
-    pub(crate) fn record(&self, request: RecordedRequest) {
-        lock(&self.log).push(request);
+    /// Counts and keeps `request`, whose body arrived as `body`.
+    pub(crate) fn record(&self, request: RecordedRequest, body: &[u8]) {
+        let prepared = RequestLog::prepare(self.limits.request_bytes, request, body);
+        lock(&self.log).push(prepared);
     }
 
     pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.log).clone()
+        lock(&self.log).iter().cloned().collect()
     }
 
-    pub(crate) fn chats(&self) -> MutexGuard<'_, HashMap<String, Chat>> {
+    pub(crate) fn chats(&self) -> MutexGuard<'_, Chats> {
         lock(&self.chats)
     }
 
     /// True the first time `content` is seen by the `flaky` fault.
     pub(crate) fn first_flaky_sight(&self, content: &str) -> bool {
-        lock(&self.flaky_seen).insert(content.to_owned())
+        lock(&self.flaky_seen).first_sight(content)
     }
 
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
@@ -259,56 +320,6 @@ impl Shared {
 
     fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
-    }
-}
-
-/// One chat created through `POST /api/v2/chats/new`.
-#[derive(Debug, Clone)]
-pub(crate) struct Chat {
-    pub id: String,
-    pub title: String,
-    pub chat_type: String,
-    pub models: Vec<String>,
-    pub created_at: u64,
-    pub updated_at: u64,
-    pub turns: Vec<Turn>,
-}
-
-/// One answered user message; `response_id` is what the next turn sends as `parent_id`.
-#[derive(Debug, Clone)]
-pub(crate) struct Turn {
-    /// Server id of the stored user message (`response.created.parent_id`).
-    pub user_message_id: String,
-    pub user_text: String,
-    /// The `parent_id` the request carried (`None` for a root turn).
-    pub parent_response_id: Option<String>,
-    pub response_id: String,
-    pub answer: String,
-    pub model: String,
-    pub timestamp: u64,
-}
-
-impl Chat {
-    /// User texts from the root to the turn whose answer is `parent`, oldest first.
-    pub(crate) fn chain_texts(&self, parent: Option<&str>) -> Vec<String> {
-        let mut texts = Vec::new();
-        let mut next = parent;
-        // Parents always exist before their children, so there are no cycles; the bound
-        // only guards against a logic slip turning into an endless loop.
-        for _ in 0..=self.turns.len() {
-            let Some(id) = next else { break };
-            let Some(turn) = self.turns.iter().find(|t| t.response_id == id) else {
-                break;
-            };
-            texts.push(turn.user_text.clone());
-            next = turn.parent_response_id.as_deref();
-        }
-        texts.reverse();
-        texts
-    }
-
-    pub(crate) fn has_response(&self, response_id: &str) -> bool {
-        self.turns.iter().any(|t| t.response_id == response_id)
     }
 }
 

@@ -2,11 +2,12 @@
 //! the hand-formatted `response.created` line, and the compact JSON envelopes.
 //!
 //! The real service emits SSE JSON with `", "` / `": "` separators, raw UTF-8 and a fixed
-//! key order per event kind (see `tests/fixtures/README.md`). serde_json's compact output
-//! differs and its `Value` maps sort keys, so events are plain `Serialize` structs (field
-//! order = key order) written through a formatter that adds Python's separators. serde_json
-//! escapes strings exactly like Python with `ensure_ascii=False` (`\"`, `\\`, `\n`, `\r`,
-//! `\t`, `\b`, `\f`, other controls as lowercase `\u00xx`), so only separators need help.
+//! key order per event kind (see this crate's `fixtures/README.md`). serde_json's compact
+//! output differs and its `Value` maps sort keys, so events are plain `Serialize` structs
+//! (field order = key order) written through a formatter that adds Python's separators.
+//! serde_json escapes strings exactly like Python with `ensure_ascii=False` (`\"`, `\\`,
+//! `\n`, `\r`, `\t`, `\b`, `\f`, other controls as lowercase `\u00xx`), so only separators
+//! need help.
 
 use std::io;
 

@@ -19,31 +19,95 @@ use serde_json::{Value, json};
 
 use super::completions::completions;
 use super::wire::{error_envelope, ok_envelope, raw_response, unauthorized};
-use super::{Chat, RecordedRequest, Shared, new_id, now_secs};
+use super::{COMPLETIONS_PATH, Chat, RecordedRequest, Shared, new_id, now_secs};
 
-const MODELS_JSON: &str = include_str!("../../tests/fixtures/models.json");
-const MODELS_V2_JSON: &str = include_str!("../../tests/fixtures/models-v2.json");
-const SIGNIN_JSON: &str = include_str!("../../tests/fixtures/signin.json");
+const MODELS_JSON: &str = include_str!("../fixtures/models.json");
+const MODELS_V2_JSON: &str = include_str!("../fixtures/models-v2.json");
+const SIGNIN_JSON: &str = include_str!("../fixtures/signin.json");
 
 /// Largest request body the fake reads (folded histories can be big, but not this big).
 const BODY_LIMIT: usize = 32 * 1024 * 1024;
 
+/// Prefix of the chat routes; also the chat list's own path.
+const CHATS_PREFIX: &str = "/api/v2/chats/";
+
+/// The fake's routes, for the request counters (one per route, so no client can grow the
+/// table) and for building the router from the same paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    Models,
+    ModelsV2,
+    Signin,
+    Recorded,
+    NewChat,
+    ListChats,
+    /// `/api/v2/chats/{id}`: every chat's detail and delete share it.
+    Chat,
+    Completions,
+    CurrentUser,
+    /// Anything else (answered 404).
+    Other,
+}
+
+impl Route {
+    /// Number of routes, `Other` included (the size of the counter table).
+    pub(crate) const COUNT: usize = Route::Other as usize + 1;
+
+    /// The route `path` (without query) reaches, as the router matches it: static paths
+    /// first, then `/api/v2/chats/{id}` for one more non-empty segment.
+    pub(crate) fn of(path: &str) -> Route {
+        const STATIC: [Route; 8] = [
+            Route::Models,
+            Route::ModelsV2,
+            Route::Signin,
+            Route::Recorded,
+            Route::NewChat,
+            Route::ListChats,
+            Route::Completions,
+            Route::CurrentUser,
+        ];
+        if let Some(route) = STATIC.into_iter().find(|r| r.path() == path) {
+            return route;
+        }
+        match path.strip_prefix(CHATS_PREFIX) {
+            Some(id) if !id.is_empty() && !id.contains('/') => Route::Chat,
+            _ => Route::Other,
+        }
+    }
+
+    /// The path as the router declares it (`Other` has none and answers 404).
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Route::Models => "/api/models",
+            Route::ModelsV2 => "/api/v2/models/",
+            Route::Signin => "/api/v1/auths/signin",
+            Route::Recorded => "/__fake/requests",
+            Route::NewChat => "/api/v2/chats/new",
+            Route::ListChats => CHATS_PREFIX,
+            Route::Chat => "/api/v2/chats/{id}",
+            Route::Completions => COMPLETIONS_PATH,
+            Route::CurrentUser => "/api/v1/auths/",
+            Route::Other => "",
+        }
+    }
+}
+
 pub(crate) fn build(shared: Arc<Shared>) -> Router {
     let guarded = Router::new()
-        .route("/api/v2/chats/new", post(new_chat))
-        .route("/api/v2/chats/", get(list_chats))
-        .route("/api/v2/chats/{id}", get(chat_detail).delete(delete_chat))
-        .route("/api/v2/chat/completions", post(completions))
-        .route("/api/v1/auths/", get(current_user))
+        .route(Route::NewChat.path(), post(new_chat))
+        .route(Route::ListChats.path(), get(list_chats))
+        .route(Route::Chat.path(), get(chat_detail).delete(delete_chat))
+        .route(Route::Completions.path(), post(completions))
+        .route(Route::CurrentUser.path(), get(current_user))
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             require_bearer,
         ));
     Router::new()
-        .route("/api/models", get(models))
-        .route("/api/v2/models/", get(models_v2))
-        .route("/api/v1/auths/signin", post(signin))
-        .route("/__fake/requests", get(recorded))
+        .route(Route::Models.path(), get(models))
+        .route(Route::ModelsV2.path(), get(models_v2))
+        .route(Route::Signin.path(), post(signin))
+        .route(Route::Recorded.path(), get(recorded))
         .merge(guarded)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), record))
@@ -56,7 +120,7 @@ async fn recorded(State(shared): State<Arc<Shared>>) -> axum::Json<Value> {
     let requests: Vec<Value> = shared
         .requests()
         .into_iter()
-        .filter(|r| r.path != "/__fake/requests")
+        .filter(|r| Route::of(&r.path) != Route::Recorded)
         .map(|r| serde_json::json!({"method": r.method, "path": r.path, "query": r.query, "body": r.body}))
         .collect();
     axum::Json(Value::Array(requests))
@@ -80,13 +144,15 @@ async fn record(State(shared): State<Arc<Shared>>, request: Request, next: Next)
             (name.as_str().to_ascii_lowercase(), value)
         })
         .collect();
-    shared.record(RecordedRequest {
+    // The body is parsed (or not, when it would not fit in the log) by the log itself.
+    let request = RecordedRequest {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().map(str::to_owned),
         headers,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    });
+        body: Value::Null,
+    };
+    shared.record(request, &bytes);
     let request_id = parts
         .headers
         .get("x-request-id")
@@ -194,7 +260,7 @@ async fn new_chat(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) ->
         turns: Vec::new(),
     };
     let id = chat.id.clone();
-    shared.chats().insert(id.clone(), chat);
+    shared.chats().insert(chat);
     ok_envelope(json!({ "id": id }))
 }
 
