@@ -115,12 +115,11 @@ pub(super) async fn models(state: &AppState) -> Result<Arc<Vec<Model>>, QwenErro
     result
 }
 
-/// Starts the turn, noting the upstream's outcome and the session's activity.
+/// Starts the turn, noting the upstream's outcome.
 pub(super) async fn start(state: &AppState, turn: TurnRequest) -> Result<Answer, StartError> {
     match state.engine.start(turn).await {
         Ok(answer) => {
             note_upstream(state, None);
-            state.touch_session(answer.session_id());
             Ok(answer)
         }
         Err(err) => {

@@ -79,7 +79,7 @@ pub fn resident_memory_bytes() -> Option<u64> {
 }
 
 /// Sets the `active_sessions` gauge.
-pub fn gauge_active_sessions(n: usize) {
+pub fn gauge_active_sessions(n: u64) {
     metrics::gauge!("active_sessions").set(n as f64);
 }
 

@@ -12,10 +12,9 @@
 //! upstream and the store only through the [`Engine`]; the data API (`data`) alone reads the
 //! store directly.
 
-use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -89,8 +88,6 @@ pub struct AppState {
     /// Fires when the shutdown grace period is over: streams still open end then.
     pub deadline: CancellationToken,
     upstream_health: AtomicU8,
-    /// Session id → last activity, for `active_sessions`.
-    active: Mutex<HashMap<String, Instant>>,
 }
 
 impl AppState {
@@ -101,7 +98,6 @@ impl AppState {
             started: Instant::now(),
             deadline: CancellationToken::new(),
             upstream_health: AtomicU8::new(UpstreamHealth::Unknown as u8),
-            active: Mutex::new(HashMap::new()),
         })
     }
 
@@ -119,26 +115,15 @@ impl AppState {
         }
     }
 
-    /// Marks a session active now.
-    pub fn touch_session(&self, id: &str) {
-        if let Ok(mut active) = self.active.lock() {
-            active.insert(id.to_owned(), Instant::now());
-        }
-    }
-
-    /// Sessions used within the session timeout (30 min when conversations never expire).
-    pub fn active_sessions(&self) -> usize {
+    /// Sessions used within the session timeout (30 min when conversations never expire),
+    /// counted by the store so that the figure holds across restarts and costs no memory
+    /// per conversation.
+    pub async fn active_sessions(&self) -> u64 {
         let window = self
             .settings
             .session_timeout
             .unwrap_or(Duration::from_secs(1800));
-        match self.active.lock() {
-            Ok(mut active) => {
-                active.retain(|_, at| at.elapsed() <= window);
-                active.len()
-            }
-            Err(_) => 0,
-        }
+        self.engine.active_sessions(window).await
     }
 }
 
@@ -178,7 +163,6 @@ async fn maintain(state: Arc<AppState>) {
         tick.tick().await;
         ticks += 1;
         metrics::upkeep();
-        state.active_sessions();
         // Conversations idle for longer than the timeout can no longer be continued, so
         // nothing of them is needed in memory. (SESSION_TIMEOUT=0 keeps them all, as asked.)
         if let (false, Some(keep), 0) = (

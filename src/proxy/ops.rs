@@ -41,7 +41,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
             "persistence": state.settings.persistence,
         },
         "metrics": {
-            "activeSessions": state.active_sessions(),
+            "activeSessions": state.active_sessions().await,
             "memoryUsage": {"rss": rss},
         },
     }))
@@ -49,7 +49,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    metrics::gauge_active_sessions(state.active_sessions());
+    metrics::gauge_active_sessions(state.active_sessions().await);
     (
         [(
             header::CONTENT_TYPE,

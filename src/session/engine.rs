@@ -147,6 +147,19 @@ impl Engine {
         }
     }
 
+    /// How many sessions had a turn within `window` (for `active_sessions`); 0 when the store
+    /// cannot say.
+    pub async fn active_sessions(&self, window: Duration) -> u64 {
+        let since = crate::time::unix_now_ms().saturating_sub(crate::time::duration_ms(window));
+        match self.store.active_sessions(since).await {
+            Ok(n) => n,
+            Err(err) => {
+                tracing::warn!("cannot count the active sessions: {err}");
+                0
+            }
+        }
+    }
+
     /// Waits until everything recorded so far is committed.
     pub async fn flush(&self) {
         if let Err(err) = self.store.flush().await {

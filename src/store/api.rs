@@ -109,6 +109,20 @@ impl Store {
             .await
     }
 
+    /// Sessions used (a request recorded) at or after `since_ms`: the `active_sessions`
+    /// figure of `/health` and `/metrics`, from the `sessions_updated` index.
+    pub async fn active_sessions(&self, since_ms: i64) -> Result<u64> {
+        self.read(move |c| {
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM sessions WHERE updated_at >= ?1",
+                [since_ms],
+                |row| row.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
     /// Cheap liveness check for `/health`: the writer is running and a read connection
     /// answers.
     pub async fn ping(&self) -> Result<()> {

@@ -7,6 +7,15 @@
 //! checkpoints off, and this thread runs PASSIVE checkpoints from its own connection twice a
 //! second: they proceed alongside the writer and readers and never block them. A killed
 //! process is as safe as before: the WAL is simply longer until the next checkpoint or open.
+//!
+//! PASSIVE checkpoints copy the WAL but never make it start over while writes keep coming
+//! and readers keep snapshots open, so under sustained load the WAL file (and the
+//! shared-memory index every connection maps, which counts in the process's memory) would
+//! grow without bound: 400 MB of WAL for a 50 MB database after 20,000 exchanges. Once the
+//! WAL holds more than [`TRUNCATE_AFTER_PAGES`], the thread therefore asks for a TRUNCATE
+//! checkpoint, which waits briefly for the writer's transaction, copies the rest and empties
+//! the file. It gives up after [`TRUNCATE_WAIT`] when readers are busy (the writer is held
+//! back no longer than that) and tries again on the next tick.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +28,12 @@ use rusqlite::Connection;
 const INTERVAL: Duration = Duration::from_millis(500);
 /// How often the thread looks at the stop flag while waiting.
 const POLL: Duration = Duration::from_millis(50);
+/// WAL length past which the WAL is truncated: 4,096 pages (16 MiB at SQLite's 4 KiB
+/// pages), one page of the shared-memory index.
+pub(crate) const TRUNCATE_AFTER_PAGES: i64 = 4096;
+/// The longest a TRUNCATE checkpoint waits for the writer and readers (and so holds back
+/// new writes) before it gives up until the next tick.
+const TRUNCATE_WAIT: Duration = Duration::from_millis(100);
 
 /// A running checkpoint thread; stops (after a last checkpoint) when dropped.
 pub(crate) struct Checkpointer {
@@ -27,12 +42,13 @@ pub(crate) struct Checkpointer {
 }
 
 impl Checkpointer {
-    pub(crate) fn spawn(conn: Connection) -> std::io::Result<Checkpointer> {
+    /// Checkpoints through `conn`, truncating the WAL once it holds `truncate_after` pages.
+    pub(crate) fn spawn(conn: Connection, truncate_after: i64) -> std::io::Result<Checkpointer> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
             .name("qwenctl-store-checkpoint".to_owned())
-            .spawn(move || run(&conn, &flag))?;
+            .spawn(move || run(&conn, &flag, truncate_after))?;
         Ok(Checkpointer {
             stop,
             handle: Some(handle),
@@ -49,28 +65,38 @@ impl Drop for Checkpointer {
     }
 }
 
-fn run(conn: &Connection, stop: &AtomicBool) {
+fn run(conn: &Connection, stop: &AtomicBool, truncate_after: i64) {
+    if let Err(e) = conn.busy_timeout(TRUNCATE_WAIT) {
+        tracing::debug!(error = %e, "cannot set the checkpoint's busy timeout");
+    }
     loop {
         let mut waited = Duration::ZERO;
         while waited < INTERVAL {
             if stop.load(Ordering::Relaxed) {
-                checkpoint(conn);
+                checkpoint(conn, "PASSIVE");
                 return;
             }
             std::thread::sleep(POLL);
             waited += POLL;
         }
-        checkpoint(conn);
+        if checkpoint(conn, "PASSIVE").is_some_and(|wal_pages| wal_pages > truncate_after) {
+            checkpoint(conn, "TRUNCATE");
+        }
     }
 }
 
-fn checkpoint(conn: &Connection) {
-    // Returns (busy, wal pages, checkpointed pages); only failures matter here.
-    let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-        row.get::<_, i64>(0)
+/// Runs one checkpoint; the WAL's length in pages before it, or `None` when it failed.
+fn checkpoint(conn: &Connection, mode: &str) -> Option<i64> {
+    // Returns (busy, wal pages, checkpointed pages).
+    let result = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+        row.get::<_, i64>(1)
     });
-    if let Err(e) = result {
-        tracing::debug!(error = %e, "WAL checkpoint failed");
+    match result {
+        Ok(pages) => Some(pages),
+        Err(e) => {
+            tracing::debug!(error = %e, mode, "WAL checkpoint failed");
+            None
+        }
     }
 }
 
@@ -109,5 +135,47 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         assert!(grew, "the database file never received the WAL's pages");
+    }
+
+    /// Past its limit the WAL is emptied, not only copied: its file does not keep the
+    /// length of the longest burst.
+    #[tokio::test]
+    async fn a_long_wal_is_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        let store = Store::open_with_truncate_limit(&path, 16).unwrap();
+        let wal = dir.path().join("q.db-wal");
+        for i in 0..400 {
+            store
+                .create_session(NewSession {
+                    id: format!("s{i}"),
+                    chat_id: "c".repeat(200),
+                    model: "m".into(),
+                    title: "t".repeat(2000),
+                    source: "serve".into(),
+                    created_at: i,
+                })
+                .await
+                .unwrap();
+        }
+        store.flush().await.unwrap();
+        // 400 rows of 2 KB make a WAL far past 16 pages; the thread empties it.
+        let mut emptied = false;
+        for _ in 0..60 {
+            if std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0 {
+                emptied = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(emptied, "the WAL was never truncated");
+        assert_eq!(
+            store
+                .get_session("s399")
+                .await
+                .unwrap()
+                .map(|s| s.created_at),
+            Some(399)
+        );
     }
 }
