@@ -13,6 +13,9 @@
 //! also samples the CPU time and resident memory of other processes (the server under test)
 //! over the measured window. The summary is one JSON object on stdout. Loopback only: the
 //! tool refuses any other host, and every run is bounded by `--requests` or `--duration`.
+//!
+//! One file on purpose: an example is a single source that `cargo run --example loadgen`
+//! builds as it is, and benchmark readers audit what was measured in one place.
 
 // Its report is its output: the summary on stdout, progress and refusals on stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]

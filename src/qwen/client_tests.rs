@@ -1,5 +1,6 @@
 //! The client against tiny in-test axum servers on 127.0.0.1:0: headers, retries, fallbacks
-//! and timeouts, plus the pure request helpers.
+//! and timeouts, plus the pure request helpers. Kept whole: the tiny servers and the client
+//! settings are shared by every test here, and the file reads as the client's contract.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};

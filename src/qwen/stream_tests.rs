@@ -1,5 +1,6 @@
 //! Every recorded stream in `crates/qwen-fake/fixtures/*.sse` through the real reader, whole
-//! and cut into awkward chunk sizes, plus the body shapes that are not streams at all.
+//! and cut into awkward chunk sizes, plus the body shapes that are not streams at all. Kept
+//! whole: it is one table of the recorded upstream behaviour, fixture after fixture.
 
 use std::time::Duration;
 

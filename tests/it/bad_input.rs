@@ -6,6 +6,7 @@
 //! HTTP, every malformed, mistyped, oversized or deeply nested body is a 4xx carrying the
 //! OpenAI error object: never a 5xx, never a hang. Case counts are fixed (256 per
 //! property) and failures are not persisted to disk, so runs are reproducible in CI time.
+//! Kept whole: the generators serve both the parser properties and the HTTP abuse.
 
 use std::time::Duration;
 

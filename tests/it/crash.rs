@@ -7,7 +7,8 @@
 //! continues a chat that was answered before the kill.
 //!
 //! Each round is bounded: the kill comes as soon as enough streams completed (or after a
-//! deadline), and every client request has its own timeout.
+//! deadline), and every client request has its own timeout. Kept whole: the three tests
+//! share one harness (the real binary, its kill and the database check).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

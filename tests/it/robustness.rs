@@ -7,7 +7,8 @@
 //! (`scripts/bench.sh`). The `inflight_streams` gauge and the RSS figure are process-wide
 //! (the metrics recorder is global and every test shares this process), so tests wait for
 //! the gauge to come back to 0 rather than reading it once, and memory-heavy tests take
-//! [`MEMORY_LOCK`] so they do not run beside the soak.
+//! [`MEMORY_LOCK`] so they do not run beside the soak. Kept whole for that reason: the lock,
+//! the gauge waits and the raw-socket helpers are shared by every test here.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! End-to-end tests of the fake over real HTTP (reqwest), plus the helpers the fault tests
 //! share. They pin what clients depend on: auth, strict validation, parent chaining and the
-//! exact SSE bytes.
+//! exact SSE bytes. Kept whole: it is the fake's contract read top to bottom, one endpoint
+//! after another, and the helpers below serve the sibling fault and chat tests.
 
 use std::time::Duration;
 
