@@ -115,23 +115,23 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating it and its directory if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
-        Store::open_with_truncate_limit(path, checkpoint::TRUNCATE_AFTER_PAGES)
+        Store::open_with_restart_limit(path, checkpoint::RESTART_AFTER_PAGES)
     }
 
-    /// [`Store::open`] with the WAL truncated past `truncate_after` pages instead of the
+    /// [`Store::open`] with the WAL restarted past `restart_after` pages instead of the
     /// usual limit (for tests of the checkpoint thread).
-    fn open_with_truncate_limit(path: &Path, truncate_after: i64) -> Result<Store> {
+    fn open_with_restart_limit(path: &Path, restart_after: i64) -> Result<Store> {
         conn::create_parent(path)?;
         let location = Location::File(path.to_path_buf());
-        Store::start(location, Some(path.to_path_buf()), truncate_after)
+        Store::start(location, Some(path.to_path_buf()), restart_after)
     }
 
     /// A private in-memory database, for `ENABLE_PERSISTENCE=false` and tests.
     pub fn open_in_memory() -> Result<Store> {
-        Store::start(Location::memory(), None, checkpoint::TRUNCATE_AFTER_PAGES)
+        Store::start(Location::memory(), None, checkpoint::RESTART_AFTER_PAGES)
     }
 
-    fn start(location: Location, path: Option<PathBuf>, truncate_after: i64) -> Result<Store> {
+    fn start(location: Location, path: Option<PathBuf>, restart_after: i64) -> Result<Store> {
         // The writer connection comes first: it sets WAL and migrates before any reader
         // looks, and for the in-memory case it is what keeps the database alive.
         let mut write_conn = location.open(true)?;
@@ -141,7 +141,7 @@ impl Store {
                 write_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
                 let conn = location.open(true)?;
                 Some(
-                    checkpoint::Checkpointer::spawn(conn, truncate_after).map_err(|source| {
+                    checkpoint::Checkpointer::spawn(conn, restart_after).map_err(|source| {
                         Error::Io {
                             path: "the store checkpoint thread".to_owned(),
                             source,
