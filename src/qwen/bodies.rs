@@ -77,21 +77,29 @@ pub(crate) fn chat_id_of(reply: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A one-message text turn ("Hi" to `qwen3.7-plus`), for the tests of this module and of
+/// the client.
+#[cfg(test)]
+pub(super) fn test_request(
+    chat_id: &str,
+    parent: Option<&str>,
+    thinking: bool,
+) -> CompletionRequest {
+    CompletionRequest {
+        chat_id: chat_id.into(),
+        parent_id: parent.map(str::to_owned),
+        model: "qwen3.7-plus".into(),
+        content: "Hi".into(),
+        thinking,
+        chat_type: super::ChatType::Text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_request as request;
     use super::*;
     use crate::qwen::ChatType;
-
-    fn request(chat_id: &str, parent: Option<&str>, thinking: bool) -> CompletionRequest {
-        CompletionRequest {
-            chat_id: chat_id.into(),
-            parent_id: parent.map(str::to_owned),
-            model: "qwen3.7-plus".into(),
-            content: "Hi".into(),
-            thinking,
-            chat_type: ChatType::Text,
-        }
-    }
 
     #[test]
     fn completion_body_follows_the_protocol() {

@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use super::*;
-use crate::qwen::{ChatType, QwenEvent};
+use crate::qwen::QwenEvent;
+use crate::qwen::bodies::test_request as request;
 
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InRlc3QifQ.sig";
 
@@ -60,17 +61,6 @@ fn sse(name: &str) -> Response {
 
 fn json_body(name: &str) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], fixture(name)).into_response()
-}
-
-fn request(chat_id: &str, parent: Option<&str>, thinking: bool) -> CompletionRequest {
-    CompletionRequest {
-        chat_id: chat_id.into(),
-        parent_id: parent.map(str::to_owned),
-        model: "qwen3.7-plus".into(),
-        content: "Hi".into(),
-        thinking,
-        chat_type: ChatType::Text,
-    }
 }
 
 async fn answer_of(mut stream: CompletionStream) -> Result<String, QwenError> {
