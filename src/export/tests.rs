@@ -90,18 +90,9 @@ fn markdown_reads_as_a_transcript() {
 
 fn sample() -> Vec<session::Message> {
     vec![
-        session::Message {
-            role: Role::System,
-            content: "be brief".into(),
-        },
-        session::Message {
-            role: Role::User,
-            content: "my name is Alice".into(),
-        },
-        session::Message {
-            role: Role::Assistant,
-            content: "Hi \"Alice\".\n".into(),
-        },
+        session::Message::text(Role::System, "be brief"),
+        session::Message::text(Role::User, "my name is Alice"),
+        session::Message::text(Role::Assistant, "Hi \"Alice\".\n"),
     ]
 }
 

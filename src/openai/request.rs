@@ -182,7 +182,7 @@ fn parse_message(i: usize, value: &Value) -> Result<Message, InvalidRequest> {
         Some(other) => return Err(wrong_type(&role_param, "a string", other)),
     };
     let content = parse_content(i, role, obj)?;
-    Ok(Message { role, content })
+    Ok(Message::text(role, content))
 }
 
 fn parse_content(i: usize, role: Role, obj: &Object) -> Result<String, InvalidRequest> {

@@ -37,13 +37,7 @@ fn minimal_chat_request_has_defaults_and_keeps_params() {
     let body = chat_with(json!({"temperature": 0.5, "tools": [], "x_unknown": {"a": 1}}));
     let req = chat(body).unwrap();
     assert_eq!(req.model, "qwen3-max");
-    assert_eq!(
-        req.messages,
-        vec![Message {
-            role: Role::User,
-            content: "hi".into()
-        }]
-    );
+    assert_eq!(req.messages, vec![Message::text(Role::User, "hi")]);
     assert!(!req.stream && !req.include_usage);
     assert_eq!(
         (req.max_tokens, req.thinking, req.user.as_deref()),

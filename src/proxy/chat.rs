@@ -50,6 +50,7 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
         },
         tools: Vec::new(),
         tool_choice: Default::default(),
+        parallel_tool_calls: true,
         format: Default::default(),
         meta: incoming.meta(ENDPOINT, &meta.id, request.stream, request.params),
     };
@@ -87,7 +88,7 @@ impl Encoder for ChunkEncoder {
         match piece {
             Piece::Content(text) => Some(sse::data(&self.0.content(text))),
             Piece::Reasoning(text) => Some(sse::data(&self.0.reasoning(text))),
-            Piece::Done(_) => None,
+            Piece::ToolCall(_) | Piece::Done(_) => None,
         }
     }
 

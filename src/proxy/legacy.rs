@@ -44,10 +44,7 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
     let echo = request.echo.then(|| request.prompt.clone());
     let turn = TurnRequest {
         model: request.model,
-        messages: vec![Message {
-            role: Role::User,
-            content: request.prompt,
-        }],
+        messages: vec![Message::text(Role::User, request.prompt)],
         thinking: None,
         limits: Limits {
             max_tokens: request.max_tokens,
@@ -55,6 +52,7 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
         },
         tools: Vec::new(),
         tool_choice: Default::default(),
+        parallel_tool_calls: true,
         format: Default::default(),
         meta: incoming.meta(ENDPOINT, &meta.id, request.stream, request.params),
     };
@@ -101,7 +99,8 @@ impl Encoder for TextEncoder {
     fn piece(&mut self, piece: &Piece) -> Option<Bytes> {
         match piece {
             Piece::Content(text) => Some(sse::data(&self.stream.text(text))),
-            Piece::Reasoning(_) | Piece::Done(_) => None,
+            // Legacy completions offer no tools, so no call is ever made.
+            Piece::Reasoning(_) | Piece::ToolCall(_) | Piece::Done(_) => None,
         }
     }
 

@@ -90,14 +90,11 @@ pub struct Conversation {
 impl Conversation {
     /// The whole history to send: system prompt, messages, then `new` when given.
     pub fn request(&self, new: Option<&str>) -> Vec<Message> {
-        let system = self.system.iter().map(|s| Message {
-            role: Role::System,
-            content: s.clone(),
-        });
-        let new = new.map(|text| Message {
-            role: Role::User,
-            content: text.to_owned(),
-        });
+        let system = self
+            .system
+            .iter()
+            .map(|s| Message::text(Role::System, s.clone()));
+        let new = new.map(|text| Message::text(Role::User, text));
         system
             .chain(self.messages.iter().cloned())
             .chain(new)
@@ -107,15 +104,9 @@ impl Conversation {
     /// Records an answered turn: the exact texts the engine remembered.
     pub fn answered(&mut self, user: Option<String>, answer: String, session_id: String) {
         if let Some(user) = user {
-            self.messages.push(Message {
-                role: Role::User,
-                content: user,
-            });
+            self.messages.push(Message::text(Role::User, user));
         }
-        self.messages.push(Message {
-            role: Role::Assistant,
-            content: answer,
-        });
+        self.messages.push(Message::text(Role::Assistant, answer));
         self.session_id = Some(session_id);
     }
 
@@ -218,10 +209,7 @@ fn message(stored: &StoredMessage) -> Message {
         "tool" | "function" => Role::Tool,
         _ => Role::User,
     };
-    Message {
-        role,
-        content: stored.content.clone(),
-    }
+    Message::text(role, stored.content.clone())
 }
 
 #[cfg(test)]

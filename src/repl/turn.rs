@@ -65,6 +65,7 @@ pub async fn run(
         limits: Limits::default(),
         tools: Vec::new(),
         tool_choice: Default::default(),
+        parallel_tool_calls: true,
         format: Default::default(),
         meta: RequestMeta {
             id: uuid::Uuid::new_v4().to_string(),
@@ -119,6 +120,8 @@ pub async fn run(
         let drawn = match next {
             Ok(Some(Piece::Reasoning(text))) => renderer.reasoning(&text),
             Ok(Some(Piece::Content(text))) => renderer.answer(&text),
+            // The terminal chat offers no tools, so the engine never calls one.
+            Ok(Some(Piece::ToolCall(_))) => Ok(()),
             // Recorded (and committed) before the last byte is printed, as `serve` does.
             Ok(Some(Piece::Done(finish))) => {
                 return complete(&answer, renderer, meta, finish);

@@ -18,13 +18,15 @@ use super::limit::{FinishReason, OutputLimiter};
 use super::record::Outcome;
 use super::route::Turn;
 use super::status::{End, Stop, final_status};
-use super::{Limits, Usage};
+use super::{Limits, ToolCall, Usage};
 
 /// One piece of an answer, ready for the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
     Reasoning(String),
     Content(String),
+    /// One complete, validated tool call (handed out as soon as its block is complete).
+    ToolCall(ToolCall),
     Done(FinishReason),
 }
 
@@ -33,6 +35,7 @@ pub enum Piece {
 pub struct Complete {
     pub content: String,
     pub reasoning: String,
+    pub tool_calls: Vec<ToolCall>,
     pub finish: FinishReason,
     pub usage: Usage,
     pub first_token_ms: Option<i64>,
@@ -180,6 +183,7 @@ impl Answer {
         Ok(Complete {
             content: std::mem::take(&mut self.content),
             reasoning: std::mem::take(&mut self.reasoning),
+            tool_calls: Vec::new(),
             finish,
             usage,
             first_token_ms: self.first_token_ms,

@@ -87,10 +87,7 @@ mod tests {
     use super::*;
 
     fn msg(role: Role, content: &str) -> Message {
-        Message {
-            role,
-            content: content.to_owned(),
-        }
+        Message::text(role, content)
     }
 
     #[test]

@@ -26,12 +26,13 @@ mod record;
 mod request;
 mod route;
 mod status;
+pub(crate) mod tools;
 mod usage;
 
 pub use answer::{Answer, Complete, Piece};
 pub use engine::{Engine, StartError};
 pub use limit::FinishReason;
-pub use message::{Message, Role};
+pub use message::{Message, Role, ToolCall};
 pub use request::{Limits, OutputFormat, Refusal, RequestMeta, ToolChoice, ToolSpec, TurnRequest};
 pub use status::{Status, Stop};
 pub use usage::{Usage, estimate_tokens};

@@ -25,6 +25,8 @@ pub struct TurnRequest {
     /// Tool definitions offered to the model (design.md §9).
     pub tools: Vec<ToolSpec>,
     pub tool_choice: ToolChoice,
+    /// Several calls in one answer allowed (OpenAI's `parallel_tool_calls`, default true).
+    pub parallel_tool_calls: bool,
     /// A constraint on the answer's shape (structured outputs, design.md §9).
     pub format: OutputFormat,
     pub meta: RequestMeta,
