@@ -159,9 +159,6 @@ impl From<&StartError> for ApiError {
         match err {
             StartError::Upstream(e) => ApiError::from(e),
             StartError::Refused(Refusal::UnknownModel(model)) => ApiError::unknown_model(model),
-            StartError::Refused(refusal @ Refusal::Unsupported(param)) => {
-                ApiError::bad_request(refusal.to_string(), Some(param))
-            }
         }
     }
 }

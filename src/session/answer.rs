@@ -11,13 +11,16 @@
 
 use std::collections::VecDeque;
 
-use crate::qwen::{self, QwenError, QwenEvent};
+use serde_json::{Value, json};
+
+use crate::qwen::{self, CompletionRequest, QwenError, QwenEvent};
 
 use super::engine::Engine;
 use super::limit::{FinishReason, OutputLimiter};
 use super::record::Outcome;
 use super::route::Turn;
 use super::status::{End, Stop, final_status};
+use super::tools::shape::{Ending, Out, Shaper};
 use super::{Limits, ToolCall, Usage};
 
 /// One piece of an answer, ready for the client.
@@ -58,10 +61,20 @@ pub struct Answer {
     upstream_usage: Option<qwen::Usage>,
     upstream_response_id: Option<String>,
     first_token_ms: Option<i64>,
+    /// Tools and output formats (design.md §9); plain text passes through it untouched.
+    shaper: Shaper,
+    tool_calls: Vec<ToolCall>,
+    /// Earlier upstream turns of this answer (it took a corrective one): their usage and
+    /// their record, and where this turn's text begins in `content`/`reasoning`.
+    spent: Usage,
+    earlier: Vec<Value>,
+    /// The corrective message this upstream turn answers.
+    sent: Option<String>,
+    marks: (usize, usize),
 }
 
 impl Answer {
-    pub(super) fn new(engine: Engine, mut turn: Turn, limits: &Limits) -> Answer {
+    pub(super) fn new(engine: Engine, mut turn: Turn, limits: &Limits, shaper: Shaper) -> Answer {
         let prompt = turn
             .stream
             .sent_body
@@ -84,6 +97,12 @@ impl Answer {
             upstream_usage: None,
             upstream_response_id: None,
             first_token_ms: None,
+            shaper,
+            tool_calls: Vec::new(),
+            spent: Usage::default(),
+            earlier: Vec::new(),
+            sent: None,
+            marks: (0, 0),
         }
     }
 
@@ -107,12 +126,31 @@ impl Answer {
         self.first_token_ms
     }
 
-    /// Token counts: the upstream's when it reported any, else an estimate.
+    /// The tool calls handed out so far.
+    pub fn tool_calls(&self) -> &[ToolCall] {
+        &self.tool_calls
+    }
+
+    /// Token counts over every upstream turn: the upstream's when it reported any, else an
+    /// estimate.
     pub fn usage(&self) -> Usage {
-        match &self.upstream_usage {
+        let current = match &self.upstream_usage {
             Some(u) if u.input_tokens + u.output_tokens > 0 => Usage::from_qwen(u),
-            _ => Usage::estimate(&self.prompt, &self.content, &self.reasoning),
-        }
+            _ => {
+                let (content, reasoning) = self.marks;
+                let mut completion = self.content.get(content..).unwrap_or_default().to_owned();
+                for call in &self.tool_calls {
+                    completion.push_str(&call.name);
+                    completion.push_str(&call.arguments);
+                }
+                Usage::estimate(
+                    &self.prompt,
+                    &completion,
+                    self.reasoning.get(reasoning..).unwrap_or_default(),
+                )
+            }
+        };
+        self.spent + current
     }
 
     /// The next piece; `Ok(None)` after [`Piece::Done`]. `Done` is handed out after the
@@ -145,26 +183,36 @@ impl Answer {
                 }
                 Some(QwenEvent::Answer(text)) => {
                     self.mark_first_token();
-                    let step = self.limiter.push(&text);
-                    self.emit(step.emit);
-                    if let Some(reason) = step.finished {
-                        // Cut by stop/max_tokens: we stop reading, which ends the upstream.
-                        self.end(reason);
+                    if self.shaper.is_plain() {
+                        self.pass_text(&text);
+                    } else {
+                        let out = self.shaper.answer(&text);
+                        self.pass(out);
                     }
                 }
                 Some(QwenEvent::Thinking(text)) => {
                     self.mark_first_token();
                     if !text.is_empty() {
+                        self.shaper.thinking(&text);
                         self.reasoning.push_str(&text);
                         self.queue.push_back(Piece::Reasoning(text));
                     }
                 }
                 Some(QwenEvent::Usage(usage)) => self.upstream_usage = Some(usage),
-                Some(QwenEvent::Finished) | None => {
-                    let step = self.limiter.finish();
-                    self.emit(step.emit);
-                    self.end(step.finished.unwrap_or(FinishReason::Stop));
-                }
+                Some(QwenEvent::Finished) | None => match self.shaper.finish() {
+                    Ending::Done(out) => {
+                        self.pass(out);
+                        self.finish_text();
+                    }
+                    Ending::Correct(message) => {
+                        if let Err(err) = self.correct(message).await {
+                            tracing::warn!("the corrective turn failed to start: {err}");
+                            let out = self.shaper.give_up();
+                            self.pass(out);
+                            self.finish_text();
+                        }
+                    }
+                },
                 Some(QwenEvent::WebSearch(_) | QwenEvent::KeepAlive) => {}
             }
         }
@@ -183,7 +231,7 @@ impl Answer {
         Ok(Complete {
             content: std::mem::take(&mut self.content),
             reasoning: std::mem::take(&mut self.reasoning),
-            tool_calls: Vec::new(),
+            tool_calls: std::mem::take(&mut self.tool_calls),
             finish,
             usage,
             first_token_ms: self.first_token_ms,
@@ -200,6 +248,87 @@ impl Answer {
         if self.first_token_ms.is_none() {
             self.first_token_ms = self.turn.as_ref().map(Turn::elapsed_ms);
         }
+    }
+
+    /// Passes the shaper's output on: text through the limits, calls as they are.
+    fn pass(&mut self, out: Vec<Out>) {
+        for item in out {
+            if self.over {
+                return;
+            }
+            match item {
+                Out::Text(text) => self.pass_text(&text),
+                Out::Call(call) => {
+                    self.tool_calls.push(call.clone());
+                    self.queue.push_back(Piece::ToolCall(call));
+                }
+            }
+        }
+    }
+
+    /// Answer text through `max_tokens`/`stop`.
+    fn pass_text(&mut self, text: &str) {
+        let step = self.limiter.push(text);
+        self.emit(step.emit);
+        if let Some(reason) = step.finished {
+            // Cut by stop/max_tokens: we stop reading, which ends the upstream.
+            self.end(reason);
+        }
+    }
+
+    /// The upstream turn is over and nothing more will be corrected: releases held text.
+    fn finish_text(&mut self) {
+        if self.over {
+            return;
+        }
+        let step = self.limiter.finish();
+        self.emit(step.emit);
+        let reason = match step.finished.unwrap_or(FinishReason::Stop) {
+            FinishReason::Stop if !self.tool_calls.is_empty() => FinishReason::ToolCalls,
+            reason => reason,
+        };
+        self.end(reason);
+    }
+
+    /// Sends a corrective message in the same upstream chat and reads its answer instead
+    /// (design.md §9: the chat is stateful, so a correction costs one turn).
+    async fn correct(&mut self, message: String) -> Result<(), QwenError> {
+        let (Some(turn), Some(parent)) = (self.turn.as_mut(), self.upstream_response_id.clone())
+        else {
+            return Err(QwenError::Protocol(
+                "the answer has no response id to continue from".to_owned(),
+            ));
+        };
+        let request = CompletionRequest {
+            chat_id: turn.chat_id.clone(),
+            parent_id: Some(parent.clone()),
+            model: turn.model.clone(),
+            content: message.clone(),
+            thinking: turn.thinking,
+            chat_type: turn.chat_type,
+        };
+        let mut stream = self.engine.client.complete(&request).await?;
+        stream.sent_body = Value::Null;
+        turn.stream = stream;
+        self.earlier.push(self.upstream_turn(parent));
+        self.spent = self.usage();
+        self.upstream_usage = None;
+        self.upstream_response_id = None;
+        self.marks = (self.content.len(), self.reasoning.len());
+        self.prompt.clone_from(&message);
+        self.sent = Some(message);
+        self.shaper.restart();
+        Ok(())
+    }
+
+    /// The record of the current upstream turn, for an answer that took more than one.
+    fn upstream_turn(&self, response_id: String) -> Value {
+        json!({
+            "response_id": response_id,
+            "sent": self.sent,
+            "answer": self.shaper.raw(),
+            "reasoning": self.reasoning.get(self.marks.1..).unwrap_or_default(),
+        })
     }
 
     fn emit(&mut self, text: String) {
@@ -236,6 +365,14 @@ impl Answer {
             // The front-end may still read the text after the end (to build a JSON body).
             content: self.content.clone(),
             reasoning: self.reasoning.clone(),
+            tool_calls: self.tool_calls.clone(),
+            upstream_turns: (!self.earlier.is_empty()).then(|| {
+                let mut turns = self.earlier.clone();
+                turns.push(
+                    self.upstream_turn(self.upstream_response_id.clone().unwrap_or_default()),
+                );
+                Value::Array(turns)
+            }),
             finish_reason: match end {
                 End::Done(reason) => Some(reason.as_str().to_owned()),
                 _ => None,

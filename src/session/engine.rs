@@ -13,7 +13,8 @@ use crate::store::{self, Store};
 use super::Answer;
 use super::models::{assume_model, resolve_model};
 use super::record::refused_params;
-use super::request::{OutputFormat, Refusal, RequestMeta, ToolChoice, TurnRequest};
+use super::request::{Refusal, RequestMeta, TurnRequest};
+use super::tools::shape::Shaper;
 
 /// The conversation engine; cheap to clone.
 #[derive(Clone)]
@@ -81,35 +82,11 @@ impl Engine {
 
     /// Resolves the request to an upstream chat and starts the answer. Refusals and failures
     /// before the first upstream event are recorded here and returned.
-    pub async fn start(&self, req: TurnRequest) -> Result<Answer, StartError> {
-        self.check(&req).await?;
+    pub async fn start(&self, mut req: TurnRequest) -> Result<Answer, StartError> {
         let target = self.resolve(&req).await?;
-        let limits = req.limits.clone();
-        let turn = self.begin(req, target).await?;
-        Ok(Answer::new(self.clone(), turn, &limits))
-    }
-
-    /// Refuses what the engine cannot honour yet: tools and output formats are parsed by
-    /// their wire formats but not emulated, and are never silently dropped.
-    async fn check(&self, req: &TurnRequest) -> Result<(), Refusal> {
-        let unsupported = if !req.tools.is_empty() {
-            Some("tools")
-        } else if req.tool_choice != ToolChoice::Auto {
-            Some("tool_choice")
-        } else if req.format != OutputFormat::Text {
-            Some("format")
-        } else {
-            None
-        };
-        match unsupported {
-            Some(field) => {
-                let refusal = Refusal::Unsupported(field);
-                self.record_refusal(&req.meta, "invalid_request", refusal.to_string())
-                    .await;
-                Err(refusal)
-            }
-            None => Ok(()),
-        }
+        let turn = self.begin(&req, target).await?;
+        let shaper = Shaper::new(&mut req);
+        Ok(Answer::new(self.clone(), turn, &req.limits, shaper))
     }
 
     /// The upstream model and switches for the requested name. When the upstream cannot

@@ -13,7 +13,7 @@ use crate::store::{ConvNode, NewRequest, NewResponse, StoredMessage};
 use super::engine::{Engine, Target};
 use super::request::{RequestMeta, TurnRequest};
 use super::route::Turn;
-use super::{Message, Role, Status, Usage};
+use super::{Message, Role, Status, ToolCall, Usage};
 
 /// How an answer ended, as the store keeps it.
 #[derive(Debug, Clone)]
@@ -27,6 +27,10 @@ pub(super) struct Outcome {
     /// what the client will send back next turn.
     pub content: String,
     pub reasoning: String,
+    /// The calls the client received, in order.
+    pub tool_calls: Vec<ToolCall>,
+    /// Each upstream turn, when the answer took a corrective one (design.md §9).
+    pub upstream_turns: Option<Value>,
     pub finish_reason: Option<String>,
     pub usage: Usage,
     pub first_token_ms: Option<i64>,
@@ -86,7 +90,10 @@ impl Engine {
             && let Some(response_id) = &outcome.upstream_response_id
         {
             let mut chain = turn.chain;
-            chain.push(Role::Assistant, &outcome.content);
+            chain.push(&Message {
+                tool_calls: outcome.tool_calls.clone(),
+                ..Message::text(Role::Assistant, outcome.content.clone())
+            });
             self.store_write(
                 self.store
                     .remember(ConvNode {

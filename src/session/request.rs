@@ -101,8 +101,4 @@ pub enum Refusal {
     /// The model name matches nothing the upstream offers.
     #[error("The model `{0}` does not exist")]
     UnknownModel(String),
-    /// A control the engine cannot honour yet; never silently ignored. The string names
-    /// the neutral field (`tools`, `tool_choice`, `format`).
-    #[error("`{0}` is not supported yet")]
-    Unsupported(&'static str),
 }

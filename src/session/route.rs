@@ -3,13 +3,14 @@
 //! the whole history folded into its first message. Also what a started [`Turn`] carries
 //! until its answer is recorded.
 
-use crate::qwen::{CompletionRequest, CompletionStream, QwenError};
+use crate::qwen::{ChatType, CompletionRequest, CompletionStream, QwenError};
 use crate::store::{self, ConvNode, NewRequest, NewSession};
 
 use super::engine::{Engine, Target};
 use super::fingerprint::Chain;
 use super::record::{RequestRow, elapsed_ms};
 use super::request::{RequestMeta, TurnRequest};
+use super::tools::prompt;
 use super::{Role, fold};
 use crate::output::{Fit, shorten};
 
@@ -28,6 +29,9 @@ pub(super) struct Turn {
     pub model: String,
     pub chain: Chain,
     pub message_count: usize,
+    /// Switches of the upstream turn, for a corrective turn in the same chat.
+    pub thinking: bool,
+    pub chat_type: ChatType,
 }
 
 impl Turn {
@@ -39,8 +43,8 @@ impl Turn {
 
 impl Engine {
     /// Continues a remembered chat when there is one, else opens a new one.
-    pub(super) async fn begin(&self, req: TurnRequest, target: Target) -> Result<Turn, QwenError> {
-        let chain = Chain::new(&target.model, &req.messages);
+    pub(super) async fn begin(&self, req: &TurnRequest, target: Target) -> Result<Turn, QwenError> {
+        let chain = Chain::new(&target.model, &req.tools, &req.messages);
         let now = crate::time::unix_now_ms();
 
         if let Some(node) = self.find_continuation(&req, &target, &chain, now).await {
@@ -98,7 +102,7 @@ impl Engine {
             chat_id: node.chat_id.clone(),
             parent_id: Some(node.response_id.clone()),
             model: target.model.clone(),
-            content: fold::fold_new_turn(&[], &req.messages[k..]),
+            content: fold::fold_new_turn(&[], &req.messages[k..], &extras(req, false)),
             thinking: target.thinking,
             chat_type: target.chat_type,
         };
@@ -153,7 +157,7 @@ impl Engine {
             chat_id: chat_id.clone(),
             parent_id: None,
             model: target.model.clone(),
-            content: fold::fold_messages(&req.messages),
+            content: fold::fold_messages(&req.messages, &extras(req, true)),
             thinking: target.thinking,
             chat_type: target.chat_type,
         };
@@ -201,6 +205,8 @@ impl Engine {
             model: target.model.clone(),
             message_count: req.messages.len(),
             chain,
+            thinking: target.thinking,
+            chat_type: target.chat_type,
         }
     }
 
@@ -229,6 +235,27 @@ fn request_row(
         upstream: Some((turn.stream.sent_body.clone(), &turn.chat_id, parent_id)),
     }
     .build()
+}
+
+/// What the turn's upstream message adds for its tools and output format: the tool block
+/// in a chat's first message, the rule restated on a later turn when it is not the default,
+/// the format instruction on every turn that asks for one.
+fn extras(req: &TurnRequest, first: bool) -> fold::Extras {
+    let has_tools = !req.tools.is_empty();
+    let mut tail = Vec::new();
+    if has_tools && !first {
+        tail.extend(prompt::restated_rule(
+            &req.tool_choice,
+            req.parallel_tool_calls,
+        ));
+    }
+    tail.extend(prompt::format_instruction(&req.format));
+    fold::Extras {
+        tool_block: (has_tools && first)
+            .then(|| prompt::tool_block(&req.tools, &req.tool_choice, req.parallel_tool_calls)),
+        neutralise: has_tools,
+        tail,
+    }
 }
 
 /// How many of the request's messages the remembered node already covers.
