@@ -99,14 +99,8 @@ mod tests {
     #[test]
     fn reasoning_is_matched_to_answers_only() {
         let conversation = vec![
-            StoredMessage {
-                role: "user".into(),
-                content: "same".into(),
-            },
-            StoredMessage {
-                role: "assistant".into(),
-                content: "same".into(),
-            },
+            StoredMessage::text("user", "same"),
+            StoredMessage::text("assistant", "same"),
         ];
         let About::Stored(session) = super::super::tests::exported("s").about else {
             unreachable!()
@@ -122,6 +116,8 @@ mod tests {
             messages: Vec::new(),
             content: Some("same".into()),
             reasoning: Some("why".into()),
+            tool_calls: Vec::new(),
+            upstream_turns: None,
             status: Some("ok".into()),
             finish_reason: None,
             prompt_tokens: None,

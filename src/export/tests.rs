@@ -27,6 +27,7 @@ pub(super) fn exported(id: &str) -> Exported {
             prompt_tokens: 1,
             completion_tokens: 1,
             total_tokens: 2,
+            tool_calls: 0,
         }),
         messages: vec![
             msg("user", "hi", None),

@@ -236,6 +236,8 @@ impl Answer {
             // The front-end may still read the text after the end (to build a JSON body).
             content: self.content.clone(),
             reasoning: self.reasoning.clone(),
+            tool_calls: Vec::new(),
+            upstream_turns: None,
             finish_reason: match end {
                 End::Done(reason) => Some(reason.as_str().to_owned()),
                 _ => None,

@@ -8,12 +8,12 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::qwen::QwenError;
-use crate::store::{ConvNode, NewRequest, NewResponse, StoredMessage};
+use crate::store::{ConvNode, NewRequest, NewResponse, StoredMessage, StoredToolCall};
 
 use super::engine::{Engine, Target};
 use super::request::{RequestMeta, TurnRequest};
 use super::route::Turn;
-use super::{Message, Role, Status, Usage};
+use super::{Message, Role, Status, ToolCall, Usage};
 
 /// How an answer ended, as the store keeps it.
 #[derive(Debug, Clone)]
@@ -27,6 +27,11 @@ pub(super) struct Outcome {
     /// what the client will send back next turn.
     pub content: String,
     pub reasoning: String,
+    /// The tool calls the client received, in order (design.md §9).
+    pub tool_calls: Vec<ToolCall>,
+    /// What each upstream turn was, when the exchange needed a corrective one; `None` for
+    /// the usual single turn. Stored as is.
+    pub upstream_turns: Option<Value>,
     pub finish_reason: Option<String>,
     pub usage: Usage,
     pub first_token_ms: Option<i64>,
@@ -113,6 +118,8 @@ impl Engine {
             error_message,
             content: outcome.content,
             reasoning: outcome.reasoning,
+            tool_calls: stored_calls(&outcome.tool_calls),
+            upstream_turns: outcome.upstream_turns,
             finish_reason: outcome.finish_reason,
             prompt_tokens: outcome.usage.prompt_tokens as i64,
             completion_tokens: outcome.usage.completion_tokens as i64,
@@ -209,6 +216,20 @@ fn stored(messages: &[Message]) -> Vec<StoredMessage> {
         .map(|m| StoredMessage {
             role: m.role.as_str().to_owned(),
             content: m.content.clone(),
+            tool_calls: stored_calls(&m.tool_calls),
+            tool_call_id: m.tool_call_id.clone(),
+            name: m.name.clone(),
+        })
+        .collect()
+}
+
+fn stored_calls(calls: &[ToolCall]) -> Vec<StoredToolCall> {
+    calls
+        .iter()
+        .map(|c| StoredToolCall {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            arguments: c.arguments.clone(),
         })
         .collect()
 }

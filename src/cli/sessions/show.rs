@@ -124,12 +124,11 @@ mod tests {
             request_id: "req".into(),
             received_at: 0,
             model: "qwen3-max".into(),
-            messages: vec![StoredMessage {
-                role: "user".into(),
-                content: user.into(),
-            }],
+            messages: vec![StoredMessage::text("user", user)],
             content: answer.map(str::to_owned),
             reasoning: answer.map(|_| reasoning.to_owned()),
+            tool_calls: Vec::new(),
+            upstream_turns: None,
             status: Some(if answer.is_some() { "ok" } else { "error" }.into()),
             finish_reason: answer.map(|_| "stop".into()),
             prompt_tokens: Some(3),
@@ -150,6 +149,7 @@ mod tests {
                 prompt_tokens: 6,
                 completion_tokens: 8,
                 total_tokens: 14,
+                tool_calls: 0,
             },
             turns: vec![
                 turn("hello", Some("You said: hello"), "first\nsecond"),
