@@ -15,6 +15,12 @@
 //!   and OpenAI `{"role", "content"}` messages, and `jsonl` one message per line, either of
 //!   which an OpenAI-compatible client (or `serve`) takes as a history.
 //!
+//! Tool calls are exported as such, never as the markers that carried them upstream: in
+//! JSON, an assistant message's `tool_calls` in OpenAI's shape (`id`, `type`, `function`
+//! with `name` and `arguments`) and a tool message's `tool_call_id` and `name` (the
+//! fine-tuning lines leave out `name`, which OpenAI's tool messages do not have); in
+//! Markdown, a "Tool call" line per call and a "Tool result" heading over a fenced result.
+//!
 //! Nothing here parses arguments or prints notes: the command files do, and they stay thin.
 //! A write error (a closed pipe included) travels up as the plain `io::Error` it is, so
 //! `… | head -1` stops quietly.
@@ -39,7 +45,7 @@ pub(crate) enum Format {
     Json,
     Jsonl,
     Markdown,
-    /// OpenAI fine-tuning lines: role and content only.
+    /// OpenAI fine-tuning lines: role and content (and tool calls), no reasoning.
     Openai,
 }
 
@@ -77,13 +83,70 @@ pub(crate) enum About {
 }
 
 /// One message as exported.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct Message {
     pub role: String,
     pub content: String,
+    /// The calls an assistant message made.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// The call a tool message answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// The tool a tool message answers for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The model's reasoning for an assistant answer, when it gave any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
+}
+
+/// A tool call in OpenAI's shape, `{"id", "type": "function", "function": {"name",
+/// "arguments"}}`, so an exported history is one a client can send back as it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct ToolCall {
+    pub id: String,
+    /// Always `function`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub function: Function,
+}
+
+/// The function a [`ToolCall`] names, with its arguments as a JSON text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Function {
+    pub name: String,
+    pub arguments: String,
+}
+
+impl ToolCall {
+    pub(crate) fn new(id: &str, name: &str, arguments: &str) -> ToolCall {
+        ToolCall {
+            id: id.to_owned(),
+            kind: "function",
+            function: Function {
+                name: name.to_owned(),
+                arguments: arguments.to_owned(),
+            },
+        }
+    }
+}
+
+impl From<&session::Message> for Message {
+    fn from(m: &session::Message) -> Message {
+        Message {
+            role: m.role.as_str().to_owned(),
+            content: m.content.clone(),
+            tool_calls: m
+                .tool_calls
+                .iter()
+                .map(|c| ToolCall::new(&c.id, &c.name, &c.arguments))
+                .collect(),
+            tool_call_id: m.tool_call_id.clone(),
+            name: m.name.clone(),
+            reasoning: None,
+        }
+    }
 }
 
 impl Exported {
@@ -98,14 +161,7 @@ impl Exported {
                 session_id: session_id.map(str::to_owned),
                 model: model.to_owned(),
             },
-            messages: messages
-                .iter()
-                .map(|m| Message {
-                    role: m.role.as_str().to_owned(),
-                    content: m.content.clone(),
-                    reasoning: None,
-                })
-                .collect(),
+            messages: messages.iter().map(Message::from).collect(),
         }
     }
 }
@@ -142,7 +198,8 @@ struct Conversation<'a> {
     messages: &'a [Message],
 }
 
-/// An OpenAI fine-tuning example: role and content only.
+/// An OpenAI fine-tuning example: role and content, plus the calls and call ids of a
+/// tool-calling conversation.
 #[derive(Serialize)]
 struct FineTuning<'a> {
     messages: Vec<Plain<'a>>,
@@ -152,6 +209,10 @@ struct FineTuning<'a> {
 struct Plain<'a> {
     role: &'a str,
     content: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tool_calls: &'a [ToolCall],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'a str>,
 }
 
 /// Writes conversations in one format, keeping what the format needs between them (the
@@ -210,6 +271,8 @@ impl<W: Write> Sink<W> {
                     .map(|m| Plain {
                         role: &m.role,
                         content: &m.content,
+                        tool_calls: &m.tool_calls,
+                        tool_call_id: m.tool_call_id.as_deref(),
                     })
                     .collect();
                 output::json_line(out, &FineTuning { messages })

@@ -10,8 +10,8 @@ use std::io::Write;
 
 use indicatif::ProgressBar;
 
-use super::{About, Exported, Format, Message, Sink};
-use crate::store::{Store, StoredMessage, Transcript};
+use super::{About, Exported, Format, Message, Sink, ToolCall};
+use crate::store::{Store, StoredMessage, StoredToolCall, Transcript};
 
 /// Writes the sessions `ids`, in that order, to `out` in `format`, ticking `progress` once
 /// per session, and returns how many were written. A session deleted since its id was read
@@ -63,16 +63,16 @@ async fn load(store: &Store, id: &str, format: Format) -> crate::store::Result<O
 }
 
 /// The conversation with each assistant answer's reasoning attached, found by matching the
-/// answer to the turn that produced it.
+/// answer (its text and its calls) to the turn that produced it.
 fn with_reasoning(conversation: Vec<StoredMessage>, t: Option<&Transcript>) -> Vec<Message> {
-    let reasoning: HashMap<&str, &str> = t
+    let reasoning: HashMap<(&str, &[StoredToolCall]), &str> = t
         .map(|t| {
             t.turns
                 .iter()
                 .filter_map(|turn| {
                     let content = turn.content.as_deref()?;
                     let reasoning = turn.reasoning.as_deref().filter(|r| !r.is_empty())?;
-                    Some((content, reasoning))
+                    Some(((content, turn.tool_calls.as_slice()), reasoning))
                 })
                 .collect()
         })
@@ -81,11 +81,21 @@ fn with_reasoning(conversation: Vec<StoredMessage>, t: Option<&Transcript>) -> V
         .into_iter()
         .map(|m| {
             let reasoning = (m.role == "assistant")
-                .then(|| reasoning.get(m.content.as_str()).map(|r| (*r).to_owned()))
+                .then(|| {
+                    let key = (m.content.as_str(), m.tool_calls.as_slice());
+                    reasoning.get(&key).map(|r| (*r).to_owned())
+                })
                 .flatten();
             Message {
+                tool_calls: m
+                    .tool_calls
+                    .iter()
+                    .map(|c| ToolCall::new(&c.id, &c.name, &c.arguments))
+                    .collect(),
                 role: m.role,
                 content: m.content,
+                tool_call_id: m.tool_call_id,
+                name: m.name,
                 reasoning,
             }
         })
@@ -99,14 +109,8 @@ mod tests {
     #[test]
     fn reasoning_is_matched_to_answers_only() {
         let conversation = vec![
-            StoredMessage {
-                role: "user".into(),
-                content: "same".into(),
-            },
-            StoredMessage {
-                role: "assistant".into(),
-                content: "same".into(),
-            },
+            StoredMessage::text("user", "same"),
+            StoredMessage::text("assistant", "same"),
         ];
         let About::Stored(session) = super::super::tests::exported("s").about else {
             unreachable!()
@@ -122,6 +126,8 @@ mod tests {
             messages: Vec::new(),
             content: Some("same".into()),
             reasoning: Some("why".into()),
+            tool_calls: Vec::new(),
+            upstream_turns: None,
             status: Some("ok".into()),
             finish_reason: None,
             prompt_tokens: None,
@@ -131,5 +137,44 @@ mod tests {
         let messages = with_reasoning(conversation, Some(&t));
         assert_eq!(messages[0].reasoning, None);
         assert_eq!(messages[1].reasoning.as_deref(), Some("why"));
+    }
+
+    #[test]
+    fn answers_with_the_same_text_are_told_apart_by_their_calls() {
+        let call = |name: &str| StoredToolCall {
+            id: format!("call_{name}"),
+            name: name.into(),
+            arguments: "{}".into(),
+        };
+        let calling = |name: &str| StoredMessage {
+            tool_calls: vec![call(name)],
+            ..StoredMessage::text("assistant", "")
+        };
+        let About::Stored(session) = super::super::tests::exported("s").about else {
+            unreachable!()
+        };
+        let turn = |name: &str, reasoning: &str| crate::store::Turn {
+            request_id: name.into(),
+            received_at: 0,
+            model: "m".into(),
+            messages: Vec::new(),
+            content: Some(String::new()),
+            reasoning: Some(reasoning.into()),
+            tool_calls: vec![call(name)],
+            upstream_turns: None,
+            status: Some("ok".into()),
+            finish_reason: Some("tool_calls".into()),
+            prompt_tokens: None,
+            completion_tokens: None,
+            total_tokens: None,
+        };
+        let t = Transcript {
+            session,
+            turns: vec![turn("a", "first"), turn("b", "second")],
+        };
+        let messages = with_reasoning(vec![calling("b"), calling("a")], Some(&t));
+        assert_eq!(messages[0].reasoning.as_deref(), Some("second"));
+        assert_eq!(messages[1].reasoning.as_deref(), Some("first"));
+        assert_eq!(messages[0].tool_calls[0].function.name, "b");
     }
 }

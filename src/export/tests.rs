@@ -12,6 +12,7 @@ pub(super) fn exported(id: &str) -> Exported {
         role: role.into(),
         content: content.into(),
         reasoning: reasoning.map(str::to_owned),
+        ..Message::default()
     };
     Exported {
         about: About::Stored(SessionSummary {
@@ -27,6 +28,7 @@ pub(super) fn exported(id: &str) -> Exported {
             prompt_tokens: 1,
             completion_tokens: 1,
             total_tokens: 2,
+            tool_calls: 0,
         }),
         messages: vec![
             msg("user", "hi", None),
@@ -157,4 +159,130 @@ fn a_conversation_in_progress_is_one_object_or_one_message_a_line() {
         render(Format::Jsonl, &export).lines().next(),
         Some(r#"{"role":"system","content":"be brief"}"#)
     );
+}
+
+/// A stored session in which the answer called a tool and the client sent back its result.
+fn with_tools() -> Exported {
+    let mut e = exported("t");
+    e.messages = vec![
+        Message {
+            role: "user".into(),
+            content: "weather in Paris?".into(),
+            ..Message::default()
+        },
+        Message {
+            role: "assistant".into(),
+            content: String::new(),
+            tool_calls: vec![
+                ToolCall::new("call_1", "get_weather", r#"{"city": "Paris"}"#),
+                ToolCall::new("call_2", "get_time", "{}"),
+            ],
+            ..Message::default()
+        },
+        Message {
+            role: "tool".into(),
+            content: "sunny".into(),
+            tool_call_id: Some("call_1".into()),
+            name: Some("get_weather".into()),
+            ..Message::default()
+        },
+        Message {
+            role: "assistant".into(),
+            content: "It is sunny.".into(),
+            ..Message::default()
+        },
+    ];
+    e
+}
+
+#[test]
+fn markdown_shows_tool_calls_and_results_as_such() {
+    let text = render(Format::Markdown, &with_tools());
+    assert!(
+        text.contains(
+            "**assistant**\n\n**Tool call** `get_weather` `{\"city\":\"Paris\"}`\n\n\
+             **Tool call** `get_time` `{}`\n\n\
+             **Tool result** (`get_weather`, call_1)\n\n```\nsunny\n```\n\n\
+             **assistant**\n\nIt is sunny.\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("<<<"), "{text}");
+}
+
+#[test]
+fn json_exports_carry_calls_ids_and_names() {
+    let e = with_tools();
+    let records: Value = serde_json::from_str(&render(Format::Json, &e)).unwrap();
+    let m = &records[0]["messages"];
+    assert_eq!(
+        m[1],
+        serde_json::json!({"role": "assistant", "content": "", "tool_calls": [
+            {"id": "call_1", "type": "function",
+             "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}},
+            {"id": "call_2", "type": "function",
+             "function": {"name": "get_time", "arguments": "{}"}}
+        ]})
+    );
+    assert_eq!(
+        m[2],
+        serde_json::json!({"role": "tool", "content": "sunny", "tool_call_id": "call_1",
+                           "name": "get_weather"})
+    );
+    assert_eq!(
+        m[0],
+        serde_json::json!({"role": "user", "content": "weather in Paris?"})
+    );
+
+    let line: Value = serde_json::from_str(render(Format::Jsonl, &e).trim_end()).unwrap();
+    assert_eq!(line["messages"][2]["tool_call_id"], "call_1");
+
+    // Fine-tuning lines keep the calls and call ids, not the tool message's name.
+    let tuning: Value = serde_json::from_str(render(Format::Openai, &e).trim_end()).unwrap();
+    assert_eq!(
+        tuning["messages"][1]["tool_calls"][1]["function"]["name"],
+        "get_time"
+    );
+    assert_eq!(
+        tuning["messages"][2],
+        serde_json::json!({"role": "tool", "content": "sunny", "tool_call_id": "call_1"})
+    );
+}
+
+#[test]
+fn a_conversation_in_progress_exports_its_tool_calls() {
+    let mut calling = session::Message::text(Role::Assistant, "Let me look.");
+    calling.tool_calls = vec![session::ToolCall {
+        id: "call_1".into(),
+        name: "get_weather".into(),
+        arguments: r#"{"city":"Paris"}"#.into(),
+    }];
+    let result = session::Message {
+        tool_call_id: Some("call_1".into()),
+        name: Some("get_weather".into()),
+        ..session::Message::text(Role::Tool, r#"{"sky":"clear"}"#)
+    };
+    let messages = vec![
+        session::Message::text(Role::User, "weather?"),
+        calling,
+        result,
+    ];
+    let e = Exported::live(None, "qwen3-max", &messages);
+    let md = render(Format::Markdown, &e);
+    assert!(
+        md.ends_with(
+            "## Qwen\n\nLet me look.\n\n**Tool call** `get_weather` `{\"city\":\"Paris\"}`\n\n\
+             ## Tool result (`get_weather`, call_1)\n\n```json\n{\"sky\":\"clear\"}\n```\n"
+        ),
+        "{md}"
+    );
+    let lines: Vec<Value> = render(Format::Jsonl, &e)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[1]["tool_calls"][0]["function"]["arguments"],
+        r#"{"city":"Paris"}"#
+    );
+    assert_eq!(lines[2]["name"], "get_weather");
 }

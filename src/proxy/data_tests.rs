@@ -27,10 +27,7 @@ async fn serve() -> (String, Store) {
             api_key_id: None,
             prior_request_id: (id == "r2").then(|| "r1".into()),
             message_count: if id == "r1" { 1 } else { 3 },
-            new_messages: vec![StoredMessage {
-                role: "user".into(),
-                content: format!("question {id}"),
-            }],
+            new_messages: vec![StoredMessage::text("user", format!("question {id}"))],
             params: json!({"model": "qwen3-max"}),
             upstream_request: None,
             chat_id: Some("c1".into()),

@@ -4,10 +4,11 @@
 //! of it every turn ([`Conversation::request`]), and only a successful answer becomes part
 //! of it ([`Conversation::answered`]), so a cancelled or failed turn leaves nothing half
 //! said behind. Resuming a stored session, whichever command made it, is loading its
-//! message list ([`Conversation::resume`]).
+//! message list ([`Conversation::resume`]), tool calls and results included, so a session an
+//! agent recorded through `serve` continues with the history it really had.
 
 use crate::qwen;
-use crate::session::{Message, Role, models};
+use crate::session::{Message, Role, ToolCall, models};
 use crate::store::{ListQuery, MAX_LIMIT, Store, StoredMessage};
 
 use super::Resume;
@@ -71,6 +72,8 @@ pub struct Resumed {
     /// The session's upstream model.
     pub model: String,
     pub messages: usize,
+    /// Tool calls among those messages.
+    pub tool_calls: usize,
 }
 
 /// The conversation in progress.
@@ -163,12 +166,14 @@ impl Conversation {
             _ => None,
         };
         let count = messages.len();
+        let tool_calls = messages.iter().map(|m| m.tool_calls.len()).sum();
         self.messages = messages;
         self.session_id = Some(id.clone());
         Ok(Resumed {
             session_id: id,
             model: session.model,
             messages: count,
+            tool_calls,
         })
     }
 }
@@ -209,7 +214,20 @@ fn message(stored: &StoredMessage) -> Message {
         "tool" | "function" => Role::Tool,
         _ => Role::User,
     };
-    Message::text(role, stored.content.clone())
+    Message {
+        tool_calls: stored
+            .tool_calls
+            .iter()
+            .map(|c| ToolCall {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                arguments: c.arguments.clone(),
+            })
+            .collect(),
+        tool_call_id: stored.tool_call_id.clone(),
+        name: stored.name.clone(),
+        ..Message::text(role, stored.content.clone())
+    }
 }
 
 #[cfg(test)]
@@ -244,6 +262,32 @@ mod tests {
         assert_eq!((c.upstream.as_str(), c.search), ("qwen-plus", true));
         assert!(choose_model("-thinking", None).is_err());
         assert!(model_names(&list).contains(&"qwen3-max-search".to_owned()));
+    }
+
+    #[test]
+    fn stored_messages_keep_their_calls_and_results() {
+        let stored = StoredMessage {
+            tool_calls: vec![crate::store::StoredToolCall {
+                id: "call_1".into(),
+                name: "get_weather".into(),
+                arguments: r#"{"city":"Paris"}"#.into(),
+            }],
+            ..StoredMessage::text("assistant", "")
+        };
+        let m = message(&stored);
+        assert_eq!((m.role, m.content.as_str()), (Role::Assistant, ""));
+        assert_eq!(m.tool_calls[0].name, "get_weather");
+        let result = StoredMessage {
+            tool_call_id: Some("call_1".into()),
+            name: Some("get_weather".into()),
+            ..StoredMessage::text("tool", "sunny")
+        };
+        let m = message(&result);
+        assert_eq!(m.role, Role::Tool);
+        assert_eq!(
+            (m.tool_call_id.as_deref(), m.name.as_deref()),
+            (Some("call_1"), Some("get_weather"))
+        );
     }
 
     #[test]

@@ -88,8 +88,13 @@ pub async fn run(
 }
 
 fn resumed_note(r: &Resumed) -> String {
+    let tools = match r.tool_calls {
+        0 => String::new(),
+        1 => ", 1 tool call".to_owned(),
+        n => format!(", {n} tool calls"),
+    };
     format!(
-        "resumed session {} ({} messages, {})",
+        "resumed session {} ({} messages{tools}, {})",
         r.session_id, r.messages, r.model
     )
 }
@@ -281,5 +286,29 @@ impl Repl {
             self.conv.answered(None, answer.content, answer.session_id);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resume_note_counts_tool_calls_when_there_are_some() {
+        let mut r = Resumed {
+            session_id: "s1".into(),
+            model: "qwen3-max".into(),
+            messages: 4,
+            tool_calls: 0,
+        };
+        assert_eq!(
+            resumed_note(&r),
+            "resumed session s1 (4 messages, qwen3-max)"
+        );
+        r.tool_calls = 2;
+        assert_eq!(
+            resumed_note(&r),
+            "resumed session s1 (4 messages, 2 tool calls, qwen3-max)"
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! The tables the REPL prints for `/sessions` and `/models`.
+//! The tables the REPL prints for `/sessions` and `/models`. A session's `TOOLS` column
+//! counts the tool calls its answers made (`-` for none).
 
 use std::io;
 
@@ -23,6 +24,8 @@ struct SessionRow {
     source: String,
     #[tabled(rename = "TURNS")]
     turns: i64,
+    #[tabled(rename = "TOOLS")]
+    tools: String,
     #[tabled(rename = "TITLE")]
     title: String,
 }
@@ -40,6 +43,11 @@ pub fn sessions(rows: &[SessionSummary], current: Option<&str>, now_ms: i64) -> 
             model: s.model.clone(),
             source: s.source.clone(),
             turns: s.turns,
+            tools: if s.tool_calls > 0 {
+                s.tool_calls.to_string()
+            } else {
+                "-".to_owned()
+            },
             title: output::shorten(&s.title, TITLE_CHARS, Fit::FirstLine),
         }),
         "No sessions yet.",

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::qwen::QwenError;
-use crate::store::{ConvNode, NewRequest, NewResponse, StoredMessage};
+use crate::store::{ConvNode, NewRequest, NewResponse, StoredMessage, StoredToolCall};
 
 use super::engine::{Engine, Target};
 use super::request::{RequestMeta, TurnRequest};
@@ -27,9 +27,10 @@ pub(super) struct Outcome {
     /// what the client will send back next turn.
     pub content: String,
     pub reasoning: String,
-    /// The calls the client received, in order.
+    /// The tool calls the client received, in order (design.md §9).
     pub tool_calls: Vec<ToolCall>,
-    /// Each upstream turn, when the answer took a corrective one (design.md §9).
+    /// What each upstream turn was, when the exchange needed a corrective one; `None` for
+    /// the usual single turn. Stored as is.
     pub upstream_turns: Option<Value>,
     pub finish_reason: Option<String>,
     pub usage: Usage,
@@ -120,6 +121,8 @@ impl Engine {
             error_message,
             content: outcome.content,
             reasoning: outcome.reasoning,
+            tool_calls: stored_calls(&outcome.tool_calls),
+            upstream_turns: outcome.upstream_turns,
             finish_reason: outcome.finish_reason,
             prompt_tokens: outcome.usage.prompt_tokens as i64,
             completion_tokens: outcome.usage.completion_tokens as i64,
@@ -216,6 +219,20 @@ fn stored(messages: &[Message]) -> Vec<StoredMessage> {
         .map(|m| StoredMessage {
             role: m.role.as_str().to_owned(),
             content: m.content.clone(),
+            tool_calls: stored_calls(&m.tool_calls),
+            tool_call_id: m.tool_call_id.clone(),
+            name: m.name.clone(),
+        })
+        .collect()
+}
+
+fn stored_calls(calls: &[ToolCall]) -> Vec<StoredToolCall> {
+    calls
+        .iter()
+        .map(|c| StoredToolCall {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            arguments: c.arguments.clone(),
         })
         .collect()
 }

@@ -4,43 +4,59 @@
 //! A request stores only the messages after the history it continued, and points at the
 //! request that produced that history (`prior_request_id`). The full list is therefore
 //! `full(prior) + [prior's answer] + new_messages`, unrolled here iteratively, oldest first,
-//! with a depth bound and a cycle guard so a damaged chain cannot hang a read.
+//! with a depth bound and a cycle guard so a damaged chain cannot hang a read. An answer
+//! comes back as the assistant message the client resends: its text and its tool calls.
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, Row};
 
+use super::codec::{decode_calls, parse_json};
 use super::queries;
-use super::{RequestDetail, Result, StoredMessage, Transcript, Turn};
+use super::{RequestDetail, Result, StoredMessage, StoredToolCall, Transcript, Turn};
 
 /// The longest chain of requests followed when rebuilding a history.
 const MAX_DEPTH: usize = 10_000;
 
+/// The columns [`message`] reads, in its order, from `messages` aliased `m`.
+const MESSAGE_COLUMNS: &str = "m.role, m.content, m.tool_calls, m.tool_call_id, m.name";
+
+/// A message from [`MESSAGE_COLUMNS`], starting at column `at`.
+fn message(row: &Row<'_>, at: usize) -> rusqlite::Result<StoredMessage> {
+    Ok(StoredMessage {
+        role: row.get(at)?,
+        content: row.get(at + 1)?,
+        tool_calls: decode_calls(row.get(at + 2)?),
+        tool_call_id: row.get(at + 3)?,
+        name: row.get(at + 4)?,
+    })
+}
+
+/// An answer as the assistant message the client will send back: its text and its calls.
+fn assistant(content: String, tool_calls: Vec<StoredToolCall>) -> StoredMessage {
+    StoredMessage {
+        tool_calls,
+        ..StoredMessage::text("assistant", content)
+    }
+}
+
 /// The messages stored with one request, in order.
 fn new_messages(conn: &Connection, request_id: &str) -> Result<Vec<StoredMessage>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT m.role, m.content FROM request_messages rm JOIN messages m ON m.id = rm.message_id
-         WHERE rm.request_id = ?1 ORDER BY rm.position",
-    )?;
-    let rows = stmt.query_map([request_id], |row| {
-        Ok(StoredMessage {
-            role: row.get(0)?,
-            content: row.get(1)?,
-        })
-    })?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM request_messages rm JOIN messages m ON m.id = rm.message_id
+         WHERE rm.request_id = ?1 ORDER BY rm.position"
+    ))?;
+    let rows = stmt.query_map([request_id], |row| message(row, 0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The assistant answer recorded for a request, if any.
+/// The assistant answer recorded for a request, with its tool calls, if any.
 fn answer(conn: &Connection, request_id: &str) -> Result<Option<StoredMessage>> {
-    let content: Option<String> = conn
-        .prepare_cached("SELECT content FROM responses WHERE request_id = ?1")?
-        .query_row([request_id], |row| row.get(0))
+    let found: Option<(String, Option<String>)> = conn
+        .prepare_cached("SELECT content, tool_calls FROM responses WHERE request_id = ?1")?
+        .query_row([request_id], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
-    Ok(content.map(|content| StoredMessage {
-        role: "assistant".to_owned(),
-        content,
-    }))
+    Ok(found.map(|(content, calls)| assistant(content, decode_calls(calls))))
 }
 
 /// The full message list the client sent with `request_id`.
@@ -97,38 +113,31 @@ pub(crate) fn get_request(conn: &Connection, id: &str) -> Result<Option<RequestD
     }))
 }
 
-/// Stored JSON back as a value; text that is not JSON (never written by us) stays a string.
-fn parse_json(text: String) -> serde_json::Value {
-    serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
-}
-
 pub(crate) fn transcript(conn: &Connection, session_id: &str) -> Result<Option<Transcript>> {
     let Some(session) = queries::get_session(conn, session_id)? else {
         return Ok(None);
     };
     let mut by_request: HashMap<String, Vec<StoredMessage>> = HashMap::new();
     {
-        let mut stmt = conn.prepare_cached(
-            "SELECT rm.request_id, m.role, m.content
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT rm.request_id, {MESSAGE_COLUMNS}
              FROM requests r
              JOIN request_messages rm ON rm.request_id = r.id
              JOIN messages m ON m.id = rm.message_id
-             WHERE r.session_id = ?1 ORDER BY rm.request_id, rm.position",
-        )?;
+             WHERE r.session_id = ?1 ORDER BY rm.request_id, rm.position"
+        ))?;
         let mut rows = stmt.query([session_id])?;
         while let Some(row) = rows.next()? {
             by_request
                 .entry(row.get(0)?)
                 .or_default()
-                .push(StoredMessage {
-                    role: row.get(1)?,
-                    content: row.get(2)?,
-                });
+                .push(message(row, 1)?);
         }
     }
     let mut stmt = conn.prepare_cached(
         "SELECT r.id, r.received_at, r.model, p.content, p.reasoning, p.status,
-                p.finish_reason, p.prompt_tokens, p.completion_tokens, p.total_tokens
+                p.finish_reason, p.prompt_tokens, p.completion_tokens, p.total_tokens,
+                p.tool_calls, p.upstream_turns
          FROM requests r LEFT JOIN responses p ON p.request_id = r.id
          WHERE r.session_id = ?1 ORDER BY r.received_at, r.rowid",
     )?;
@@ -147,6 +156,8 @@ pub(crate) fn transcript(conn: &Connection, session_id: &str) -> Result<Option<T
                 prompt_tokens: row.get(7)?,
                 completion_tokens: row.get(8)?,
                 total_tokens: row.get(9)?,
+                tool_calls: decode_calls(row.get(10)?),
+                upstream_turns: row.get::<_, Option<String>>(11)?.map(parse_json),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -166,20 +177,20 @@ pub(crate) fn conversation(
     if !exists {
         return Ok(None);
     }
-    let latest_ok: Option<(String, String)> = conn
+    let latest_ok: Option<(String, String, Option<String>)> = conn
         .prepare_cached(
-            "SELECT r.id, p.content FROM requests r JOIN responses p ON p.request_id = r.id
+            "SELECT r.id, p.content, p.tool_calls
+             FROM requests r JOIN responses p ON p.request_id = r.id
              WHERE r.session_id = ?1 AND p.status = 'ok'
              ORDER BY r.received_at DESC, r.rowid DESC LIMIT 1",
         )?
-        .query_row([session_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .query_row([session_id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
         .optional()?;
-    if let Some((request_id, content)) = latest_ok {
+    if let Some((request_id, content, calls)) = latest_ok {
         let mut messages = full_messages(conn, &request_id)?;
-        messages.push(StoredMessage {
-            role: "assistant".to_owned(),
-            content,
-        });
+        messages.push(assistant(content, decode_calls(calls)));
         return Ok(Some(messages));
     }
     let latest: Option<String> = conn

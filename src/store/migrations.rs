@@ -13,7 +13,10 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::Result;
 
 /// The SQL migrations, oldest first. Append only.
-pub(crate) const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_tool_calls.sql"),
+];
 
 /// The version a fully migrated database has.
 pub(crate) fn latest_version() -> i64 {
@@ -97,6 +100,30 @@ mod tests {
             .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
             .expect("count");
         assert_eq!(n, 1, "re-running must not touch data");
+    }
+
+    #[test]
+    fn a_version_1_database_gains_the_tool_columns_and_keeps_its_rows() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(MIGRATIONS[0]).expect("0001");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version 1");
+        conn.execute(
+            "INSERT INTO messages (content_hash, role, content) VALUES (1, 'user', 'hi')",
+            [],
+        )
+        .expect("insert");
+        assert_eq!(migrate(&mut conn).expect("migrate"), latest_version());
+        let row: (String, Option<String>, Option<String>, Option<String>) = conn
+            .query_row(
+                "SELECT content, tool_calls, tool_call_id, name FROM messages",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .expect("row");
+        assert_eq!(row, ("hi".to_owned(), None, None, None));
+        conn.prepare("SELECT tool_calls, upstream_turns FROM responses")
+            .expect("the response columns exist");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 mod api;
 mod checkpoint;
+mod codec;
 mod conn;
 mod filter;
 mod history;
@@ -33,7 +34,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_time_ms};
-pub use types::{ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage};
+pub use types::{
+    ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage, StoredToolCall,
+};
 pub use views::{
     DbSize, Distribution, RequestDetail, RequestSummary, ResponseRow, SessionStats, SessionSummary,
     Statistics, Transcript, Turn, UsageGroup, UsageReport,

@@ -6,6 +6,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
+use super::codec::{decode_calls, parse_json};
 use super::filter::Columns;
 use super::{
     ConvNode, Fingerprint, ListQuery, RequestSummary, ResponseRow, Result, SessionSummary,
@@ -79,14 +80,17 @@ fn with_totals(page: &str) -> String {
              SELECT r.session_id, count(*) AS turns,
                     coalesce(sum(p.prompt_tokens), 0) AS prompt_tokens,
                     coalesce(sum(p.completion_tokens), 0) AS completion_tokens,
-                    coalesce(sum(p.total_tokens), 0) AS total_tokens
+                    coalesce(sum(p.total_tokens), 0) AS total_tokens,
+                    coalesce(sum(CASE WHEN json_valid(p.tool_calls)
+                        THEN json_array_length(p.tool_calls) END), 0) AS tool_calls
              FROM requests r LEFT JOIN responses p ON p.request_id = r.id
              WHERE r.session_id IN (SELECT id FROM page)
              GROUP BY r.session_id)
          SELECT page.*, coalesce(t.turns, 0) AS turns,
                 coalesce(t.prompt_tokens, 0) AS prompt_tokens,
                 coalesce(t.completion_tokens, 0) AS completion_tokens,
-                coalesce(t.total_tokens, 0) AS total_tokens
+                coalesce(t.total_tokens, 0) AS total_tokens,
+                coalesce(t.tool_calls, 0) AS tool_calls
          FROM page LEFT JOIN totals t ON t.session_id = page.id
          ORDER BY page.updated_at DESC, page.seq DESC"
     )
@@ -142,6 +146,7 @@ fn session_summary(row: &Row<'_>) -> rusqlite::Result<SessionSummary> {
         prompt_tokens: row.get("prompt_tokens")?,
         completion_tokens: row.get("completion_tokens")?,
         total_tokens: row.get("total_tokens")?,
+        tool_calls: row.get("tool_calls")?,
     })
 }
 
@@ -246,6 +251,10 @@ pub(crate) fn response_row(row: &Row<'_>) -> rusqlite::Result<ResponseRow> {
         error_message: row.get("error_message")?,
         content: row.get("content")?,
         reasoning: row.get("reasoning")?,
+        tool_calls: decode_calls(row.get("tool_calls")?),
+        upstream_turns: row
+            .get::<_, Option<String>>("upstream_turns")?
+            .map(parse_json),
         finish_reason: row.get("finish_reason")?,
         prompt_tokens: row.get("prompt_tokens")?,
         completion_tokens: row.get("completion_tokens")?,

@@ -21,11 +21,42 @@ pub struct NewSession {
     pub created_at: i64,
 }
 
-/// One message of a request (role + content), stored once by hash.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// One message of a request, stored once: a row is reused only when every field is equal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct StoredMessage {
     pub role: String,
+    /// The text; `""` for an assistant message that only carried tool calls.
     pub content: String,
+    /// The calls an assistant message made, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<StoredToolCall>,
+    /// The call a `tool` message answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// The tool a `tool` message answers for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl StoredMessage {
+    /// A message of plain text.
+    pub fn text(role: impl Into<String>, content: impl Into<String>) -> StoredMessage {
+        StoredMessage {
+            role: role.into(),
+            content: content.into(),
+            ..StoredMessage::default()
+        }
+    }
+}
+
+/// One tool call as the store keeps it (the store's own copy of `session::ToolCall`, so the
+/// store depends on nothing above it). Serialised as `{"id", "name", "arguments"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct StoredToolCall {
+    pub id: String,
+    pub name: String,
+    /// The arguments as the JSON text the client received or sent.
+    pub arguments: String,
 }
 
 /// What is known of a request when it arrives.
@@ -74,6 +105,11 @@ pub struct NewResponse {
     pub error_message: Option<String>,
     pub content: String,
     pub reasoning: String,
+    /// The tool calls the client received, in order.
+    pub tool_calls: Vec<StoredToolCall>,
+    /// What each upstream turn was, for an exchange that needed more than one (a corrective
+    /// message, design.md §9); `None` for the usual single turn. Kept as opaque JSON.
+    pub upstream_turns: Option<serde_json::Value>,
     pub finish_reason: Option<String>,
     pub prompt_tokens: i64,
     /// Includes the reasoning tokens, as in OpenAI's `usage`; the store's `total_tokens` is

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::StoredMessage;
+use super::{StoredMessage, StoredToolCall};
 
 /// A session with its totals.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -27,6 +27,8 @@ pub struct SessionSummary {
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
     pub total_tokens: i64,
+    /// Tool calls the session's answers made (0 for a session without tools).
+    pub tool_calls: i64,
 }
 
 /// The size of the database in bytes (`page_count × page_size`) and, of that, the free
@@ -121,6 +123,13 @@ pub struct ResponseRow {
     pub error_message: Option<String>,
     pub content: String,
     pub reasoning: String,
+    /// The tool calls the client received; absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<StoredToolCall>,
+    /// Each upstream turn of an exchange that needed a corrective one; absent for the usual
+    /// single turn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_turns: Option<serde_json::Value>,
     pub finish_reason: Option<String>,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
@@ -150,6 +159,12 @@ pub struct Turn {
     /// The answer; `null` fields while no response is recorded.
     pub content: Option<String>,
     pub reasoning: Option<String>,
+    /// The tool calls the answer made; absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<StoredToolCall>,
+    /// Each upstream turn, when the answer needed a corrective one; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_turns: Option<serde_json::Value>,
     pub status: Option<String>,
     pub finish_reason: Option<String>,
     pub prompt_tokens: Option<i64>,

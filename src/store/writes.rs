@@ -5,6 +5,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::codec::encode_calls;
 use super::{ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage};
 
 pub(crate) fn insert_session(conn: &Connection, s: &NewSession) -> rusqlite::Result<()> {
@@ -68,22 +69,44 @@ pub(crate) fn insert_request(conn: &Connection, r: &NewRequest) -> rusqlite::Res
     Ok(())
 }
 
-/// The id of the row holding `message`, inserting it if it is new.
+/// The id of the row holding `message`, inserting it if it is new. A row is reused only when
+/// every column matches (`IS`, so NULL equals NULL): two assistant messages with the same
+/// (empty) text but different tool calls are different rows.
 fn intern_message(conn: &Connection, message: &StoredMessage) -> rusqlite::Result<i64> {
     let hash = content_hash(&message.role, &message.content);
+    let tool_calls = encode_calls(&message.tool_calls);
     let existing = conn
         .prepare_cached(
-            "SELECT id FROM messages WHERE content_hash = ?1 AND role = ?2 AND content = ?3",
+            "SELECT id FROM messages WHERE content_hash = ?1 AND role = ?2 AND content = ?3
+                 AND tool_calls IS ?4 AND tool_call_id IS ?5 AND name IS ?6",
         )?
-        .query_row(params![hash, message.role, message.content], |row| {
-            row.get(0)
-        })
+        .query_row(
+            params![
+                hash,
+                message.role,
+                message.content,
+                tool_calls,
+                message.tool_call_id,
+                message.name
+            ],
+            |row| row.get(0),
+        )
         .optional()?;
     if let Some(id) = existing {
         return Ok(id);
     }
-    conn.prepare_cached("INSERT INTO messages (content_hash, role, content) VALUES (?1, ?2, ?3)")?
-        .execute(params![hash, message.role, message.content])?;
+    conn.prepare_cached(
+        "INSERT INTO messages (content_hash, role, content, tool_calls, tool_call_id, name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        hash,
+        message.role,
+        message.content,
+        tool_calls,
+        message.tool_call_id,
+        message.name
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -106,9 +129,9 @@ pub(crate) fn insert_response(conn: &Connection, r: &NewResponse) -> rusqlite::R
         "INSERT OR REPLACE INTO responses (id, request_id, session_id, response_id, status,
              error_kind, error_message, content, reasoning, finish_reason, prompt_tokens,
              completion_tokens, reasoning_tokens, total_tokens, upstream_first_byte_ms,
-             first_token_ms, duration_ms, created_at)
+             first_token_ms, duration_ms, created_at, tool_calls, upstream_turns)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18)",
+             ?18, ?19, ?20)",
     )?
     .execute(params![
         r.id,
@@ -129,6 +152,8 @@ pub(crate) fn insert_response(conn: &Connection, r: &NewResponse) -> rusqlite::R
         r.first_token_ms,
         r.duration_ms,
         r.created_at,
+        encode_calls(&r.tool_calls),
+        r.upstream_turns.as_ref().map(ToString::to_string),
     ])?;
     if let Some(session) = &r.session_id {
         touch_session(conn, session, r.created_at)?;

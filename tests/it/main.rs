@@ -16,3 +16,4 @@ mod examples;
 mod failures;
 mod robustness;
 mod serve;
+mod tools;

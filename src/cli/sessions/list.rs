@@ -1,5 +1,6 @@
 //! `qwenctl sessions list`: the most recently active sessions as a table, or their
-//! [`SessionSummary`] records as a JSON array.
+//! [`SessionSummary`] records as a JSON array. The `TOOLS` column counts the tool calls a
+//! session's answers made (`-` for none), so agent sessions stand out.
 
 use clap::Args;
 use tabled::Tabled;
@@ -31,6 +32,8 @@ struct Row {
     model: String,
     #[tabled(rename = "TURNS")]
     turns: i64,
+    #[tabled(rename = "TOOLS")]
+    tools: String,
     #[tabled(rename = "TOKENS")]
     tokens: i64,
     #[tabled(rename = "LAST ACTIVE")]
@@ -44,6 +47,7 @@ impl Row {
             title: output::shorten(&s.title, TITLE_WIDTH, Fit::Width),
             model: s.model.clone(),
             turns: s.turns,
+            tools: tool_calls(s.tool_calls),
             tokens: s.total_tokens,
             last_active: output::ago(s.updated_at, now_ms, Age::Long),
         }
@@ -67,4 +71,20 @@ pub async fn run(args: ListArgs, ctx: Ctx) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// A count of tool calls for a table: `-` for none.
+fn tool_calls(n: i64) -> String {
+    if n > 0 { n.to_string() } else { "-".to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tool_calls;
+
+    #[test]
+    fn sessions_without_tool_calls_show_a_dash() {
+        assert_eq!(tool_calls(0), "-");
+        assert_eq!(tool_calls(3), "3");
+    }
 }

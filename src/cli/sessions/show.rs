@@ -3,7 +3,10 @@
 //!
 //! Each turn shows the messages the client added, then the model's reasoning set apart as
 //! an indented block (dim on a colour terminal), then the answer and what it cost. Turns
-//! without a recorded answer (failed, still running) say so instead of leaving a gap.
+//! without a recorded answer (failed, still running) say so instead of leaving a gap. Tool
+//! calls read as calls, never as the markers that carried them upstream: each call an
+//! answer made is a `→ name(arguments)` line, each result the client sent back a
+//! `← name: result` line.
 
 use std::fmt::Write as _;
 
@@ -12,7 +15,7 @@ use clap::Args;
 use super::not_found;
 use crate::context::Ctx;
 use crate::output::{self, Age, Paint, ago, timestamp};
-use crate::store::{Transcript, Turn};
+use crate::store::{StoredMessage, StoredToolCall, Transcript, Turn};
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
@@ -57,6 +60,10 @@ fn render(t: &Transcript, now_ms: i64, paint: Paint) -> String {
         "  turns    {} · {} tokens ({} prompt, {} completion)",
         s.turns, s.total_tokens, s.prompt_tokens, s.completion_tokens
     );
+    if s.tool_calls > 0 {
+        let plural = if s.tool_calls == 1 { "" } else { "s" };
+        let _ = writeln!(out, "  tools    {} call{plural}", s.tool_calls);
+    }
     for (n, turn) in t.turns.iter().enumerate() {
         out.push('\n');
         render_turn(&mut out, n + 1, turn, paint);
@@ -71,8 +78,7 @@ fn render_turn(out: &mut String, n: usize, turn: &Turn, paint: Paint) {
         paint.bold(&format!("── turn {n} · {} ──", timestamp(turn.received_at)))
     );
     for message in &turn.messages {
-        let _ = writeln!(out, "{}", paint.bold(&format!("{}:", message.role)));
-        let _ = writeln!(out, "{}", message.content.trim_end());
+        render_message(out, message, paint);
         out.push('\n');
     }
     if let Some(reasoning) = turn.reasoning.as_deref().filter(|r| !r.trim().is_empty()) {
@@ -83,16 +89,52 @@ fn render_turn(out: &mut String, n: usize, turn: &Turn, paint: Paint) {
         let _ = writeln!(out, "{}", paint.dim(block.trim_end()));
         out.push('\n');
     }
-    match turn.content.as_deref().filter(|c| !c.is_empty()) {
-        Some(content) => {
-            let _ = writeln!(out, "{}", paint.bold("assistant:"));
+    let content = turn.content.as_deref().filter(|c| !c.is_empty());
+    if content.is_some() || !turn.tool_calls.is_empty() {
+        let _ = writeln!(out, "{}", paint.bold("assistant:"));
+        if let Some(content) = content {
             let _ = writeln!(out, "{}", content.trim_end());
         }
-        None => {
-            let _ = writeln!(out, "{}", paint.dim("(no answer recorded)"));
+        for call in &turn.tool_calls {
+            let _ = writeln!(out, "{}", call_line(call));
         }
+    } else {
+        let _ = writeln!(out, "{}", paint.dim("(no answer recorded)"));
     }
     let _ = writeln!(out, "{}", paint.dim(&status_line(turn)));
+}
+
+/// A message the client sent: `role:` and its text, then its calls; a tool result as one
+/// `← name: result` line (further lines of the result indented below it).
+fn render_message(out: &mut String, m: &StoredMessage, paint: Paint) {
+    if m.role == "tool" {
+        let who = m
+            .name
+            .as_deref()
+            .or(m.tool_call_id.as_deref())
+            .unwrap_or("tool");
+        let mut lines = m.content.trim_end().lines();
+        let _ = writeln!(out, "← {who}: {}", lines.next().unwrap_or_default());
+        for line in lines {
+            let _ = writeln!(out, "  {line}");
+        }
+        return;
+    }
+    let _ = writeln!(out, "{}", paint.bold(&format!("{}:", m.role)));
+    let text = m.content.trim_end();
+    if !text.is_empty() || m.tool_calls.is_empty() {
+        let _ = writeln!(out, "{text}");
+    }
+    for call in &m.tool_calls {
+        let _ = writeln!(out, "{}", call_line(call));
+    }
+}
+
+/// `→ get_weather({"city":"Paris"})`: the arguments as compact JSON when they parse.
+fn call_line(call: &StoredToolCall) -> String {
+    let arguments = serde_json::from_str::<serde_json::Value>(&call.arguments)
+        .map_or_else(|_| call.arguments.trim().to_owned(), |v| v.to_string());
+    format!("→ {}({arguments})", call.name)
 }
 
 /// `[ok · stop · 12 prompt + 30 completion = 42 tokens · qwen3-max]`
@@ -100,6 +142,15 @@ fn status_line(turn: &Turn) -> String {
     let mut parts = vec![turn.status.clone().unwrap_or_else(|| "pending".to_owned())];
     if let Some(reason) = &turn.finish_reason {
         parts.push(reason.clone());
+    }
+    if let Some(n) = turn
+        .upstream_turns
+        .as_ref()
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::len)
+        .filter(|&n| n > 1)
+    {
+        parts.push(format!("{n} upstream turns"));
     }
     if let (Some(prompt), Some(completion), Some(total)) = (
         turn.prompt_tokens,
@@ -124,12 +175,11 @@ mod tests {
             request_id: "req".into(),
             received_at: 0,
             model: "qwen3-max".into(),
-            messages: vec![StoredMessage {
-                role: "user".into(),
-                content: user.into(),
-            }],
+            messages: vec![StoredMessage::text("user", user)],
             content: answer.map(str::to_owned),
             reasoning: answer.map(|_| reasoning.to_owned()),
+            tool_calls: Vec::new(),
+            upstream_turns: None,
             status: Some(if answer.is_some() { "ok" } else { "error" }.into()),
             finish_reason: answer.map(|_| "stop".into()),
             prompt_tokens: Some(3),
@@ -150,6 +200,7 @@ mod tests {
                 prompt_tokens: 6,
                 completion_tokens: 8,
                 total_tokens: 14,
+                tool_calls: 0,
             },
             turns: vec![
                 turn("hello", Some("You said: hello"), "first\nsecond"),
@@ -174,5 +225,53 @@ mod tests {
         assert!(!text.contains('\x1b'));
         let colored = render(&transcript(), 0, Paint { color: true });
         assert!(colored.contains("\x1b[2m    reasoning:"), "{colored}");
+    }
+
+    #[test]
+    fn tool_calls_and_results_read_as_arrows() {
+        let mut t = transcript();
+        t.session.tool_calls = 2;
+        let call = |id: &str, name: &str, arguments: &str| StoredToolCall {
+            id: id.into(),
+            name: name.into(),
+            arguments: arguments.into(),
+        };
+        let first = &mut t.turns[0];
+        first.content = Some(String::new());
+        first.finish_reason = Some("tool_calls".into());
+        first.tool_calls = vec![
+            call("call_1", "get_weather", r#"{ "city": "Paris" }"#),
+            call("call_2", "get_time", "not json"),
+        ];
+        let second = &mut t.turns[1];
+        second.messages = vec![
+            StoredMessage {
+                tool_call_id: Some("call_1".into()),
+                name: Some("get_weather".into()),
+                ..StoredMessage::text("tool", "sunny\n21 °C")
+            },
+            StoredMessage {
+                tool_call_id: Some("call_2".into()),
+                ..StoredMessage::text("tool", "noon")
+            },
+        ];
+        second.content = Some("It is sunny.".into());
+        second.status = Some("ok".into());
+        second.upstream_turns = Some(serde_json::json!([{}, {}]));
+        let text = render(&t, 0, Paint { color: false });
+        assert!(text.contains("  tools    2 calls\n"), "{text}");
+        assert!(
+            text.contains(
+                "assistant:\n→ get_weather({\"city\":\"Paris\"})\n→ get_time(not json)\n\
+                 [ok · tool_calls · "
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("← get_weather: sunny\n  21 °C\n\n← call_2: noon\n\nassistant:\n"),
+            "{text}"
+        );
+        assert!(text.contains("[ok · 2 upstream turns · "), "{text}");
+        assert!(!text.contains("tool:"), "{text}");
     }
 }

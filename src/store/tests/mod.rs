@@ -1,10 +1,11 @@
 //! Tests of the store through its public API, on temporary files and in memory.
 //!
 //! `writes` covers the writer (ordering, group commit, durability, errors), `reads` the
-//! queries and reconstructions. The helpers build rows with fixed timestamps so order and
-//! filters are deterministic.
+//! queries and reconstructions, `tools` what tool calls add to both. The helpers build rows
+//! with fixed timestamps so order and filters are deterministic.
 
 mod reads;
+mod tools;
 mod writes;
 
 use super::*;
@@ -16,10 +17,7 @@ pub(super) fn temp_store() -> (tempfile::TempDir, Store) {
 }
 
 pub(super) fn msg(role: &str, content: &str) -> StoredMessage {
-    StoredMessage {
-        role: role.to_owned(),
-        content: content.to_owned(),
-    }
+    StoredMessage::text(role, content)
 }
 
 pub(super) fn session(id: &str, model: &str, at: i64) -> NewSession {
