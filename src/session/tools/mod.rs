@@ -9,3 +9,4 @@
 //! (and the one corrective turn) is [`super::answer`].
 
 pub(crate) mod markup;
+pub(crate) mod parse;
