@@ -10,3 +10,4 @@
 
 pub(crate) mod markup;
 pub(crate) mod parse;
+pub(crate) mod schema;
