@@ -8,6 +8,7 @@
 //! themselves live in [`markup`]. Everything here is pure; the answer loop that drives it
 //! (and the one corrective turn) is [`super::answer`].
 
+pub(crate) mod json;
 pub(crate) mod markup;
 pub(crate) mod parse;
 pub(crate) mod schema;
