@@ -4,15 +4,45 @@
 //! upstream: "my name is X" said anywhere on the chain (or earlier in the current message,
 //! because proxies fold history into one message) is recalled by "what is my name".
 //! Everything else is echoed. Echoes longer than [`ECHO_LIMIT`] characters are cut and end
-//! with `…`, keeping answers for huge folded histories short.
+//! with `…`, keeping answers for huge folded histories short. In a chat with tools, or when
+//! a structured output is asked for, the fake answers like a tool-calling model instead
+//! ([`crate::tools`]).
 
 /// Characters of the user's message echoed before the answer is cut with `…`.
 pub(crate) const ECHO_LIMIT: usize = 200;
 
+use super::tools;
+
 /// Reasoning tokens counted per thinking snapshot.
 pub(crate) const REASONING_PER_STEP: u64 = 10;
 
-/// The answer to `current`, given the user texts of the chain before it (oldest first).
+/// One answer: the text of the answer phase, and a thought for the thinking phase when the
+/// answer put something there (tool calls under `[[form:thinking]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Answer {
+    pub text: String,
+    pub thought: Option<String>,
+}
+
+impl Answer {
+    pub(crate) fn plain(text: String) -> Answer {
+        Answer {
+            text,
+            thought: None,
+        }
+    }
+}
+
+/// The answer to `current`, given the user texts of the chain before it (oldest first) and
+/// whether the request thinks; `Err` (for `Bad_Request`) is a malformed test directive.
+pub(crate) fn respond(chain: &[String], current: &str, thinking: bool) -> Result<Answer, String> {
+    Ok(match tools::answer(chain, current, thinking)? {
+        Some(answer) => answer,
+        None => Answer::plain(compose(chain, current)),
+    })
+}
+
+/// The plain answer to `current`, given the user texts of the chain before it (oldest first).
 pub(crate) fn compose(chain: &[String], current: &str) -> String {
     if current.to_ascii_lowercase().contains("what is my name") {
         let name = chain
@@ -108,14 +138,21 @@ pub(crate) fn input_tokens(content: &str) -> u64 {
     (content.chars().count() as u64).div_ceil(4).max(1)
 }
 
-/// Cumulative `(titles, thoughts)` snapshots of the thinking summary, one per event.
-pub(crate) fn thinking_snapshots(content: &str) -> Vec<(Vec<String>, Vec<String>)> {
+/// Cumulative `(titles, thoughts)` snapshots of the thinking summary, one per event;
+/// `thought`, when the answer has one, is the last thought.
+pub(crate) fn thinking_snapshots(
+    content: &str,
+    thought: Option<&str>,
+) -> Vec<(Vec<String>, Vec<String>)> {
     let title1 = "Reading the message".to_owned();
     let title2 = "Composing the reply".to_owned();
     let thoughts = [
         format!("The user wrote {} characters.", content.chars().count()),
-        "Nothing needs a tool; the reply is deterministic.".to_owned(),
-        "The answer is ready.".to_owned(),
+        match thought {
+            Some(_) => "A tool call is needed.".to_owned(),
+            None => "Nothing needs a tool; the reply is deterministic.".to_owned(),
+        },
+        thought.unwrap_or("The answer is ready.").to_owned(),
     ];
     vec![
         (vec![title1.clone()], thoughts[..1].to_vec()),

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::answer::{chunks, compose, input_tokens};
+use super::answer::{chunks, input_tokens, respond};
 use super::faults::{self, FAULT_HEADER, Fault};
 use super::stream::{Step, StreamCtx, full_answer, sse_response, wait_for_shutdown};
 use super::wire::{error_envelope, ok_envelope};
@@ -71,8 +71,11 @@ pub(crate) async fn completions(
         keepalive: faults.keepalive,
         input_tokens: input_tokens(&valid.content),
     };
-    let answer = compose(&valid.chain, &valid.content);
-    let chunks = chunks(&answer, opts.answer_chunks);
+    let answer = match respond(&valid.chain, &valid.content, valid.thinking) {
+        Ok(answer) => answer,
+        Err(message) => return bad_request(&message),
+    };
+    let chunks = chunks(&answer.text, opts.answer_chunks);
 
     match faults.fault {
         Some(Fault::Hang) => {
@@ -96,11 +99,18 @@ pub(crate) async fn completions(
         None => {}
     }
 
-    remember_turn(&shared, &valid, &ctx, &answer);
+    remember_turn(&shared, &valid, &ctx, &answer.text);
     if !valid.stream {
-        return legacy_json(&ctx, &answer);
+        return legacy_json(&ctx, &answer.text);
     }
-    let plan = full_answer(&ctx, &valid.content, &chunks, valid.thinking, valid.search);
+    let plan = full_answer(
+        &ctx,
+        &valid.content,
+        &chunks,
+        valid.thinking,
+        valid.search,
+        answer.thought.as_deref(),
+    );
     sse_response(plan, shared.shutdown_signal())
 }
 

@@ -14,17 +14,22 @@
 //! load, while the defaults keep far more than any test looks at.
 //!
 //! This file owns the public handle and the shared state; the routes, the completion
-//! endpoint, the request log, the chats, the answer "model", the wire formats and the faults
-//! live in the sibling modules. The recorded upstream responses it serves are in this
+//! endpoint, the request log, the chats, the answer "model" (with its tool-calling side:
+//! the convention it reads, the test directives, schema synthesis), the wire formats and the
+//! faults live in the sibling modules. The recorded upstream responses it serves are in this
 //! crate's `fixtures/`, which qwenctl's own parser tests read too.
 
 mod answer;
 mod chats;
 mod completions;
+mod convention;
+mod directives;
 mod faults;
 mod request_log;
 mod routes;
 mod stream;
+mod synth;
+mod tools;
 mod wire;
 
 #[cfg(test)]

@@ -136,8 +136,8 @@ impl StreamCtx {
     }
 
     /// `thinking_summary` snapshots then its finished event; returns the reasoning spent.
-    pub(crate) fn thinking(&self, content: &str) -> (Vec<Step>, u64) {
-        let snapshots = thinking_snapshots(content);
+    pub(crate) fn thinking(&self, content: &str, thought: Option<&str>) -> (Vec<Step>, u64) {
+        let snapshots = thinking_snapshots(content, thought);
         let mut steps = Vec::new();
         let mut reasoning = 0;
         for (titles, thoughts) in &snapshots {
@@ -192,12 +192,14 @@ fn search_hits() -> [SearchHit; 2] {
 }
 
 /// The complete plan of a successful answer: created, [search], [thinking], answer, finish.
+/// `thought` is the answer's own last thought, if any (shown only when thinking).
 pub(crate) fn full_answer(
     ctx: &StreamCtx,
     content: &str,
     chunks: &[String],
     thinking: bool,
     search: bool,
+    thought: Option<&str>,
 ) -> Vec<Step> {
     let mut steps = vec![ctx.created()];
     if search {
@@ -205,8 +207,8 @@ pub(crate) fn full_answer(
     }
     let mut reasoning = None;
     if thinking {
-        let (thought, spent) = ctx.thinking(content);
-        steps.extend(thought);
+        let (thinking_steps, spent) = ctx.thinking(content, thought);
+        steps.extend(thinking_steps);
         reasoning = Some(spent);
     }
     steps.extend(ctx.answer_chunks(chunks, reasoning));

@@ -1,7 +1,7 @@
 //! End-to-end tests of the fake over real HTTP (reqwest), plus the helpers the fault tests
 //! share. They pin what clients depend on: auth, strict validation, parent chaining and the
 //! exact SSE bytes. Kept whole: it is the fake's contract read top to bottom, one endpoint
-//! after another, and the helpers below serve the sibling fault and chat tests.
+//! after another, and the helpers below serve the sibling fault, chat and tool tests.
 
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use crate::{COMPLETIONS_PATH, FakeOptions, FakeUpstream, Limits};
 
 mod chat;
 mod faults;
+mod tools;
 
 const TURN1: &str = include_str!("../../fixtures/completions.request.turn1.json");
 pub(super) const TOKEN: &str = "test-token";
