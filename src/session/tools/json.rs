@@ -13,7 +13,6 @@ const MAX_STARTS: usize = 256;
 /// The one JSON value in `text` and its text: the whole trimmed answer if it parses, else the
 /// first ```` ```json ```` (or bare ```` ``` ````) fence whose content parses, else the first
 /// balanced `{…}` or `[…]` span that parses.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn extract(text: &str) -> Option<(Value, String)> {
     parse(text)
         .or_else(|| fenced(text))

@@ -15,7 +15,6 @@ use super::markup::{CALL_CLOSE, CALL_OPEN};
 
 /// What the parser makes of the answer so far, in the answer's order.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) enum Event {
     /// Text to pass on (only text before the first call block; byte for byte).
     Text(String),
@@ -29,7 +28,6 @@ pub(crate) enum Event {
 /// One call as the model wrote it: the name is not yet checked against the declared tools,
 /// nor the arguments against the tool's schema.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct RawCall {
     pub name: String,
     /// Always a JSON object.
@@ -50,7 +48,6 @@ enum Place {
 
 /// Reads one answer, delta by delta (see the module documentation).
 #[derive(Debug, Default)]
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct ToolParser {
     place: Place,
     /// Text not yet decided: outside a block, a tail that may be the start of an opening
@@ -62,7 +59,6 @@ pub(crate) struct ToolParser {
     saw_block: bool,
 }
 
-#[cfg_attr(not(test), allow(dead_code))]
 impl ToolParser {
     pub fn new() -> Self {
         Self::default()

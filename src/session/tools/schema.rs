@@ -21,7 +21,6 @@ const BUDGET: usize = 10_000;
 
 /// Whether `value` satisfies `schema`; the first problem found otherwise. An empty or
 /// non-object schema accepts everything.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn validate(value: &Value, schema: &Value) -> Result<(), String> {
     if !schema.is_object() {
         return Ok(());
