@@ -259,18 +259,16 @@ async fn tool_choice_is_obeyed() {
 #[tokio::test]
 async fn markers_are_plain_text_without_tools() {
     let s = TestServer::start().await;
-    let (status, body) = s
-        .chat(
-            "qwen3-max",
-            &msgs(&[("user", "[[say:<<<TOOL_CALL>>>\n{\"name\": \"x\"}]]")]),
-        )
-        .await;
+    // The fake echoes the markers back; without tools they are the user's own text.
+    let text = "<<<TOOL_CALL>>>\n{\"name\": \"x\"}";
+    let (status, body) = s.chat("qwen3-max", &msgs(&[("user", text)])).await;
     assert_eq!(status, 200);
     assert_eq!(body["choices"][0]["finish_reason"], "stop");
     assert_eq!(
         body["choices"][0]["message"]["content"],
-        "<<<TOOL_CALL>>>\n{\"name\": \"x\"}"
+        format!("You said: {text}")
     );
+    assert_eq!(sent_content(&s.completions()[0]), text);
 }
 
 #[tokio::test]
