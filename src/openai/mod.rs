@@ -9,11 +9,12 @@
 //! byte for byte, apart from the HTTP plumbing in `proxy`.
 //!
 //! - [`request`]: request bodies of `/v1/chat/completions` and `/v1/completions`, validated so
-//!   that every rejection names the offending parameter;
+//!   that every rejection names the offending parameter; [`messages`] reads the chat history;
 //! - [`usage`]: the `usage` object, rendered from the engine's counts;
 //! - [`response`]: `chat.completion`, `chat.completion.chunk` and `text_completion` objects;
 //! - [`models`]: the model list with its virtual `-thinking`/`-search` variants.
 
+mod messages;
 mod models;
 mod params;
 mod request;

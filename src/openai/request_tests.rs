@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::session::Role;
 
 fn chat(body: Value) -> Result<ChatRequest, InvalidRequest> {
     parse_chat_request(body.to_string().as_bytes())
