@@ -10,6 +10,8 @@
 //!
 //! - [`request`]: request bodies of `/v1/chat/completions` and `/v1/completions`, validated so
 //!   that every rejection names the offending parameter; [`messages`] reads the chat history;
+//! - [`tools`]: the tool declarations, the tool choice and the response format of a chat
+//!   request, deprecated spellings included;
 //! - [`usage`]: the `usage` object, rendered from the engine's counts;
 //! - [`response`]: `chat.completion`, `chat.completion.chunk` and `text_completion` objects;
 //! - [`models`]: the model list with its virtual `-thinking`/`-search` variants.
@@ -19,6 +21,7 @@ mod models;
 mod params;
 mod request;
 pub(crate) mod response;
+mod tools;
 mod usage;
 
 #[cfg(test)]

@@ -9,9 +9,10 @@
 
 use serde_json::Value;
 
-use super::messages;
 use super::params::{self, Object, missing, present, type_name, wrong_type};
+use super::{messages, tools};
 pub use crate::session::Message;
+use crate::session::{OutputFormat, ToolChoice, ToolSpec};
 
 /// Why a request body was refused: becomes a 400 `invalid_request_error`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +57,14 @@ pub struct ChatRequest {
     /// `enable_thinking`, else derived from `reasoning_effort`; `None` when neither is given.
     pub thinking: Option<bool>,
     pub user: Option<String>,
+    /// `tools`, else the deprecated `functions`; empty when neither is given.
+    pub tools: Vec<ToolSpec>,
+    /// `tool_choice`, else the deprecated `function_call`; checked against `tools`.
+    pub tool_choice: ToolChoice,
+    /// `parallel_tool_calls`, default true.
+    pub parallel_tool_calls: bool,
+    /// `response_format`.
+    pub format: OutputFormat,
     /// The whole body without `messages`, for the store.
     pub params: Value,
 }
@@ -94,6 +103,8 @@ pub fn parse_chat_request(body: &[u8]) -> Result<ChatRequest, InvalidRequest> {
     params::check_sampling(&obj)?;
     let thinking = params::thinking(&obj)?;
     let user = params::opt_string(&obj, "user")?;
+    let tools = tools::tool_params(&obj)?;
+    let format = tools::response_format(&obj)?;
     obj.remove("messages");
     Ok(ChatRequest {
         model,
@@ -104,6 +115,10 @@ pub fn parse_chat_request(body: &[u8]) -> Result<ChatRequest, InvalidRequest> {
         stop,
         thinking,
         user,
+        tools: tools.tools,
+        tool_choice: tools.tool_choice,
+        parallel_tool_calls: tools.parallel_tool_calls,
+        format,
         params: Value::Object(obj),
     })
 }

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::session::Role;
+use crate::session::{OutputFormat, Role, ToolChoice, ToolSpec};
 
 fn chat(body: Value) -> Result<ChatRequest, InvalidRequest> {
     parse_chat_request(body.to_string().as_bytes())
@@ -118,18 +118,17 @@ fn roles_are_checked_and_function_is_tool() {
         );
         assert_eq!(p.as_deref(), Some("messages[1].role"));
     }
-    let roles = [
-        "system",
-        "developer",
-        "user",
-        "assistant",
-        "tool",
-        "function",
-    ];
-    let messages: Vec<Value> = roles
-        .iter()
-        .map(|r| json!({"role": r, "content": *r}))
-        .collect();
+    let call =
+        json!({"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}});
+    let messages = json!([
+        {"role": "system", "content": "system"},
+        {"role": "developer", "content": "developer"},
+        {"role": "user", "content": "user"},
+        {"role": "assistant", "content": "assistant", "tool_calls": [call],
+            "function_call": {"name": "g", "arguments": "{}"}},
+        {"role": "tool", "tool_call_id": "c1", "content": "tool"},
+        {"role": "function", "name": "g", "content": "function"},
+    ]);
     let req = chat(chat_with(json!({ "messages": messages }))).unwrap();
     let got: Vec<&str> = req.messages.iter().map(|m| m.role.as_str()).collect();
     assert_eq!(
@@ -144,8 +143,9 @@ fn content_forms() {
     let req = chat(chat_with(json!({"messages": [
         {"role": "system", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
         {"role": "user", "content": []},
-        {"role": "assistant", "content": null, "tool_calls": [{"id": "c1"}]},
-        {"role": "assistant", "function_call": {"name": "f"}},
+        {"role": "assistant", "content": null, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "assistant", "function_call": {"name": "f", "arguments": "{}"}},
         {"role": "assistant", "content": [{"type": "refusal", "refusal": "no"}]},
         {"role": "tool", "tool_call_id": "c1", "content": "42"},
     ]})))
@@ -407,4 +407,359 @@ fn completion_request_rules() {
 fn errors_display_their_message() {
     let err = InvalidRequest::new("boom", Some("x"));
     assert_eq!(err.to_string(), "boom");
+}
+
+// --- Tools, tool choice, response format ---------------------------------------------------
+
+fn tool(name: &str) -> Value {
+    json!({"type": "function", "function": {"name": name}})
+}
+
+#[test]
+fn tools_are_read_with_their_defaults() {
+    let weather = json!({"type": "function", "function": {"name": "get_weather",
+        "description": "Weather of a city", "strict": true,
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}});
+    let req = chat(chat_with(json!({"tools": [weather, tool("now")]}))).unwrap();
+    assert_eq!(
+        req.tools,
+        [
+            ToolSpec {
+                name: "get_weather".into(),
+                description: Some("Weather of a city".into()),
+                parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+            },
+            ToolSpec {
+                name: "now".into(),
+                description: None,
+                parameters: json!({"type": "object", "properties": {}}),
+            },
+        ]
+    );
+    assert_eq!(req.tool_choice, ToolChoice::Auto);
+    assert!(req.parallel_tool_calls);
+    assert_eq!(req.format, OutputFormat::Text);
+    let plain = chat(chat_with(json!({}))).unwrap();
+    assert!(plain.tools.is_empty() && plain.parallel_tool_calls);
+    assert_eq!(plain.tool_choice, ToolChoice::Auto);
+    let null_description = json!({"type": "function",
+        "function": {"name": "f", "description": null, "parameters": null, "strict": null}});
+    assert!(chat(chat_with(json!({"tools": [null_description]}))).is_ok());
+}
+
+#[test]
+fn tool_declaration_rules() {
+    let long = "a".repeat(65);
+    let cases = [
+        (json!({}), "tools"),
+        (json!("f"), "tools"),
+        (json!(["f"]), "tools[0]"),
+        (json!([{"function": {"name": "f"}}]), "tools[0].type"),
+        (
+            json!([{"type": 1, "function": {"name": "f"}}]),
+            "tools[0].type",
+        ),
+        (json!([{"type": "function"}]), "tools[0].function"),
+        (
+            json!([{"type": "function", "function": "f"}]),
+            "tools[0].function",
+        ),
+        (
+            json!([{"type": "function", "function": {}}]),
+            "tools[0].function.name",
+        ),
+        (json!([tool("ok"), tool("")]), "tools[1].function.name"),
+        (
+            json!([{"type": "function", "function": {"name": 5}}]),
+            "tools[0].function.name",
+        ),
+        (json!([tool("get weather")]), "tools[0].function.name"),
+        (json!([tool("météo")]), "tools[0].function.name"),
+        (json!([tool(&long)]), "tools[0].function.name"),
+        (
+            json!([tool("f"), tool("g"), tool("f")]),
+            "tools[2].function.name",
+        ),
+        (
+            json!([{"type": "function", "function": {"name": "f", "parameters": "{}"}}]),
+            "tools[0].function.parameters",
+        ),
+        (
+            json!([{"type": "function", "function": {"name": "f", "description": 3}}]),
+            "tools[0].function.description",
+        ),
+        (
+            json!([{"type": "function", "function": {"name": "f", "strict": "yes"}}]),
+            "tools[0].function.strict",
+        ),
+    ];
+    for (tools, param) in cases {
+        assert_eq!(
+            chat_param(json!({ "tools": tools.clone() })).as_deref(),
+            Some(param),
+            "{tools}"
+        );
+    }
+    let message = |tools: Value| {
+        chat(chat_with(json!({ "tools": tools })))
+            .unwrap_err()
+            .message
+    };
+    assert_eq!(
+        message(json!([tool("get weather")])),
+        "Invalid 'tools[0].function.name': string does not match pattern. Expected a string \
+         that matches the pattern '^[a-zA-Z0-9_-]+$'."
+    );
+    assert!(message(json!([tool(&long)])).contains("maximum length 64"));
+    assert!(message(json!([tool("")])).contains("empty string"));
+    assert!(message(json!([tool("f"), tool("f")])).contains("already declared by tools[0]"));
+    let web = message(json!([{"type": "web_search"}]));
+    assert!(web.contains("Only function tools are supported"), "{web}");
+    let max = "A-z_09".repeat(10) + "abcd";
+    assert!(chat(chat_with(json!({"tools": [tool(&max)]}))).is_ok());
+}
+
+#[test]
+fn deprecated_functions_are_tools() {
+    let req = chat(chat_with(json!({"functions": [
+        {"name": "f", "description": "does f", "parameters": {"type": "object"}},
+        {"name": "g"},
+    ]})))
+    .unwrap();
+    let names: Vec<&str> = req.tools.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["f", "g"]);
+    assert_eq!(req.tools[0].description.as_deref(), Some("does f"));
+    assert_eq!(
+        req.tools[1].parameters,
+        json!({"type": "object", "properties": {}})
+    );
+    let cases = [
+        (
+            json!({"functions": [{"name": "f"}], "tools": [tool("g")]}),
+            "functions",
+        ),
+        (json!({"functions": {"name": "f"}}), "functions"),
+        (
+            json!({"functions": [{"name": "f"}, {}]}),
+            "functions[1].name",
+        ),
+        (json!({"functions": [{"name": "a b"}]}), "functions[0].name"),
+        (
+            json!({"functions": [{"name": "f"}, {"name": "f"}]}),
+            "functions[1].name",
+        ),
+        (
+            json!({"functions": [{"name": "f", "parameters": []}]}),
+            "functions[0].parameters",
+        ),
+    ];
+    for (extra, param) in cases {
+        assert_eq!(chat_param(extra.clone()).as_deref(), Some(param), "{extra}");
+    }
+    // `null` is absent: a null `tools` beside `functions` is no conflict.
+    assert!(
+        chat(chat_with(
+            json!({"functions": [{"name": "f"}], "tools": null})
+        ))
+        .is_ok()
+    );
+}
+
+#[test]
+fn tool_choice_rules() {
+    let tools = json!([tool("f"), tool("g")]);
+    let choice = |value: Value| {
+        chat(chat_with(
+            json!({"tools": tools.clone(), "tool_choice": value}),
+        ))
+        .map(|r| r.tool_choice)
+    };
+    assert_eq!(choice(json!("auto")), Ok(ToolChoice::Auto));
+    assert_eq!(choice(json!("none")), Ok(ToolChoice::None));
+    assert_eq!(choice(json!("required")), Ok(ToolChoice::Required));
+    assert_eq!(
+        choice(json!({"type": "function", "function": {"name": "g"}})),
+        Ok(ToolChoice::Named("g".into()))
+    );
+    for ok in ["auto", "none"] {
+        assert!(
+            chat(chat_with(json!({ "tool_choice": ok }))).is_ok(),
+            "{ok}"
+        );
+    }
+    let cases = [
+        (json!("any"), "tool_choice"),
+        (json!(true), "tool_choice"),
+        (
+            json!({"type": "function", "function": {"name": "h"}}),
+            "tool_choice",
+        ),
+        (json!({"function": {"name": "f"}}), "tool_choice.type"),
+        (
+            json!({"type": "allowed_tools", "allowed_tools": {}}),
+            "tool_choice.type",
+        ),
+        (json!({"type": "function"}), "tool_choice.function"),
+        (
+            json!({"type": "function", "function": "f"}),
+            "tool_choice.function",
+        ),
+        (
+            json!({"type": "function", "function": {}}),
+            "tool_choice.function.name",
+        ),
+        (
+            json!({"type": "function", "function": {"name": 1}}),
+            "tool_choice.function.name",
+        ),
+    ];
+    for (value, param) in cases {
+        let err = choice(value.clone()).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some(param), "{value}");
+    }
+    let err = choice(json!({"type": "function", "function": {"name": "h"}})).unwrap_err();
+    assert!(err.message.contains("no function named 'h'"), "{err}");
+    for value in [
+        json!("required"),
+        json!({"type": "function", "function": {"name": "f"}}),
+    ] {
+        let err = chat(chat_with(json!({ "tool_choice": value }))).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("tool_choice"));
+        assert_eq!(
+            err.message,
+            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are \
+             specified."
+        );
+    }
+}
+
+#[test]
+fn deprecated_function_call_is_the_tool_choice() {
+    let functions = json!([{"name": "f"}]);
+    let choice = |value: Value| {
+        chat(chat_with(
+            json!({"functions": functions.clone(), "function_call": value}),
+        ))
+        .map(|r| r.tool_choice)
+    };
+    assert_eq!(choice(json!("auto")), Ok(ToolChoice::Auto));
+    assert_eq!(choice(json!("none")), Ok(ToolChoice::None));
+    assert_eq!(
+        choice(json!({"name": "f"})),
+        Ok(ToolChoice::Named("f".into()))
+    );
+    let named = chat(chat_with(
+        json!({"tools": [tool("f")], "function_call": {"name": "f"}}),
+    ));
+    assert_eq!(named.unwrap().tool_choice, ToolChoice::Named("f".into()));
+    for (value, param) in [
+        (json!("required"), "function_call"),
+        (json!(3), "function_call"),
+        (json!({"name": "g"}), "function_call"),
+        (json!({}), "function_call.name"),
+    ] {
+        let err = choice(value.clone()).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some(param), "{value}");
+    }
+    let err = choice(json!({"name": "g"})).unwrap_err();
+    assert!(err.message.contains("declared in 'functions'"), "{err}");
+    let p = chat_param(json!({"function_call": {"name": "f"}}));
+    assert_eq!(p.as_deref(), Some("function_call"));
+    let p = chat_param(json!({"functions": functions, "function_call": "auto",
+        "tool_choice": "auto"}));
+    assert_eq!(p.as_deref(), Some("function_call"));
+}
+
+#[test]
+fn parallel_tool_calls_is_a_boolean() {
+    let req = chat(chat_with(
+        json!({"tools": [tool("f")], "parallel_tool_calls": false}),
+    ));
+    assert!(!req.unwrap().parallel_tool_calls);
+    assert_eq!(
+        chat_param(json!({"parallel_tool_calls": "no"})).as_deref(),
+        Some("parallel_tool_calls")
+    );
+}
+
+#[test]
+fn response_format_rules() {
+    let format =
+        |value: Value| chat(chat_with(json!({ "response_format": value }))).map(|r| r.format);
+    assert_eq!(format(json!({"type": "text"})), Ok(OutputFormat::Text));
+    assert_eq!(
+        format(json!({"type": "json_object"})),
+        Ok(OutputFormat::JsonObject)
+    );
+    let schema = json!({"type": "object", "properties": {"a": {"type": "integer"}},
+        "required": ["a"], "additionalProperties": false});
+    assert_eq!(
+        format(
+            json!({"type": "json_schema", "json_schema": {"name": "answer",
+            "description": "the answer", "strict": true, "schema": schema}})
+        ),
+        Ok(OutputFormat::JsonSchema {
+            name: "answer".into(),
+            schema: schema.clone()
+        })
+    );
+    assert_eq!(
+        format(json!({"type": "json_schema", "json_schema": {"name": "any"}})),
+        Ok(OutputFormat::JsonSchema {
+            name: "any".into(),
+            schema: json!({})
+        })
+    );
+    let cases = [
+        (json!("json"), "response_format"),
+        (json!({}), "response_format.type"),
+        (json!({"type": 1}), "response_format.type"),
+        (json!({"type": "xml"}), "response_format.type"),
+        (
+            json!({"type": "json_schema"}),
+            "response_format.json_schema",
+        ),
+        (
+            json!({"type": "json_schema", "json_schema": "s"}),
+            "response_format.json_schema",
+        ),
+        (
+            json!({"type": "json_schema", "json_schema": {"schema": {}}}),
+            "response_format.json_schema.name",
+        ),
+        (
+            json!({"type": "json_schema", "json_schema": {"name": "a b"}}),
+            "response_format.json_schema.name",
+        ),
+        (
+            json!({"type": "json_schema", "json_schema": {"name": "n", "schema": "{}"}}),
+            "response_format.json_schema.schema",
+        ),
+        (
+            json!({"type": "json_schema", "json_schema": {"name": "n", "strict": 1}}),
+            "response_format.json_schema.strict",
+        ),
+        (
+            json!({"type": "json_schema", "json_schema": {"name": "n", "description": []}}),
+            "response_format.json_schema.description",
+        ),
+    ];
+    for (value, param) in cases {
+        let err = format(value.clone()).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some(param), "{value}");
+    }
+    let err = format(json!({"type": "xml"})).unwrap_err();
+    assert_eq!(
+        err.message,
+        "Invalid value: 'xml'. Supported values are: 'text', 'json_object', and 'json_schema'."
+    );
+    let both = chat(chat_with(
+        json!({"tools": [tool("f")], "tool_choice": "required",
+        "response_format": {"type": "json_object"}}),
+    ))
+    .unwrap();
+    assert_eq!(
+        (both.tools.len(), both.format),
+        (1, OutputFormat::JsonObject)
+    );
 }
