@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::session::{OutputFormat, Role, ToolChoice, ToolSpec};
+use crate::session::{OutputFormat, Role, ToolCall, ToolChoice, ToolSpec};
 
 fn chat(body: Value) -> Result<ChatRequest, InvalidRequest> {
     parse_chat_request(body.to_string().as_bytes())
@@ -762,4 +762,195 @@ fn response_format_rules() {
         (both.tools.len(), both.format),
         (1, OutputFormat::JsonObject)
     );
+}
+
+// --- Tool calls in the history -------------------------------------------------------------
+
+fn call(id: &str, name: &str, arguments: Value) -> Value {
+    json!({"id": id, "type": "function", "function": {"name": name, "arguments": arguments}})
+}
+
+fn history(messages: Value) -> Result<Vec<Message>, InvalidRequest> {
+    chat(chat_with(json!({ "messages": messages }))).map(|r| r.messages)
+}
+
+#[test]
+fn assistant_tool_calls_and_their_results() {
+    let messages = history(json!([
+        {"role": "user", "content": "Weather in Paris and Rome?"},
+        {"role": "assistant", "content": null, "tool_calls": [
+            call("call_a", "get_weather", json!("{\"city\":\"Paris\"}")),
+            {"id": "call_b", "function": {"name": "get_weather", "arguments": {"city": "Rome"}}},
+        ]},
+        {"role": "tool", "tool_call_id": "call_b", "content": [{"type": "text", "text": "18C"}]},
+        {"role": "tool", "tool_call_id": "call_a", "content": "21C"},
+    ]))
+    .unwrap();
+    assert_eq!(
+        messages[1].tool_calls,
+        [
+            ToolCall {
+                id: "call_a".into(),
+                name: "get_weather".into(),
+                arguments: r#"{"city":"Paris"}"#.into(),
+            },
+            ToolCall {
+                id: "call_b".into(),
+                name: "get_weather".into(),
+                arguments: r#"{"city":"Rome"}"#.into(),
+            },
+        ]
+    );
+    assert_eq!(messages[1].content, "");
+    let result = |m: &Message| (m.tool_call_id.clone(), m.name.clone(), m.content.clone());
+    assert_eq!(
+        result(&messages[2]),
+        (
+            Some("call_b".into()),
+            Some("get_weather".into()),
+            "18C".into()
+        )
+    );
+    assert_eq!(
+        result(&messages[3]),
+        (
+            Some("call_a".into()),
+            Some("get_weather".into()),
+            "21C".into()
+        )
+    );
+    // Other messages carry no tool fields.
+    assert_eq!(
+        messages[0],
+        Message::text(Role::User, "Weather in Paris and Rome?")
+    );
+}
+
+#[test]
+fn legacy_function_calls_get_an_id_and_their_results_match_by_name() {
+    let messages = history(json!([
+        {"role": "user", "content": "x"},
+        {"role": "assistant", "content": null, "function_call": {"name": "f", "arguments": "{}"}},
+        {"role": "function", "name": "f", "content": "one"},
+        {"role": "assistant", "function_call": {"name": "f", "arguments": {"n": 2}}},
+        {"role": "function", "name": "f", "content": "two"},
+    ]))
+    .unwrap();
+    assert_eq!(
+        messages[3].tool_calls,
+        [ToolCall {
+            id: "call_legacy_3".into(),
+            name: "f".into(),
+            arguments: r#"{"n":2}"#.into(),
+        }]
+    );
+    let ids: Vec<Option<&str>> = messages.iter().map(|m| m.tool_call_id.as_deref()).collect();
+    assert_eq!(
+        ids,
+        [
+            None,
+            None,
+            Some("call_legacy_1"),
+            None,
+            Some("call_legacy_3")
+        ]
+    );
+    assert_eq!(messages[4].role, Role::Tool);
+    assert_eq!(messages[4].name.as_deref(), Some("f"));
+}
+
+#[test]
+fn history_tool_call_rules() {
+    let asked = json!({"role": "assistant", "tool_calls": [call("c1", "f", json!("{}"))]});
+    let cases = [
+        (
+            json!([{"role": "tool", "content": "r"}]),
+            "messages[0].tool_call_id",
+        ),
+        (
+            json!([{"role": "tool", "tool_call_id": 7, "content": "r"}]),
+            "messages[0].tool_call_id",
+        ),
+        (
+            json!([asked, {"role": "tool", "tool_call_id": "c2", "content": "r"}]),
+            "messages[1].tool_call_id",
+        ),
+        // The call must come before its result.
+        (
+            json!([{"role": "tool", "tool_call_id": "c1", "content": "r"}, asked]),
+            "messages[0].tool_call_id",
+        ),
+        (
+            json!([asked, {"role": "tool", "tool_call_id": "c1"}]),
+            "messages[1].content",
+        ),
+        (
+            json!([{"role": "assistant", "tool_calls": {"id": "c1"}}]),
+            "messages[0].tool_calls",
+        ),
+        (
+            json!([{"role": "assistant", "tool_calls": ["c1"]}]),
+            "messages[0].tool_calls[0]",
+        ),
+        (
+            json!([{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}]),
+            "messages[0].tool_calls[0].id",
+        ),
+        (
+            json!([{"role": "assistant", "tool_calls": [{"id": "c", "type": "custom",
+                "function": {"name": "f", "arguments": "{}"}}]}]),
+            "messages[0].tool_calls[0].type",
+        ),
+        (
+            json!([{"role": "assistant", "tool_calls": [{"id": "c", "type": "function"}]}]),
+            "messages[0].tool_calls[0].function",
+        ),
+        (
+            json!([{"role": "assistant", "tool_calls": [{"id": "c",
+                "function": {"arguments": "{}"}}]}]),
+            "messages[0].tool_calls[0].function.name",
+        ),
+        (
+            json!([{"role": "assistant", "tool_calls": [call("c", "f", json!(1))]}]),
+            "messages[0].tool_calls[0].function.arguments",
+        ),
+        (
+            json!([{"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f"}}]}]),
+            "messages[0].tool_calls[0].function.arguments",
+        ),
+        (
+            json!([{"role": "assistant", "function_call": "f"}]),
+            "messages[0].function_call",
+        ),
+        (
+            json!([{"role": "assistant", "function_call": {"name": "f"}}]),
+            "messages[0].function_call.arguments",
+        ),
+        (
+            json!([{"role": "function", "content": "r"}]),
+            "messages[0].name",
+        ),
+        (
+            json!([{"role": "function", "name": "f", "content": "r"}]),
+            "messages[0].name",
+        ),
+        // A legacy result answers a legacy call, not a `tool_calls` entry of the same name.
+        (
+            json!([asked, {"role": "function", "name": "f", "content": "r"}]),
+            "messages[1].name",
+        ),
+    ];
+    for (messages, param) in cases {
+        let err = history(messages.clone()).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some(param), "{messages}");
+    }
+    let err = history(json!([asked, {"role": "tool", "tool_call_id": "c2", "content": "r"}]));
+    let message = err.unwrap_err().message;
+    assert!(
+        message.contains("no earlier tool call has the id 'c2'"),
+        "{message}"
+    );
+    // Tool calls on other roles are not theirs to make, and are ignored like unknown fields.
+    let user = history(json!([{"role": "user", "content": "u", "tool_calls": "x"}])).unwrap();
+    assert!(user[0].tool_calls.is_empty());
 }
