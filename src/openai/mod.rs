@@ -28,6 +28,7 @@ mod usage;
 mod tests;
 
 pub(crate) use models::{model_entry, model_list};
+pub use params::IGNORED as IGNORED_CHAT_PARAMS;
 pub use request::{
     ChatRequest, CompletionRequest, InvalidRequest, parse_chat_request, parse_completion_request,
 };

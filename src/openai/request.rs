@@ -101,6 +101,8 @@ pub fn parse_chat_request(body: &[u8]) -> Result<ChatRequest, InvalidRequest> {
     let max_tokens = params::max_tokens(&obj)?;
     let stop = params::stop(&obj)?;
     params::check_sampling(&obj)?;
+    params::check_ignored(&obj)?;
+    params::check_unsupported(&obj)?;
     let thinking = params::thinking(&obj)?;
     let user = params::opt_string(&obj, "user")?;
     let tools = tools::tool_params(&obj)?;

@@ -954,3 +954,171 @@ fn history_tool_call_rules() {
     let user = history(json!([{"role": "user", "content": "u", "tool_calls": "x"}])).unwrap();
     assert!(user[0].tool_calls.is_empty());
 }
+
+// --- Every parameter of the reference ------------------------------------------------------
+
+/// What qwenctl does with one parameter of OpenAI's chat-completions request.
+enum Fate {
+    /// Read into the request: sending the value gives a request the check holds for.
+    Honoured(Value, fn(&ChatRequest) -> bool),
+    /// The first value changes the answer's meaning in a way qwenctl cannot honour, so it is
+    /// refused naming the parameter; the second (`null`: only absence) is accepted.
+    Refused(Value, Value),
+    /// Listed in `params::IGNORED`: the value is accepted and changes nothing but `params`.
+    Ignored(Value),
+}
+
+/// Every request parameter of the chat-completions API reference (as of 2026), plus
+/// qwenctl's own `enable_thinking`.
+const REFERENCE: &[&str] = &[
+    "model",
+    "messages",
+    "audio",
+    "frequency_penalty",
+    "function_call",
+    "functions",
+    "logit_bias",
+    "logprobs",
+    "max_completion_tokens",
+    "max_tokens",
+    "metadata",
+    "modalities",
+    "n",
+    "parallel_tool_calls",
+    "prediction",
+    "presence_penalty",
+    "prompt_cache_key",
+    "reasoning_effort",
+    "response_format",
+    "safety_identifier",
+    "seed",
+    "service_tier",
+    "stop",
+    "store",
+    "stream",
+    "stream_options",
+    "temperature",
+    "tool_choice",
+    "tools",
+    "top_logprobs",
+    "top_p",
+    "user",
+    "verbosity",
+    "web_search_options",
+    "enable_thinking",
+];
+
+fn fate(param: &str) -> Fate {
+    use Fate::*;
+    match param {
+        "model" => Honoured(json!("qwen3-coder"), |r| r.model == "qwen3-coder"),
+        "messages" => Honoured(json!([{"role": "user", "content": "yo"}]), |r| {
+            r.messages == [Message::text(Role::User, "yo")]
+        }),
+        "functions" => Honoured(json!([{"name": "f"}]), |r| r.tools[0].name == "f"),
+        "function_call" => Honoured(json!("none"), |r| r.tool_choice == ToolChoice::None),
+        "tools" => Honoured(json!([tool("f")]), |r| r.tools[0].name == "f"),
+        "tool_choice" => Honoured(json!("none"), |r| r.tool_choice == ToolChoice::None),
+        "parallel_tool_calls" => Honoured(json!(false), |r| !r.parallel_tool_calls),
+        "response_format" => Honoured(json!({"type": "json_object"}), |r| {
+            r.format == OutputFormat::JsonObject
+        }),
+        "max_completion_tokens" => Honoured(json!(6), |r| r.max_tokens == Some(6)),
+        "max_tokens" => Honoured(json!(5), |r| r.max_tokens == Some(5)),
+        "stop" => Honoured(json!("END"), |r| r.stop == ["END"]),
+        "stream" => Honoured(json!(true), |r| r.stream),
+        "stream_options" => Honoured(json!({"include_usage": true}), |r| r.include_usage),
+        "reasoning_effort" => Honoured(json!("high"), |r| r.thinking == Some(true)),
+        "enable_thinking" => Honoured(json!(false), |r| r.thinking == Some(false)),
+        "user" => Honoured(json!("u-1"), |r| r.user.as_deref() == Some("u-1")),
+        "n" => Refused(json!(2), json!(1)),
+        "logprobs" => Refused(json!(true), json!(false)),
+        "top_logprobs" => Refused(json!(3), Value::Null),
+        "modalities" => Refused(json!(["text", "audio"]), json!(["text"])),
+        "audio" => Refused(json!({"voice": "alloy", "format": "mp3"}), Value::Null),
+        "logit_bias" => Refused(json!({"50256": -100}), json!({})),
+        "web_search_options" => Refused(json!({}), Value::Null),
+        "temperature" => Ignored(json!(0.3)),
+        "top_p" => Ignored(json!(0.5)),
+        "presence_penalty" => Ignored(json!(1)),
+        "frequency_penalty" => Ignored(json!(-1.5)),
+        "seed" => Ignored(json!(42)),
+        "store" => Ignored(json!(true)),
+        "metadata" => Ignored(json!({"purpose": "test"})),
+        "service_tier" => Ignored(json!("flex")),
+        "prompt_cache_key" => Ignored(json!("k-1")),
+        "safety_identifier" => Ignored(json!("user-hash")),
+        "verbosity" => Ignored(json!("low")),
+        "prediction" => Ignored(json!({"type": "content", "content": "draft"})),
+        other => panic!("{other} is in the reference but not accounted for"),
+    }
+}
+
+#[test]
+fn every_chat_completions_parameter_is_accounted_for() {
+    let baseline = chat(chat_with(json!({}))).unwrap();
+    let mut ignored = Vec::new();
+    for &param in REFERENCE {
+        match fate(param) {
+            Fate::Honoured(value, check) => {
+                let req = chat(chat_with(json!({ param: value }))).unwrap();
+                assert!(check(&req), "{param} not honoured");
+            }
+            Fate::Refused(value, benign) => {
+                let err = chat(chat_with(json!({ param: value }))).unwrap_err();
+                assert_eq!(err.param.as_deref(), Some(param), "{err}");
+                let req = chat(chat_with(json!({ param: benign })));
+                assert!(req.is_ok(), "{param}: {req:?}");
+            }
+            Fate::Ignored(value) => {
+                let mut req = chat(chat_with(json!({ param: value }))).unwrap();
+                assert_eq!(req.params[param], value);
+                req.params = baseline.params.clone();
+                assert_eq!(req, baseline, "{param} changed the request");
+                ignored.push(param);
+            }
+        }
+    }
+    let listed: Vec<&str> = super::params::IGNORED.iter().map(|(p, _)| *p).collect();
+    ignored.sort_unstable();
+    let mut sorted = listed.clone();
+    sorted.sort_unstable();
+    assert_eq!(ignored, sorted, "IGNORED and the ignored parameters differ");
+    assert!(super::params::IGNORED.iter().all(|(_, why)| why.len() > 20));
+}
+
+#[test]
+fn refusals_say_why() {
+    let message = |extra: Value| chat(chat_with(extra)).unwrap_err().message;
+    assert!(message(json!({"logprobs": true})).starts_with("logprobs are not supported"));
+    assert!(message(json!({"modalities": ["audio"]})).contains("audio output is not supported"));
+    assert!(message(json!({"audio": {"voice": "alloy"}})).contains("audio output"));
+    assert!(message(json!({"web_search_options": {}})).contains("'-search' variant"));
+    assert!(message(json!({"logit_bias": {"1": 5}})).starts_with("logit_bias is not supported"));
+    let cases = [
+        ("logprobs", json!("yes")),
+        ("top_logprobs", json!("3")),
+        ("top_logprobs", json!(0)),
+        ("modalities", json!("text")),
+        ("modalities", json!(["text", "video"])),
+        ("modalities", json!([1])),
+        ("logit_bias", json!([1])),
+        ("seed", json!("42")),
+        ("seed", json!(4.2)),
+        ("store", json!("yes")),
+        ("metadata", json!(["k"])),
+        ("service_tier", json!(1)),
+        ("prompt_cache_key", json!({})),
+        ("safety_identifier", json!(1)),
+        ("verbosity", json!("max")),
+        ("verbosity", json!(1)),
+        ("prediction", json!("draft")),
+    ];
+    for (key, value) in cases {
+        assert_eq!(
+            chat_param(json!({ key: value.clone() })).as_deref(),
+            Some(key),
+            "{value}"
+        );
+    }
+}
