@@ -47,10 +47,7 @@ fn declared_tools(obj: &Object) -> Result<(Vec<ToolSpec>, &'static str), Invalid
              deprecated: declare every function in 'tools'.",
         )),
         (Some(tools), None) => Ok((parse_list(tools, "tools", tool_entry)?, "tools")),
-        (None, Some(functions)) => Ok((
-            parse_list(functions, "functions", |param, item| function(param, item))?,
-            "functions",
-        )),
+        (None, Some(functions)) => Ok((parse_list(functions, "functions", function)?, "functions")),
         (None, None) => Ok((Vec::new(), "tools")),
     }
 }
