@@ -200,7 +200,8 @@ fn answer_tool_call(
         return Err(InvalidRequest::at(
             &param,
             format!(
-                "Invalid '{param}': no earlier tool call has the id '{id}'. A message with role                  'tool' must answer a tool call of a preceding assistant message."
+                "Invalid '{param}': no earlier tool call has the id '{id}'. A message with role \
+                 'tool' must answer a tool call of a preceding assistant message."
             ),
         ));
     };
@@ -227,7 +228,8 @@ fn answer_function_call(
         return Err(InvalidRequest::at(
             &param,
             format!(
-                "Invalid '{param}': no earlier assistant message has a function_call named                  '{name}'. A message with role 'function' must answer a preceding function_call."
+                "Invalid '{param}': no earlier assistant message has a function_call named \
+                 '{name}'. A message with role 'function' must answer a preceding function_call."
             ),
         ));
     };

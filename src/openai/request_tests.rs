@@ -945,10 +945,16 @@ fn history_tool_call_rules() {
         assert_eq!(err.param.as_deref(), Some(param), "{messages}");
     }
     let err = history(json!([asked, {"role": "tool", "tool_call_id": "c2", "content": "r"}]));
-    let message = err.unwrap_err().message;
-    assert!(
-        message.contains("no earlier tool call has the id 'c2'"),
-        "{message}"
+    assert_eq!(
+        err.unwrap_err().message,
+        "Invalid 'messages[1].tool_call_id': no earlier tool call has the id 'c2'. A message with \
+         role 'tool' must answer a tool call of a preceding assistant message."
+    );
+    let err = history(json!([{"role": "function", "name": "f", "content": "r"}]));
+    assert_eq!(
+        err.unwrap_err().message,
+        "Invalid 'messages[0].name': no earlier assistant message has a function_call named 'f'. \
+         A message with role 'function' must answer a preceding function_call."
     );
     // Tool calls on other roles are not theirs to make, and are ignored like unknown fields.
     let user = history(json!([{"role": "user", "content": "u", "tool_calls": "x"}])).unwrap();
