@@ -67,6 +67,7 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
             &meta,
             &done.content,
             &done.reasoning,
+            &done.tool_calls,
             done.finish,
             &OpenAiUsage::from(done.usage),
         ))
