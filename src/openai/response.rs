@@ -165,7 +165,6 @@ impl ChatStream {
     /// A chunk with the whole call number `index` (0-based, in the order of the answer's
     /// calls): clients accumulate `tool_calls` deltas by `index`, and qwenctl sends each call
     /// once its block is complete, so one delta carries all of it.
-    #[allow(dead_code)] // wired by the integrator: proxy/chat.rs's encoder of Piece::ToolCall
     pub fn tool_call(&self, index: usize, call: &ToolCall) -> Value {
         let mut delta = tool_call(call);
         delta["index"] = json!(index);
