@@ -4,6 +4,7 @@
 //! tolerant form, `[[broken]]` a wrong first answer; without directives it obeys the
 //! `tool_choice` rule and summarises results.
 
+mod archive;
 mod calls;
 mod loops;
 mod structured;
