@@ -85,7 +85,8 @@ pub async fn run(mut args: ServeArgs, ctx: Ctx) -> anyhow::Result<()> {
     }
 
     let store = ctx.engine_store()?;
-    let engine = Engine::new(client, store, config.session_timeout, "serve");
+    let engine = Engine::new(client, store, config.session_timeout, "serve")
+        .with_aliases(config.model_aliases.clone());
     let settings = Settings::from_config(config);
     let state = AppState::new(engine, settings);
 

@@ -40,6 +40,8 @@ pub const SESSION_TIMEOUT: &str = "SESSION_TIMEOUT";
 pub const RETRY_MAX_ATTEMPTS: &str = "RETRY_MAX_ATTEMPTS";
 /// ms the upstream model list is cached.
 pub const MODELS_CACHE_DURATION: &str = "MODELS_CACHE_DURATION";
+/// Comma-separated `pattern=model` rules mapping other vendors' model names onto upstream ones.
+pub const MODEL_ALIASES: &str = "MODEL_ALIASES";
 /// ms between SSE keep-alive comments while the upstream is silent.
 pub const SSE_KEEPALIVE_INTERVAL: &str = "SSE_KEEPALIVE_INTERVAL";
 /// Largest accepted request body, in bytes.
@@ -71,6 +73,7 @@ pub const ALL: &[&str] = &[
     SESSION_TIMEOUT,
     RETRY_MAX_ATTEMPTS,
     MODELS_CACHE_DURATION,
+    MODEL_ALIASES,
     SSE_KEEPALIVE_INTERVAL,
     MAX_REQUEST_BODY,
     SHUTDOWN_TIMEOUT,

@@ -22,6 +22,8 @@ mod value;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::session::ModelAliases;
+
 pub use defaults::{data_dir, default_database_path};
 pub use report::{Problem, Severity, Shown, describe_expiry, redact};
 pub use resolve::resolve;
@@ -50,6 +52,8 @@ pub struct Config {
     pub session_timeout: Option<Duration>,
     pub retry_max_attempts: u32,
     pub models_cache: Duration,
+    /// `MODEL_ALIASES`, applied by the engine to a requested model name before resolving it.
+    pub model_aliases: ModelAliases,
     pub keepalive_interval: Duration,
     pub max_request_body: usize,
     pub shutdown_timeout: Duration,

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use super::reader::Resolver;
 use super::{Config, LogFormat, Secret, Severity, Sources, defaults, describe_expiry, env};
 use crate::qwen::{jwt_expiry, token_from_cookies};
+use crate::session::ModelAliases;
 
 /// Resolves every variable by precedence, collecting problems. `now` (unix seconds) is only
 /// used to judge the token's expiry.
@@ -49,9 +50,10 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
     let enable_crud_api = r.boolean(env::ENABLE_CRUD_API, defaults::ENABLE_CRUD_API);
     let session_timeout = r.millis(env::SESSION_TIMEOUT, defaults::SESSION_TIMEOUT_MS);
 
-    // Limits.
+    // Limits and model names.
     let retry_max_attempts = retry_max_attempts(&mut r);
     let models_cache = r.millis(env::MODELS_CACHE_DURATION, defaults::MODELS_CACHE_MS);
+    let model_aliases = model_aliases(&mut r);
     let keepalive_interval = r.millis(env::SSE_KEEPALIVE_INTERVAL, defaults::KEEPALIVE_MS);
     let max_request_body = r.number(
         env::MAX_REQUEST_BODY,
@@ -83,6 +85,7 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
         session_timeout: (!session_timeout.is_zero()).then_some(session_timeout),
         retry_max_attempts: retry_max_attempts.max(1),
         models_cache,
+        model_aliases,
         keepalive_interval,
         max_request_body,
         shutdown_timeout,
@@ -231,7 +234,7 @@ fn api_keys(r: &mut Resolver) -> Vec<Secret> {
         .unwrap_or_default()
 }
 
-// --- Store and limits -----------------------------------------------------------------------
+// --- Store, limits and models ---------------------------------------------------------------
 
 fn database_path(r: &mut Resolver) -> PathBuf {
     let default = defaults::default_database_path();
@@ -255,6 +258,21 @@ fn retry_max_attempts(r: &mut Resolver) -> u32 {
         );
     }
     attempts
+}
+
+/// `MODEL_ALIASES`: ordered `pattern=model` rules; an invalid entry is an error naming it,
+/// and no aliases apply then (rather than some of them).
+fn model_aliases(r: &mut Resolver) -> ModelAliases {
+    let Some(spec) = r.raw(env::MODEL_ALIASES, None) else {
+        return ModelAliases::default();
+    };
+    match ModelAliases::parse(&spec) {
+        Ok(aliases) => aliases,
+        Err(invalid) => {
+            r.problem(env::MODEL_ALIASES, Severity::Error, invalid.to_string());
+            ModelAliases::default()
+        }
+    }
 }
 
 // --- Logs -----------------------------------------------------------------------------------

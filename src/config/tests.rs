@@ -274,3 +274,45 @@ fn env_file_errors_never_quote_the_file() {
         "token=secret-value with spaces"
     );
 }
+
+#[test]
+fn model_aliases_are_parsed_and_invalid_entries_reported() {
+    let c = resolve(&Sources::default(), NOW);
+    assert!(c.model_aliases.is_empty());
+    let shown = c.shown.iter().find(|s| s.var == "MODEL_ALIASES").unwrap();
+    assert_eq!(
+        (shown.value.as_deref(), shown.origin),
+        (None, Origin::Default)
+    );
+
+    let c = resolve(
+        &sources(
+            &[("MODEL_ALIASES", "claude-*=qwen3-max, gpt-4o*=qwen3-max")],
+            &[],
+        ),
+        NOW,
+    );
+    assert!(c.general_errors().is_empty(), "{:?}", c.problems);
+    assert_eq!(
+        c.model_aliases.resolve("claude-opus-4-1"),
+        Some("qwen3-max")
+    );
+    assert_eq!(c.model_aliases.resolve("qwen3-max"), None);
+
+    let c = resolve(
+        &sources(&[], &[("MODEL_ALIASES", "claude-*=qwen3-max,gpt-4o")]),
+        NOW,
+    );
+    let problem = c
+        .problems
+        .iter()
+        .find(|p| p.var == "MODEL_ALIASES")
+        .unwrap();
+    assert_eq!(problem.severity, Severity::Error);
+    assert!(
+        problem.message.contains("\"gpt-4o\""),
+        "{}",
+        problem.message
+    );
+    assert!(c.model_aliases.is_empty());
+}

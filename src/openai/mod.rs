@@ -9,21 +9,26 @@
 //! byte for byte, apart from the HTTP plumbing in `proxy`.
 //!
 //! - [`request`]: request bodies of `/v1/chat/completions` and `/v1/completions`, validated so
-//!   that every rejection names the offending parameter;
+//!   that every rejection names the offending parameter; [`messages`] reads the chat history;
+//! - [`tools`]: the tool declarations, the tool choice and the response format of a chat
+//!   request, deprecated spellings included;
 //! - [`usage`]: the `usage` object, rendered from the engine's counts;
 //! - [`response`]: `chat.completion`, `chat.completion.chunk` and `text_completion` objects;
 //! - [`models`]: the model list with its virtual `-thinking`/`-search` variants.
 
+mod messages;
 mod models;
 mod params;
 mod request;
 pub(crate) mod response;
+mod tools;
 mod usage;
 
 #[cfg(test)]
 mod tests;
 
 pub(crate) use models::{model_entry, model_list};
+pub use params::IGNORED as IGNORED_CHAT_PARAMS;
 pub use request::{
     ChatRequest, CompletionRequest, InvalidRequest, parse_chat_request, parse_completion_request,
 };

@@ -228,3 +228,163 @@ pub(crate) fn thinking(obj: &Object) -> Result<Option<bool>, InvalidRequest> {
     };
     Ok(explicit.or(effort))
 }
+
+/// Chat parameters that are read, type-checked and then ignored, with why ignoring them is
+/// harmless: none changes what a correct answer is. Docs cite this list; a unit test checks
+/// that every parameter of the chat-completions reference is honoured, refused or listed here.
+pub const IGNORED: &[(&str, &str)] = &[
+    (
+        "temperature",
+        "the web chat has no sampling controls; checked for type and range, then ignored",
+    ),
+    (
+        "top_p",
+        "the web chat has no sampling controls; checked for type and range, then ignored",
+    ),
+    (
+        "presence_penalty",
+        "the web chat has no sampling controls; checked for type and range, then ignored",
+    ),
+    (
+        "frequency_penalty",
+        "the web chat has no sampling controls; checked for type and range, then ignored",
+    ),
+    (
+        "seed",
+        "determinism is best effort at OpenAI too; the web chat takes no seed",
+    ),
+    (
+        "store",
+        "asks OpenAI to keep the completion; qwenctl records exchanges in its own store \
+         (ENABLE_PERSISTENCE) either way",
+    ),
+    (
+        "metadata",
+        "tags for completions stored at OpenAI; nothing in the answer depends on them",
+    ),
+    (
+        "service_tier",
+        "an OpenAI billing and latency class; the web chat has one tier",
+    ),
+    (
+        "prompt_cache_key",
+        "routes requests to OpenAI's prompt cache; qwenctl continues conversations upstream \
+         instead, which needs no key",
+    ),
+    (
+        "safety_identifier",
+        "an end-user id for OpenAI's abuse monitoring; there is nobody to report it to",
+    ),
+    (
+        "verbosity",
+        "a hint at answer length, not a contract: a shorter or longer answer is still correct",
+    ),
+    (
+        "prediction",
+        "predicted outputs only make generation faster; the answer is the same without them",
+    ),
+];
+
+/// The ignored parameters of [`IGNORED`] that a sampling check does not cover: still
+/// type-checked, since a wrong type is a client bug worth hearing about.
+pub(crate) fn check_ignored(obj: &Object) -> Result<(), InvalidRequest> {
+    if let Some(seed) = present(obj, "seed").filter(|v| !v.is_i64() && !v.is_u64()) {
+        return Err(wrong_type("seed", "an integer", seed));
+    }
+    opt_bool(obj, "store")?;
+    for key in ["metadata", "prediction"] {
+        if let Some(value) = present(obj, key).filter(|v| !v.is_object()) {
+            return Err(wrong_type(key, "an object", value));
+        }
+    }
+    for key in ["service_tier", "prompt_cache_key", "safety_identifier"] {
+        opt_string(obj, key)?;
+    }
+    match opt_string(obj, "verbosity")?.as_deref() {
+        None | Some("low" | "medium" | "high") => Ok(()),
+        Some(other) => Err(InvalidRequest::at(
+            "verbosity",
+            format!("Invalid value: '{other}'. Supported values are: 'low', 'medium', and 'high'."),
+        )),
+    }
+}
+
+/// Parameters whose meaning-changing values qwenctl cannot honour and whose absence the client
+/// would rely on: refused by name, never answered with a 200 that ignores them (design.md
+/// §3.1).
+pub(crate) fn check_unsupported(obj: &Object) -> Result<(), InvalidRequest> {
+    const NO_LOGPROBS: &str = "the upstream does not expose token probabilities";
+    if opt_bool(obj, "logprobs")? == Some(true) {
+        return Err(InvalidRequest::at(
+            "logprobs",
+            format!("logprobs are not supported: {NO_LOGPROBS}."),
+        ));
+    }
+    if let Some(value) = present(obj, "top_logprobs") {
+        if !value.is_u64() {
+            return Err(wrong_type("top_logprobs", "an integer", value));
+        }
+        return Err(InvalidRequest::at(
+            "top_logprobs",
+            format!("top_logprobs is not supported: {NO_LOGPROBS}."),
+        ));
+    }
+    check_modalities(obj)?;
+    if present(obj, "audio").is_some() {
+        return Err(InvalidRequest::at(
+            "audio",
+            "audio output is not supported: this proxy returns text only.",
+        ));
+    }
+    match present(obj, "logit_bias") {
+        None => {}
+        Some(Value::Object(bias)) if bias.is_empty() => {}
+        Some(Value::Object(_)) => {
+            return Err(InvalidRequest::at(
+                "logit_bias",
+                "logit_bias is not supported: the upstream exposes no token-level sampling \
+                 controls, and an answer without the bias could differ from the one asked for.",
+            ));
+        }
+        Some(other) => return Err(wrong_type("logit_bias", "an object", other)),
+    }
+    if present(obj, "web_search_options").is_some() {
+        return Err(InvalidRequest::at(
+            "web_search_options",
+            "web_search_options is not supported: ask for the model's '-search' variant \
+             instead (e.g. 'qwen3-max-search'; GET /v1/models lists them), which answers with \
+             web search.",
+        ));
+    }
+    Ok(())
+}
+
+/// `modalities`: an array of `"text"` / `"audio"`; asking for audio is refused.
+fn check_modalities(obj: &Object) -> Result<(), InvalidRequest> {
+    let Some(value) = present(obj, "modalities") else {
+        return Ok(());
+    };
+    let Value::Array(items) = value else {
+        return Err(wrong_type("modalities", "an array of strings", value));
+    };
+    for item in items {
+        match item.as_str() {
+            Some("text") => {}
+            Some("audio") => {
+                return Err(InvalidRequest::at(
+                    "modalities",
+                    "audio output is not supported: this proxy returns text only. Ask for \
+                     [\"text\"] or leave 'modalities' out.",
+                ));
+            }
+            Some(other) => {
+                return Err(InvalidRequest::at(
+                    "modalities",
+                    format!("Invalid value: '{other}'. Supported values are: 'text' and 'audio'."),
+                ));
+            }
+            None => return Err(wrong_type("modalities", "an array of strings", item)),
+        }
+    }
+    Ok(())
+}

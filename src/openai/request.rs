@@ -10,7 +10,9 @@
 use serde_json::Value;
 
 use super::params::{self, Object, missing, present, type_name, wrong_type};
-pub use crate::session::{Message, Role};
+use super::{messages, tools};
+pub use crate::session::Message;
+use crate::session::{OutputFormat, ToolChoice, ToolSpec};
 
 /// Why a request body was refused: becomes a 400 `invalid_request_error`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +57,14 @@ pub struct ChatRequest {
     /// `enable_thinking`, else derived from `reasoning_effort`; `None` when neither is given.
     pub thinking: Option<bool>,
     pub user: Option<String>,
+    /// `tools`, else the deprecated `functions`; empty when neither is given.
+    pub tools: Vec<ToolSpec>,
+    /// `tool_choice`, else the deprecated `function_call`; checked against `tools`.
+    pub tool_choice: ToolChoice,
+    /// `parallel_tool_calls`, default true.
+    pub parallel_tool_calls: bool,
+    /// `response_format`.
+    pub format: OutputFormat,
     /// The whole body without `messages`, for the store.
     pub params: Value,
 }
@@ -85,14 +95,18 @@ const UNPARSABLE: &str = "We could not parse the JSON body of your request. (HIN
 pub fn parse_chat_request(body: &[u8]) -> Result<ChatRequest, InvalidRequest> {
     let mut obj = parse_object(body)?;
     let model = params::model(&obj)?;
-    let messages = parse_messages(obj.get("messages"))?;
+    let messages = messages::parse_messages(obj.get("messages"))?;
     let (stream, include_usage) = params::stream(&obj)?;
     params::check_n(&obj)?;
     let max_tokens = params::max_tokens(&obj)?;
     let stop = params::stop(&obj)?;
     params::check_sampling(&obj)?;
+    params::check_ignored(&obj)?;
+    params::check_unsupported(&obj)?;
     let thinking = params::thinking(&obj)?;
     let user = params::opt_string(&obj, "user")?;
+    let tools = tools::tool_params(&obj)?;
+    let format = tools::response_format(&obj)?;
     obj.remove("messages");
     Ok(ChatRequest {
         model,
@@ -103,6 +117,10 @@ pub fn parse_chat_request(body: &[u8]) -> Result<ChatRequest, InvalidRequest> {
         stop,
         thinking,
         user,
+        tools: tools.tools,
+        tool_choice: tools.tool_choice,
+        parallel_tool_calls: tools.parallel_tool_calls,
+        format,
         params: Value::Object(obj),
     })
 }
@@ -147,119 +165,6 @@ fn parse_object(body: &[u8]) -> Result<Object, InvalidRequest> {
     }
 }
 
-fn parse_messages(value: Option<&Value>) -> Result<Vec<Message>, InvalidRequest> {
-    let items = match value {
-        None | Some(Value::Null) => return Err(missing("messages")),
-        Some(Value::Array(items)) => items,
-        Some(other) => return Err(wrong_type("messages", "an array", other)),
-    };
-    if items.is_empty() {
-        return Err(InvalidRequest::at(
-            "messages",
-            "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
-        ));
-    }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| parse_message(i, item))
-        .collect()
-}
-
-fn parse_message(i: usize, value: &Value) -> Result<Message, InvalidRequest> {
-    let Value::Object(obj) = value else {
-        return Err(wrong_type(&format!("messages[{i}]"), "an object", value));
-    };
-    let role_param = format!("messages[{i}].role");
-    let role = match present(obj, "role") {
-        None => return Err(missing(&role_param)),
-        Some(Value::String(s)) => parse_role(s).ok_or_else(|| {
-            InvalidRequest::at(
-                &role_param,
-                format!("Invalid value: '{s}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'."),
-            )
-        })?,
-        Some(other) => return Err(wrong_type(&role_param, "a string", other)),
-    };
-    let content = parse_content(i, role, obj)?;
-    Ok(Message::text(role, content))
-}
-
-fn parse_content(i: usize, role: Role, obj: &Object) -> Result<String, InvalidRequest> {
-    let param = format!("messages[{i}].content");
-    let parts = match present(obj, "content") {
-        Some(Value::String(s)) => return Ok(s.clone()),
-        Some(Value::Array(parts)) => parts,
-        Some(other) => {
-            return Err(wrong_type(
-                &param,
-                "a string or an array of content parts",
-                other,
-            ));
-        }
-        // An assistant turn that only called tools has no text; nothing to fold but its place.
-        None if role == Role::Assistant
-            && (present(obj, "tool_calls").is_some()
-                || present(obj, "function_call").is_some()) =>
-        {
-            return Ok(String::new());
-        }
-        None => return Err(missing(&param)),
-    };
-    let mut texts = Vec::with_capacity(parts.len());
-    for (j, part) in parts.iter().enumerate() {
-        let part_param = format!("{param}[{j}]");
-        let Value::Object(part) = part else {
-            return Err(wrong_type(&part_param, "an object", part));
-        };
-        let kind = match present(part, "type") {
-            Some(Value::String(kind)) => kind.as_str(),
-            Some(other) => {
-                return Err(wrong_type(&format!("{part_param}.type"), "a string", other));
-            }
-            None => return Err(missing(&format!("{part_param}.type"))),
-        };
-        // An assistant refusal part is text the assistant said; keep it for the history.
-        let field = match kind {
-            "text" => "text",
-            "refusal" if role == Role::Assistant => "refusal",
-            _ => return Err(unsupported_part(&param, kind)),
-        };
-        match present(part, field) {
-            Some(Value::String(text)) => texts.push(text.as_str()),
-            Some(other) => {
-                return Err(wrong_type(
-                    &format!("{part_param}.{field}"),
-                    "a string",
-                    other,
-                ));
-            }
-            None => return Err(missing(&format!("{part_param}.{field}"))),
-        }
-    }
-    Ok(texts.join("\n"))
-}
-
-fn unsupported_part(param: &str, kind: &str) -> InvalidRequest {
-    let what = match kind {
-        "image_url" | "image" => "image input",
-        "input_audio" | "audio" => "audio input",
-        "file" => "file input",
-        _ => {
-            return InvalidRequest::at(
-                param,
-                format!("content part type '{kind}' is not supported: send text parts only."),
-            );
-        }
-    };
-    InvalidRequest::at(
-        param,
-        format!(
-            "{what} is not supported yet: this proxy forwards text only. Send the content as text parts."
-        ),
-    )
-}
-
 fn parse_prompt(value: Option<&Value>) -> Result<String, InvalidRequest> {
     const ONE_PROMPT: &str = "Invalid 'prompt': only a single string prompt is supported (not token arrays or several prompts).";
     match value {
@@ -280,15 +185,3 @@ fn parse_prompt(value: Option<&Value>) -> Result<String, InvalidRequest> {
 #[cfg(test)]
 #[path = "request_tests.rs"]
 mod tests;
-
-/// A role as OpenAI spells it; `function` (the pre-tools spelling) is read as `Role::Tool`.
-fn parse_role(s: &str) -> Option<Role> {
-    Some(match s {
-        "system" => Role::System,
-        "developer" => Role::Developer,
-        "user" => Role::User,
-        "assistant" => Role::Assistant,
-        "tool" | "function" => Role::Tool,
-        _ => return None,
-    })
-}

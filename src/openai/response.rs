@@ -7,11 +7,15 @@
 //! extension: `reasoning_content` (message or delta) carries a thinking model's reasoning, the
 //! field name DeepSeek and Qwen's own API use and that Open WebUI and LangChain read. It is left
 //! out when there is no reasoning, so strict clients see a plain OpenAI message.
+//!
+//! Tool calls (design.md §9) render as OpenAI's do: `message.tool_calls` only when there are
+//! calls, `content: null` when the calls came without text, and in a stream one delta per call
+//! carrying its `index`, `id`, name and whole `arguments`.
 
 use serde_json::{Value, json};
 
 use super::usage::OpenAiUsage;
-use crate::session::FinishReason;
+use crate::session::{FinishReason, ToolCall};
 
 /// A new `chatcmpl-…` id (32 random alphanumerics).
 pub fn new_chat_id() -> String {
@@ -65,17 +69,27 @@ impl ResponseMeta {
     }
 }
 
-/// A whole `chat.completion` object.
+/// A whole `chat.completion` object. `content` is `null` when it is empty and there are
+/// tool calls, as OpenAI sends it.
 pub fn chat_completion(
     meta: &ResponseMeta,
     content: &str,
     reasoning: &str,
+    tool_calls: &[ToolCall],
     finish: FinishReason,
     usage: &OpenAiUsage,
 ) -> Value {
+    let content = if content.is_empty() && !tool_calls.is_empty() {
+        Value::Null
+    } else {
+        json!(content)
+    };
     let mut message = json!({"role": "assistant", "content": content, "refusal": null});
     if !reasoning.is_empty() {
         message["reasoning_content"] = json!(reasoning);
+    }
+    if !tool_calls.is_empty() {
+        message["tool_calls"] = tool_calls.iter().map(tool_call).collect();
     }
     let choice = json!({
         "index": 0,
@@ -86,6 +100,15 @@ pub fn chat_completion(
     let mut object = meta.object("chat.completion", json!([choice]));
     object["usage"] = usage.to_value();
     object
+}
+
+/// One call as `message.tool_calls[i]` spells it; `arguments` stays the JSON text it is.
+fn tool_call(call: &ToolCall) -> Value {
+    json!({
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    })
 }
 
 /// A whole legacy `text_completion` object.
@@ -105,7 +128,8 @@ pub fn text_completion(
 /// The chunks of one streamed chat completion.
 ///
 /// Order: [`role`](Self::role), any [`content`](Self::content) and
-/// [`reasoning`](Self::reasoning) chunks, [`finish`](Self::finish), then
+/// [`reasoning`](Self::reasoning) chunks, any [`tool_call`](Self::tool_call) chunks (after
+/// the content), [`finish`](Self::finish), then
 /// [`usage`](Self::usage) when `include_usage` was asked for. With `include_usage`, every chunk
 /// but the last carries `"usage": null`, as OpenAI's do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +160,15 @@ impl ChatStream {
     /// A chunk of reasoning text.
     pub fn reasoning(&self, text: &str) -> Value {
         self.chunk(json!({ "reasoning_content": text }), None)
+    }
+
+    /// A chunk with the whole call number `index` (0-based, in the order of the answer's
+    /// calls): clients accumulate `tool_calls` deltas by `index`, and qwenctl sends each call
+    /// once its block is complete, so one delta carries all of it.
+    pub fn tool_call(&self, index: usize, call: &ToolCall) -> Value {
+        let mut delta = tool_call(call);
+        delta["index"] = json!(index);
+        self.chunk(json!({ "tool_calls": [delta] }), None)
     }
 
     /// The terminal chunk: empty delta and the finish reason.

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::session::ToolCall;
 
 fn meta(id: &str) -> ResponseMeta {
     ResponseMeta {
@@ -42,7 +43,14 @@ fn ids_have_their_prefix_and_enough_randomness() {
 
 #[test]
 fn chat_completion_without_reasoning() {
-    let got = chat_completion(&meta("chatcmpl-1"), "Hi!", "", FinishReason::Stop, &usage());
+    let got = chat_completion(
+        &meta("chatcmpl-1"),
+        "Hi!",
+        "",
+        &[],
+        FinishReason::Stop,
+        &usage(),
+    );
     let expected = json!({
         "id": "chatcmpl-1",
         "object": "chat.completion",
@@ -66,6 +74,7 @@ fn chat_completion_with_reasoning_and_length() {
         &meta("chatcmpl-2"),
         "4",
         "2+2",
+        &[],
         FinishReason::Length,
         &usage(),
     );
@@ -74,6 +83,87 @@ fn chat_completion_with_reasoning_and_length() {
         json!({"role": "assistant", "content": "4", "reasoning_content": "2+2", "refusal": null})
     );
     assert_eq!(got["choices"][0]["finish_reason"], "length");
+}
+
+fn calls() -> Vec<ToolCall> {
+    vec![
+        ToolCall {
+            id: "call_abc".into(),
+            name: "get_weather".into(),
+            arguments: r#"{"city":"Paris"}"#.into(),
+        },
+        ToolCall {
+            id: "call_def".into(),
+            name: "now".into(),
+            arguments: "{}".into(),
+        },
+    ]
+}
+
+#[test]
+fn chat_completion_with_tool_calls_and_no_text() {
+    let got = chat_completion(
+        &meta("chatcmpl-3"),
+        "",
+        "",
+        &calls(),
+        FinishReason::ToolCalls,
+        &usage(),
+    );
+    let expected = json!({
+        "id": "chatcmpl-3",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": "qwen3-max",
+        "choices": [{
+            "index": 0,
+            "message": {
+                "role": "assistant",
+                "content": null,
+                "refusal": null,
+                "tool_calls": [
+                    {"id": "call_abc", "type": "function",
+                        "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
+                    {"id": "call_def", "type": "function",
+                        "function": {"name": "now", "arguments": "{}"}},
+                ],
+            },
+            "logprobs": null,
+            "finish_reason": "tool_calls",
+        }],
+        "usage": usage_json(),
+        "system_fingerprint": null,
+    });
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn chat_completion_with_text_before_the_calls_and_reasoning() {
+    let got = chat_completion(
+        &meta("chatcmpl-4"),
+        "Let me check.",
+        "need weather",
+        &calls()[..1],
+        FinishReason::ToolCalls,
+        &usage(),
+    );
+    assert_eq!(
+        got["choices"][0]["message"],
+        json!({
+            "role": "assistant",
+            "content": "Let me check.",
+            "reasoning_content": "need weather",
+            "refusal": null,
+            "tool_calls": [{"id": "call_abc", "type": "function",
+                "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}],
+        })
+    );
+    // Without calls an empty answer is still the empty string, never null.
+    let empty = chat_completion(&meta("c"), "", "", &[], FinishReason::Stop, &usage());
+    assert_eq!(
+        empty["choices"][0]["message"],
+        json!({"role": "assistant", "content": "", "refusal": null})
+    );
 }
 
 fn chunk(delta: Value, finish: Value) -> Value {
@@ -110,6 +200,34 @@ fn chat_stream_chunks() {
         s.finish(FinishReason::Length),
         chunk(json!({}), json!("length"))
     );
+    assert_eq!(
+        s.finish(FinishReason::ToolCalls),
+        chunk(json!({}), json!("tool_calls"))
+    );
+}
+
+#[test]
+fn chat_stream_tool_call_chunks() {
+    let s = ChatStream::new(meta("chatcmpl-s"), false);
+    let calls = calls();
+    assert_eq!(
+        s.tool_call(0, &calls[0]),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "id": "call_abc", "type": "function",
+                "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]}),
+            Value::Null
+        )
+    );
+    assert_eq!(
+        s.tool_call(1, &calls[1]),
+        chunk(
+            json!({"tool_calls": [{"index": 1, "id": "call_def", "type": "function",
+                "function": {"name": "now", "arguments": "{}"}}]}),
+            Value::Null
+        )
+    );
+    let with_usage = ChatStream::new(meta("chatcmpl-s"), true);
+    assert_eq!(with_usage.tool_call(0, &calls[1])["usage"], Value::Null);
 }
 
 #[test]

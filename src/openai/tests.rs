@@ -1,5 +1,6 @@
-//! A dependency-free fuzz loop: ~2,000 pseudo-random byte strings and mutated valid bodies
-//! through both request parsers, proving that no input makes them panic.
+//! A dependency-free fuzz loop: ~3,000 pseudo-random byte strings and mutated valid bodies
+//! (tools and tool-call histories included) through both request parsers, proving that no
+//! input makes them panic.
 
 use serde_json::json;
 
@@ -32,12 +33,21 @@ fn fuzz_parsers_never_panic() {
             {"role": "user", "content": [{"type": "text", "text": "é😀"}]},
             {"role": "assistant", "content": null, "tool_calls": []}]}),
         json!({"model": "m", "prompt": ["p"], "echo": false, "max_tokens": 3}),
+        json!({"model": "m", "tools": [{"type": "function", "function": {"name": "f",
+            "parameters": {"type": "object"}}}], "tool_choice": {"type": "function",
+            "function": {"name": "f"}}, "response_format": {"type": "json_schema",
+            "json_schema": {"name": "s", "schema": {}}}, "messages": [
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function",
+                "function": {"name": "f", "arguments": "{}"}}],
+                "function_call": {"name": "g", "arguments": {}}},
+            {"role": "tool", "tool_call_id": "c", "content": "r"},
+            {"role": "function", "name": "g", "content": "r"}]}),
     ];
     let seeds: Vec<Vec<u8>> = seeds.iter().map(|s| s.to_string().into_bytes()).collect();
     let alphabet = b"{}[]\",:0123456789.-eE truefalsnul\\u\xff\xc3\xa9\x00";
     let mut rng = Lcg(0x5eed);
     let (mut accepted, mut named) = (0, 0);
-    for round in 0..2_000 {
+    for round in 0..3_000 {
         let mut bytes = if round % 4 == 0 {
             (0..rng.below(64))
                 .map(|_| alphabet[rng.below(alphabet.len())])

@@ -48,10 +48,10 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
             max_tokens: request.max_tokens,
             stop: request.stop,
         },
-        tools: Vec::new(),
-        tool_choice: Default::default(),
-        parallel_tool_calls: true,
-        format: Default::default(),
+        tools: request.tools,
+        tool_choice: request.tool_choice,
+        parallel_tool_calls: request.parallel_tool_calls,
+        format: request.format,
         meta: incoming.meta(ENDPOINT, &meta.id, request.stream, request.params),
     };
     let answer = match exchange::start(state, turn).await {
@@ -59,7 +59,10 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
         Err(err) => return ApiError::from(&err).into_response(),
     };
     if request.stream {
-        let encoder = ChunkEncoder(ChatStream::new(meta, request.include_usage));
+        let encoder = ChunkEncoder {
+            stream: ChatStream::new(meta, request.include_usage),
+            calls: 0,
+        };
         return exchange::stream(state, answer, encoder);
     }
     match exchange::collect(state, answer).await {
@@ -67,6 +70,7 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
             &meta,
             &done.content,
             &done.reasoning,
+            &done.tool_calls,
             done.finish,
             &OpenAiUsage::from(done.usage),
         ))
@@ -75,26 +79,39 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
     }
 }
 
-/// `chat.completion.chunk` events: a role chunk first, reasoning and content deltas, the
-/// terminal chunk, the usage chunk when asked for, `[DONE]`.
-struct ChunkEncoder(ChatStream);
+/// `chat.completion.chunk` events: a role chunk first, reasoning and content deltas, one
+/// delta per tool call (numbered from 0), the terminal chunk, the usage chunk when asked for,
+/// `[DONE]`.
+struct ChunkEncoder {
+    stream: ChatStream,
+    /// Tool calls sent so far: the next call's `index`.
+    calls: usize,
+}
 
 impl Encoder for ChunkEncoder {
     fn open(&mut self) -> Vec<Bytes> {
-        vec![sse::data(&self.0.role())]
+        vec![sse::data(&self.stream.role())]
     }
 
     fn piece(&mut self, piece: &Piece) -> Option<Bytes> {
         match piece {
-            Piece::Content(text) => Some(sse::data(&self.0.content(text))),
-            Piece::Reasoning(text) => Some(sse::data(&self.0.reasoning(text))),
-            Piece::ToolCall(_) | Piece::Done(_) => None,
+            Piece::Content(text) => Some(sse::data(&self.stream.content(text))),
+            Piece::Reasoning(text) => Some(sse::data(&self.stream.reasoning(text))),
+            Piece::ToolCall(call) => {
+                let chunk = self.stream.tool_call(self.calls, call);
+                self.calls += 1;
+                Some(sse::data(&chunk))
+            }
+            Piece::Done(_) => None,
         }
     }
 
     fn close(&mut self, reason: FinishReason, usage: &Usage) -> Vec<Bytes> {
-        let usage = (self.0.include_usage).then(|| self.0.usage(&OpenAiUsage::from(*usage)));
-        sse::openai_tail(&self.0.finish(reason), usage)
+        let stream = &self.stream;
+        let usage = stream
+            .include_usage
+            .then(|| stream.usage(&OpenAiUsage::from(*usage)));
+        sse::openai_tail(&stream.finish(reason), usage)
     }
 
     fn error(&mut self, failure: Failure<'_>) -> Bytes {

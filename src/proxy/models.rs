@@ -20,8 +20,12 @@ pub(super) async fn retrieve(
     Path(model): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let models = exchange::models(&state).await?;
-    openai::model_entry(&model, &models)
-        .map(Json)
+    // An alias answers as the model it names, under the name asked for.
+    openai::model_entry(state.engine.alias(&model), &models)
+        .map(|mut entry| {
+            entry["id"] = Value::String(model.clone());
+            Json(entry)
+        })
         .ok_or_else(|| {
             let mut e = ApiError::unknown_model(&model);
             e.message = format!("The model `{model}` does not exist");

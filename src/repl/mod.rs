@@ -102,7 +102,8 @@ pub async fn run(opts: ChatOptions, ctx: Ctx) -> anyhow::Result<()> {
 
     let client = ctx.client()?;
     let store = ctx.engine_store()?;
-    let engine = Engine::new(client, store, ctx.config.session_timeout, "chat");
+    let engine = Engine::new(client, store, ctx.config.session_timeout, "chat")
+        .with_aliases(ctx.config.model_aliases.clone());
     let models = match engine.models().await {
         Ok(models) => Some(models),
         // Same host, same credentials: the chat would fail the same way, after another

@@ -48,6 +48,7 @@ pub async fn run(
                     &answer.meta,
                     &answer.content,
                     &answer.reasoning,
+                    &[],
                     answer.finish,
                     &answer.usage,
                 );

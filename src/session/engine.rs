@@ -10,11 +10,11 @@ use std::time::Duration;
 use crate::qwen::{ChatType, Model, QwenClient, QwenError};
 use crate::store::{self, Store};
 
-use super::Answer;
 use super::models::{assume_model, resolve_model};
 use super::record::refused_params;
 use super::request::{Refusal, RequestMeta, TurnRequest};
 use super::tools::shape::Shaper;
+use super::{Answer, ModelAliases};
 
 /// The conversation engine; cheap to clone.
 #[derive(Clone)]
@@ -23,6 +23,7 @@ pub struct Engine {
     pub(super) store: Store,
     pub(super) session_timeout: Option<Duration>,
     pub(super) source: &'static str,
+    aliases: Arc<ModelAliases>,
 }
 
 /// Why a turn did not start.
@@ -55,7 +56,19 @@ impl Engine {
             store,
             session_timeout,
             source,
+            aliases: Arc::default(),
         }
+    }
+
+    /// The engine with `MODEL_ALIASES` applied to every model name it is asked for.
+    pub fn with_aliases(mut self, aliases: ModelAliases) -> Engine {
+        self.aliases = Arc::new(aliases);
+        self
+    }
+
+    /// The model name to resolve for `requested`: its alias when one matches, else itself.
+    pub fn alias<'a>(&'a self, requested: &'a str) -> &'a str {
+        self.aliases.resolve(requested).unwrap_or(requested)
     }
 
     /// The upstream's models (cached for `MODELS_CACHE_DURATION`).
@@ -93,8 +106,9 @@ impl Engine {
     /// list its models right now, the name is tried as an upstream id rather than failing
     /// ([`assume_model`]).
     async fn resolve(&self, req: &TurnRequest) -> Result<Target, Refusal> {
+        let name = self.alias(&req.model);
         let resolved = match self.models().await {
-            Ok(models) => match resolve_model(&req.model, &models) {
+            Ok(models) => match resolve_model(name, &models) {
                 Some(resolved) => resolved,
                 None => {
                     let refusal = Refusal::UnknownModel(req.model.clone());
@@ -103,7 +117,7 @@ impl Engine {
                     return Err(refusal);
                 }
             },
-            Err(_) => assume_model(&req.model),
+            Err(_) => assume_model(name),
         };
         Ok(Target {
             thinking: req.thinking.unwrap_or(resolved.thinking),

@@ -71,11 +71,7 @@ pub fn fold_messages(messages: &[Message], extras: &Extras) -> String {
 pub fn fold_new_turn(system: &[Message], new: &[Message], extras: &Extras) -> String {
     let folded = match results_only(system, new) {
         Some((results, user)) => {
-            let mut out = results
-                .iter()
-                .map(|m| result_of(m))
-                .collect::<Vec<_>>()
-                .join("\n");
+            let mut out = results.iter().map(result_of).collect::<Vec<_>>().join("\n");
             if let Some(user) = user {
                 out.push_str("\n\n");
                 out.push_str(&text_of(user, extras));
@@ -149,7 +145,7 @@ fn fold<'a>(messages: impl Iterator<Item = &'a Message>, header: &str, extras: &
         out.push('[');
         out.push_str(m.role.as_str());
         out.push_str("]\n");
-        out.push_str(&text);
+        out.push_str(text);
         out.push_str("\n\n");
     }
     match last_user {

@@ -15,6 +15,7 @@
 //! returns, and render them. The engine owns the upstream client and the store's write side;
 //! the answer owns its own ending ([`status`]).
 
+mod aliases;
 mod answer;
 mod engine;
 pub(crate) mod fingerprint;
@@ -29,6 +30,7 @@ mod status;
 pub(crate) mod tools;
 mod usage;
 
+pub use aliases::{InvalidAlias, ModelAliases};
 pub use answer::{Answer, Complete, Piece};
 pub use engine::{Engine, StartError};
 pub use limit::FinishReason;

@@ -47,13 +47,13 @@ impl Engine {
         let chain = Chain::new(&target.model, &req.tools, &req.messages);
         let now = crate::time::unix_now_ms();
 
-        if let Some(node) = self.find_continuation(&req, &target, &chain, now).await {
-            match self.continue_chat(&req, &target, &node).await {
+        if let Some(node) = self.find_continuation(req, &target, &chain, now).await {
+            match self.continue_chat(req, &target, &node).await {
                 Ok(stream) => {
                     self.store_write(self.store.touch_node(node.fingerprint, now).await);
                     let k = prefix_len(&node, req.messages.len());
                     let turn = self.turn(
-                        &req,
+                        req,
                         &target,
                         node.session_id.clone(),
                         node.chat_id.clone(),
@@ -62,7 +62,7 @@ impl Engine {
                     );
                     let row = request_row(
                         &turn,
-                        &req,
+                        req,
                         node.request_id.clone(),
                         k,
                         Some(&node.response_id),
@@ -75,17 +75,17 @@ impl Engine {
                     tracing::info!(chat_id = %node.chat_id, %detail, "upstream lost the chat; opening a new one");
                 }
                 Err(err) => {
-                    self.record_failure(&req, &target, Some(&node.session_id), &err)
+                    self.record_failure(req, &target, Some(&node.session_id), &err)
                         .await;
                     return Err(err);
                 }
             }
         }
 
-        match self.start_new_chat(&req, &target, chain).await {
+        match self.start_new_chat(req, &target, chain).await {
             Ok(turn) => Ok(turn),
             Err(err) => {
-                self.record_failure(&req, &target, None, &err).await;
+                self.record_failure(req, &target, None, &err).await;
                 Err(err)
             }
         }

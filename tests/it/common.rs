@@ -111,7 +111,8 @@ impl TestServer {
         } else {
             Store::open_in_memory().expect("store")
         };
-        let engine = Engine::new(client, store.clone(), config.session_timeout, "serve");
+        let engine = Engine::new(client, store.clone(), config.session_timeout, "serve")
+            .with_aliases(config.model_aliases.clone());
         let settings = Settings::from_config(&config);
         let state = AppState::new(engine, settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

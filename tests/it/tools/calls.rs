@@ -238,12 +238,16 @@ async fn tool_choice_is_obeyed() {
         [("get_time".to_owned(), json!({"tz": "example"}))]
     );
 
-    // none: markers the model writes stay plain text.
-    let mut body = ask("[[say:<<<TOOL_CALL>>> not a call]]");
+    // none: a block the model writes anyway stays plain text.
+    let mut body = ask(r#"[[call:get_weather {"city":"Paris"}]]"#);
     body["tool_choice"] = json!("none");
     let choice = message(&s, body).await;
     assert_eq!(choice["finish_reason"], "stop");
-    assert_eq!(choice["message"]["content"], "<<<TOOL_CALL>>> not a call");
+    assert!(choice["message"].get("tool_calls").is_none_or(Value::is_null));
+    let content = choice["message"]["content"].as_str().unwrap();
+    assert!(content.starts_with("<<<TOOL_CALL>>>\n"), "{content}");
+    let sent = sent_content(s.completions().last().unwrap());
+    assert!(sent.contains("Do not call any tool now; answer in plain text."), "{sent}");
 
     // The deprecated spelling maps onto the same.
     let body = json!({
@@ -259,18 +263,16 @@ async fn tool_choice_is_obeyed() {
 #[tokio::test]
 async fn markers_are_plain_text_without_tools() {
     let s = TestServer::start().await;
-    let (status, body) = s
-        .chat(
-            "qwen3-max",
-            &msgs(&[("user", "[[say:<<<TOOL_CALL>>>\n{\"name\": \"x\"}]]")]),
-        )
-        .await;
+    // The fake echoes the markers back; without tools they are the user's own text.
+    let text = "<<<TOOL_CALL>>>\n{\"name\": \"x\"}";
+    let (status, body) = s.chat("qwen3-max", &msgs(&[("user", text)])).await;
     assert_eq!(status, 200);
     assert_eq!(body["choices"][0]["finish_reason"], "stop");
     assert_eq!(
         body["choices"][0]["message"]["content"],
-        "<<<TOOL_CALL>>>\n{\"name\": \"x\"}"
+        format!("You said: {text}")
     );
+    assert_eq!(sent_content(&s.completions()[0]), text);
 }
 
 #[tokio::test]

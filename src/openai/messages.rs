@@ -1,0 +1,326 @@
+//! The `messages` array of a chat completion request, read into the engine's neutral
+//! [`Message`]s.
+//!
+//! Roles, content forms (a string or text parts; image, audio and file parts are refused by
+//! name rather than dropped) and the parts of a history that only an agent sends are checked
+//! here, each rejection naming its place (`messages[2].content[0].text`). Those agent parts
+//! are the tool calls of assistant messages (`tool_calls`, or the legacy `function_call`, which
+//! gets a synthetic id) and the results that answer them: a `tool` message must answer a call
+//! made earlier in the history, by id, and a legacy `function` message the latest earlier
+//! `function_call` of its name. Each result carries its tool's name from the call, because
+//! the upstream sees results as named blocks (design.md §9).
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::params::{Object, missing, present, wrong_type};
+use super::request::InvalidRequest;
+use crate::session::{Message, Role, ToolCall};
+
+pub(super) fn parse_messages(value: Option<&Value>) -> Result<Vec<Message>, InvalidRequest> {
+    let items = match value {
+        None | Some(Value::Null) => return Err(missing("messages")),
+        Some(Value::Array(items)) => items,
+        Some(other) => return Err(wrong_type("messages", "an array", other)),
+    };
+    if items.is_empty() {
+        return Err(InvalidRequest::at(
+            "messages",
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+        ));
+    }
+    let mut calls = Calls::default();
+    let mut messages = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        messages.push(parse_message(i, item, &mut calls)?);
+    }
+    Ok(messages)
+}
+
+/// The tool calls made so far in the history, so that results can be matched to them without
+/// scanning back (a long agent history has thousands of results).
+#[derive(Debug, Default)]
+struct Calls {
+    /// Call id → tool name, of every call so far; a later call reusing an id wins.
+    by_id: HashMap<String, String>,
+    /// Tool name → synthetic id of the latest legacy `function_call` of that name.
+    legacy_by_name: HashMap<String, String>,
+}
+
+/// The id a legacy `function_call` of message `i` gets: it had none, and the `function`
+/// message answering it is matched by name.
+fn legacy_call_id(i: usize) -> String {
+    format!("call_legacy_{i}")
+}
+
+fn parse_message(i: usize, value: &Value, calls: &mut Calls) -> Result<Message, InvalidRequest> {
+    let Value::Object(obj) = value else {
+        return Err(wrong_type(&format!("messages[{i}]"), "an object", value));
+    };
+    let role_param = format!("messages[{i}].role");
+    let (role, legacy) = match present(obj, "role") {
+        None => return Err(missing(&role_param)),
+        Some(Value::String(s)) => match parse_role(s) {
+            Some(role) => (role, s == "function"),
+            None => {
+                return Err(InvalidRequest::at(
+                    &role_param,
+                    format!(
+                        "Invalid value: '{s}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'."
+                    ),
+                ));
+            }
+        },
+        Some(other) => return Err(wrong_type(&role_param, "a string", other)),
+    };
+    let content = parse_content(i, role, obj)?;
+    let mut message = Message::text(role, content);
+    match role {
+        Role::Assistant => message.tool_calls = assistant_calls(i, obj, calls)?,
+        Role::Tool if legacy => answer_function_call(i, obj, calls, &mut message)?,
+        Role::Tool => answer_tool_call(i, obj, calls, &mut message)?,
+        _ => {}
+    }
+    Ok(message)
+}
+
+/// The calls of assistant message `i`: its `tool_calls`, then its legacy `function_call`.
+fn assistant_calls(
+    i: usize,
+    obj: &Object,
+    calls: &mut Calls,
+) -> Result<Vec<ToolCall>, InvalidRequest> {
+    let mut made = Vec::new();
+    match present(obj, "tool_calls") {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (j, item) in items.iter().enumerate() {
+                made.push(tool_call(&format!("messages[{i}].tool_calls[{j}]"), item)?);
+            }
+        }
+        Some(other) => {
+            return Err(wrong_type(
+                &format!("messages[{i}].tool_calls"),
+                "an array",
+                other,
+            ));
+        }
+    }
+    if let Some(value) = present(obj, "function_call") {
+        let (name, arguments) = called_function(&format!("messages[{i}].function_call"), value)?;
+        let id = legacy_call_id(i);
+        calls.legacy_by_name.insert(name.clone(), id.clone());
+        made.push(ToolCall {
+            id,
+            name,
+            arguments,
+        });
+    }
+    for call in &made {
+        calls.by_id.insert(call.id.clone(), call.name.clone());
+    }
+    Ok(made)
+}
+
+/// One `tool_calls[j]`: `{"id", "type": "function", "function": {"name", "arguments"}}`. A
+/// missing `type` is read as `function` (other OpenAI-compatible servers accept that, and
+/// clients written against them omit it); any other type is refused.
+fn tool_call(param: &str, value: &Value) -> Result<ToolCall, InvalidRequest> {
+    let Value::Object(obj) = value else {
+        return Err(wrong_type(param, "an object", value));
+    };
+    let id = match present(obj, "id") {
+        Some(Value::String(id)) => id.clone(),
+        Some(other) => return Err(wrong_type(&format!("{param}.id"), "a string", other)),
+        None => return Err(missing(&format!("{param}.id"))),
+    };
+    match present(obj, "type") {
+        None => {}
+        Some(Value::String(kind)) if kind == "function" => {}
+        Some(Value::String(kind)) => {
+            return Err(InvalidRequest::at(
+                format!("{param}.type"),
+                format!(
+                    "Invalid value: '{kind}'. Only function tool calls are supported: '{param}.type' must be 'function'."
+                ),
+            ));
+        }
+        Some(other) => return Err(wrong_type(&format!("{param}.type"), "a string", other)),
+    }
+    let function_param = format!("{param}.function");
+    let (name, arguments) = match present(obj, "function") {
+        Some(value) => called_function(&function_param, value)?,
+        None => return Err(missing(&function_param)),
+    };
+    Ok(ToolCall {
+        id,
+        name,
+        arguments,
+    })
+}
+
+/// `{"name", "arguments"}` of a call. OpenAI requires `arguments` as a JSON string; an object
+/// (which several clients send when replaying a history) is accepted and serialised.
+fn called_function(param: &str, value: &Value) -> Result<(String, String), InvalidRequest> {
+    let Value::Object(obj) = value else {
+        return Err(wrong_type(param, "an object", value));
+    };
+    let name = match present(obj, "name") {
+        Some(Value::String(name)) => name.clone(),
+        Some(other) => return Err(wrong_type(&format!("{param}.name"), "a string", other)),
+        None => return Err(missing(&format!("{param}.name"))),
+    };
+    let arguments = match present(obj, "arguments") {
+        Some(Value::String(arguments)) => arguments.clone(),
+        Some(arguments @ Value::Object(_)) => arguments.to_string(),
+        Some(other) => {
+            return Err(wrong_type(&format!("{param}.arguments"), "a string", other));
+        }
+        None => return Err(missing(&format!("{param}.arguments"))),
+    };
+    Ok((name, arguments))
+}
+
+/// A `tool` message: its `tool_call_id` must be a call of an earlier assistant message, whose
+/// tool name it takes.
+fn answer_tool_call(
+    i: usize,
+    obj: &Object,
+    calls: &Calls,
+    message: &mut Message,
+) -> Result<(), InvalidRequest> {
+    let param = format!("messages[{i}].tool_call_id");
+    let id = match present(obj, "tool_call_id") {
+        Some(Value::String(id)) => id,
+        Some(other) => return Err(wrong_type(&param, "a string", other)),
+        None => return Err(missing(&param)),
+    };
+    let Some(name) = calls.by_id.get(id) else {
+        return Err(InvalidRequest::at(
+            &param,
+            format!(
+                "Invalid '{param}': no earlier tool call has the id '{id}'. A message with role \
+                 'tool' must answer a tool call of a preceding assistant message."
+            ),
+        ));
+    };
+    message.tool_call_id = Some(id.clone());
+    message.name = Some(name.clone());
+    Ok(())
+}
+
+/// A legacy `function` message: its `name` must be that of an earlier `function_call`, the
+/// latest of which it answers.
+fn answer_function_call(
+    i: usize,
+    obj: &Object,
+    calls: &Calls,
+    message: &mut Message,
+) -> Result<(), InvalidRequest> {
+    let param = format!("messages[{i}].name");
+    let name = match present(obj, "name") {
+        Some(Value::String(name)) => name,
+        Some(other) => return Err(wrong_type(&param, "a string", other)),
+        None => return Err(missing(&param)),
+    };
+    let Some(id) = calls.legacy_by_name.get(name) else {
+        return Err(InvalidRequest::at(
+            &param,
+            format!(
+                "Invalid '{param}': no earlier assistant message has a function_call named \
+                 '{name}'. A message with role 'function' must answer a preceding function_call."
+            ),
+        ));
+    };
+    message.tool_call_id = Some(id.clone());
+    message.name = Some(name.clone());
+    Ok(())
+}
+
+fn parse_content(i: usize, role: Role, obj: &Object) -> Result<String, InvalidRequest> {
+    let param = format!("messages[{i}].content");
+    let parts = match present(obj, "content") {
+        Some(Value::String(s)) => return Ok(s.clone()),
+        Some(Value::Array(parts)) => parts,
+        Some(other) => {
+            return Err(wrong_type(
+                &param,
+                "a string or an array of content parts",
+                other,
+            ));
+        }
+        // An assistant turn that only called tools has no text; nothing to fold but its place.
+        None if role == Role::Assistant
+            && (present(obj, "tool_calls").is_some()
+                || present(obj, "function_call").is_some()) =>
+        {
+            return Ok(String::new());
+        }
+        None => return Err(missing(&param)),
+    };
+    let mut texts = Vec::with_capacity(parts.len());
+    for (j, part) in parts.iter().enumerate() {
+        let part_param = format!("{param}[{j}]");
+        let Value::Object(part) = part else {
+            return Err(wrong_type(&part_param, "an object", part));
+        };
+        let kind = match present(part, "type") {
+            Some(Value::String(kind)) => kind.as_str(),
+            Some(other) => {
+                return Err(wrong_type(&format!("{part_param}.type"), "a string", other));
+            }
+            None => return Err(missing(&format!("{part_param}.type"))),
+        };
+        // An assistant refusal part is text the assistant said; keep it for the history.
+        let field = match kind {
+            "text" => "text",
+            "refusal" if role == Role::Assistant => "refusal",
+            _ => return Err(unsupported_part(&param, kind)),
+        };
+        match present(part, field) {
+            Some(Value::String(text)) => texts.push(text.as_str()),
+            Some(other) => {
+                return Err(wrong_type(
+                    &format!("{part_param}.{field}"),
+                    "a string",
+                    other,
+                ));
+            }
+            None => return Err(missing(&format!("{part_param}.{field}"))),
+        }
+    }
+    Ok(texts.join("\n"))
+}
+
+fn unsupported_part(param: &str, kind: &str) -> InvalidRequest {
+    let what = match kind {
+        "image_url" | "image" => "image input",
+        "input_audio" | "audio" => "audio input",
+        "file" => "file input",
+        _ => {
+            return InvalidRequest::at(
+                param,
+                format!("content part type '{kind}' is not supported: send text parts only."),
+            );
+        }
+    };
+    InvalidRequest::at(
+        param,
+        format!(
+            "{what} is not supported yet: this proxy forwards text only. Send the content as text parts."
+        ),
+    )
+}
+
+/// A role as OpenAI spells it; `function` (the pre-tools spelling) is read as `Role::Tool`.
+fn parse_role(s: &str) -> Option<Role> {
+    Some(match s {
+        "system" => Role::System,
+        "developer" => Role::Developer,
+        "user" => Role::User,
+        "assistant" => Role::Assistant,
+        "tool" | "function" => Role::Tool,
+        _ => return None,
+    })
+}
