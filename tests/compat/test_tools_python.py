@@ -115,6 +115,27 @@ def test_tool_loop_non_stream(client, nonce):
     assert_loop_stayed_in_one_chat(nonce, calls_per_turn)
 
 
+def test_text_before_the_calls_is_content_and_the_loop_goes_on(client, nonce):
+    messages = [
+        {
+            "role": "user",
+            "content": f'({nonce}) [[form:prose-before]] [[call:get_weather {{"city": "Paris"}}]]',
+        }
+    ]
+    r = client.chat.completions.create(model=MODEL, messages=messages, tools=TOOLS)
+    message = r.choices[0].message
+    assert r.choices[0].finish_reason == "tool_calls"
+    assert message.content.strip() == "Let me check."
+    (call,) = message.tool_calls
+    # Sent back as the SDK serialises it (the model object itself), content and all.
+    messages += [message, {"role": "tool", "tool_call_id": call.id, "content": "sunny"}]
+    final = client.chat.completions.create(model=MODEL, messages=messages, tools=TOOLS)
+    assert final.choices[0].message.content == "Done. get_weather returned: sunny."
+    turns = upstream_turns(nonce)
+    assert len(turns) == 2
+    assert result_blocks(turns[1]) == [("get_weather", call.id, "sunny")]
+
+
 def stream_turn(client, messages, **kwargs):
     """One streamed answer: its text, its tool calls accumulated by `index` (as the SDK docs
     show) and its finish reason, after checking the chunk shapes."""
