@@ -285,6 +285,45 @@ pub const IGNORED: &[(&str, &str)] = &[
     ),
 ];
 
+/// What a legacy completion cannot honour and a client would rely on: token `logprobs`,
+/// `best_of` candidates, and a `suffix` to insert before. `logprobs: 0`/`null`, `best_of: 1`
+/// and an empty suffix change nothing and pass.
+pub(crate) fn check_legacy_unsupported(obj: &Object) -> Result<(), InvalidRequest> {
+    if let Some(value) = present(obj, "logprobs") {
+        match value.as_u64() {
+            Some(0) => {}
+            Some(_) => {
+                return Err(InvalidRequest::at(
+                    "logprobs",
+                    "logprobs are not supported: the upstream does not report token probabilities.",
+                ));
+            }
+            None => return Err(wrong_type("logprobs", "an integer", value)),
+        }
+    }
+    if let Some(value) = present(obj, "best_of") {
+        match value.as_u64() {
+            Some(0 | 1) => {}
+            Some(n) => {
+                return Err(InvalidRequest::at(
+                    "best_of",
+                    format!(
+                        "best_of > 1 is not supported: the upstream produces one answer per request (got best_of = {n})."
+                    ),
+                ));
+            }
+            None => return Err(wrong_type("best_of", "an integer", value)),
+        }
+    }
+    match opt_string(obj, "suffix")?.as_deref() {
+        None | Some("") => Ok(()),
+        Some(_) => Err(InvalidRequest::at(
+            "suffix",
+            "suffix is not supported: the upstream only continues text, it does not insert it.",
+        )),
+    }
+}
+
 /// The ignored parameters of [`IGNORED`] that a sampling check does not cover: still
 /// type-checked, since a wrong type is a client bug worth hearing about.
 pub(crate) fn check_ignored(obj: &Object) -> Result<(), InvalidRequest> {

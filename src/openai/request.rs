@@ -135,6 +135,7 @@ pub fn parse_completion_request(body: &[u8]) -> Result<CompletionRequest, Invali
     let max_tokens = params::max_tokens(&obj)?;
     let stop = params::stop(&obj)?;
     params::check_sampling(&obj)?;
+    params::check_legacy_unsupported(&obj)?;
     let echo = params::opt_bool(&obj, "echo")?.unwrap_or(false);
     obj.remove("prompt");
     Ok(CompletionRequest {

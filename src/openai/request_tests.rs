@@ -1128,3 +1128,29 @@ fn refusals_say_why() {
         );
     }
 }
+
+#[test]
+fn legacy_parameters_that_change_the_answer_are_refused() {
+    for (extra, param) in [
+        (r#""logprobs": 5"#, "logprobs"),
+        (r#""best_of": 3"#, "best_of"),
+        (r#""suffix": "}""#, "suffix"),
+        (r#""logprobs": "yes""#, "logprobs"),
+    ] {
+        let body = format!(r#"{{"model": "m", "prompt": "x", {extra}}}"#);
+        let err = parse_completion_request(body.as_bytes()).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some(param), "{extra}");
+    }
+    for harmless in [
+        r#""logprobs": 0"#,
+        r#""logprobs": null"#,
+        r#""best_of": 1"#,
+        r#""suffix": """#,
+    ] {
+        let body = format!(r#"{{"model": "m", "prompt": "x", {harmless}}}"#);
+        assert!(
+            parse_completion_request(body.as_bytes()).is_ok(),
+            "{harmless}"
+        );
+    }
+}

@@ -378,3 +378,56 @@ async fn health_and_metrics_after_traffic() {
         assert!(text.contains(series), "/metrics lacks {series}:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn model_aliases_apply_to_every_endpoint_and_the_store_keeps_both_names() {
+    let s = TestServer::start_with(ServerOptions {
+        env: vec![(
+            "MODEL_ALIASES",
+            "gpt-4o*=qwen3-max,claude-*=qwen3.7-plus-thinking".into(),
+        )],
+        ..Default::default()
+    })
+    .await;
+    let (status, body) = s.chat("gpt-4o-mini", &msgs(&[("user", "hi")])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["model"], "gpt-4o-mini",
+        "the answer echoes the name asked for"
+    );
+    let (status, body) = s.chat("claude-sonnet-4", &msgs(&[("user", "think")])).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["choices"][0]["message"]["reasoning_content"].is_string(),
+        "{body}"
+    );
+    let resp = s
+        .post(
+            "/v1/completions",
+            &json!({"model": "gpt-4o", "prompt": "legacy"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let sent = s.completions();
+    assert_eq!(sent[0].body["model"], "qwen3-max");
+    assert_eq!(sent[1].body["model"], "qwen3.7-plus");
+    assert_eq!(sent[2].body["model"], "qwen3-max");
+
+    let model: Value = s.get("/v1/models/gpt-4o-2024").await.json().await.unwrap();
+    assert_eq!(model["id"], "gpt-4o-2024");
+    assert_eq!(s.get("/v1/models/gemini").await.status(), 404);
+
+    // The store keeps the upstream model and, in the parameters, the name asked for.
+    s.store.flush().await.unwrap();
+    let requests: Value = s.get("/v1/requests?limit=10").await.json().await.unwrap();
+    let first = requests["data"].as_array().unwrap().last().unwrap();
+    assert_eq!(first["model"], "qwen3-max", "{first}");
+    let id = first["id"].as_str().unwrap();
+    let detail: Value = s
+        .get(&format!("/v1/requests/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["params"]["model"], "gpt-4o-mini", "{detail}");
+}

@@ -14,3 +14,6 @@ pub(crate) mod parse;
 pub(crate) mod prompt;
 pub(crate) mod schema;
 pub(crate) mod shape;
+
+#[cfg(test)]
+mod turn_cost;

@@ -243,11 +243,18 @@ async fn tool_choice_is_obeyed() {
     body["tool_choice"] = json!("none");
     let choice = message(&s, body).await;
     assert_eq!(choice["finish_reason"], "stop");
-    assert!(choice["message"].get("tool_calls").is_none_or(Value::is_null));
+    assert!(
+        choice["message"]
+            .get("tool_calls")
+            .is_none_or(Value::is_null)
+    );
     let content = choice["message"]["content"].as_str().unwrap();
     assert!(content.starts_with("<<<TOOL_CALL>>>\n"), "{content}");
     let sent = sent_content(s.completions().last().unwrap());
-    assert!(sent.contains("Do not call any tool now; answer in plain text."), "{sent}");
+    assert!(
+        sent.contains("Do not call any tool now; answer in plain text."),
+        "{sent}"
+    );
 
     // The deprecated spelling maps onto the same.
     let body = json!({
