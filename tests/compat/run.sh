@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Drives a real `qwenctl serve` (in front of the standalone fake upstream) with the official
-# OpenAI SDKs: Python `openai` from PyPI and `openai` from npm. Installs both itself, into
+# clients: the `openai` SDK and LangChain (`langchain-openai`) from PyPI, the `openai` SDK and
+# the Vercel AI SDK (`ai`, `@ai-sdk/openai`) from npm. Installs them itself, into
 # tests/compat/.venv and tests/compat/node_modules. Everything listens on 127.0.0.1 only.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -13,9 +14,11 @@ source "$root/scripts/lib.sh"
 bin="$(target_dir)/debug/qwenctl"
 fake_bin="$(target_dir)/debug/examples/fake_qwen"
 
-if [ ! -x "$here/.venv/bin/pytest" ]; then
-  python3 -m venv "$here/.venv"
+# The venv is kept between runs and reinstalled when requirements.txt changes.
+if ! cmp -s "$here/requirements.txt" "$here/.venv/requirements.installed" 2>/dev/null; then
+  [ -x "$here/.venv/bin/pip" ] || python3 -m venv "$here/.venv"
   "$here/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+  cp "$here/requirements.txt" "$here/.venv/requirements.installed"
 fi
 (cd "$here" && npm ci --no-audit --no-fund --silent)
 
@@ -31,5 +34,8 @@ keyed_url="$url"
 
 export QWENCTL_URL="$serve_url" QWENCTL_KEYED_URL="$keyed_url" FAKE_URL="$fake_url"
 echo "compat: serve $serve_url, keyed $keyed_url, fake $fake_url"
-"$here/.venv/bin/pytest" -q -p no:cacheprovider "$here/test_openai_python.py"
-(cd "$here" && node --test openai_node.test.mjs)
+# Both suites run even when the first fails, so one run shows every failure.
+status=0
+"$here/.venv/bin/pytest" -q -p no:cacheprovider "$here"/test_*.py || status=1
+(cd "$here" && node --test ./*.test.mjs) || status=1
+exit "$status"
