@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::params::{Object, missing, present, wrong_type};
+use super::params::{Object, missing, present, required_str, wrong_type};
 use super::request::InvalidRequest;
 use crate::session::{Message, Role, ToolCall};
 
@@ -130,11 +130,7 @@ fn tool_call(param: &str, value: &Value) -> Result<ToolCall, InvalidRequest> {
     let Value::Object(obj) = value else {
         return Err(wrong_type(param, "an object", value));
     };
-    let id = match present(obj, "id") {
-        Some(Value::String(id)) => id.clone(),
-        Some(other) => return Err(wrong_type(&format!("{param}.id"), "a string", other)),
-        None => return Err(missing(&format!("{param}.id"))),
-    };
+    let id = required_str(obj, "id", &format!("{param}.id"))?.clone();
     match present(obj, "type") {
         None => {}
         Some(Value::String(kind)) if kind == "function" => {}
@@ -166,11 +162,7 @@ fn called_function(param: &str, value: &Value) -> Result<(String, String), Inval
     let Value::Object(obj) = value else {
         return Err(wrong_type(param, "an object", value));
     };
-    let name = match present(obj, "name") {
-        Some(Value::String(name)) => name.clone(),
-        Some(other) => return Err(wrong_type(&format!("{param}.name"), "a string", other)),
-        None => return Err(missing(&format!("{param}.name"))),
-    };
+    let name = required_str(obj, "name", &format!("{param}.name"))?.clone();
     let arguments = match present(obj, "arguments") {
         Some(Value::String(arguments)) => arguments.clone(),
         Some(arguments @ Value::Object(_)) => arguments.to_string(),
@@ -191,11 +183,7 @@ fn answer_tool_call(
     message: &mut Message,
 ) -> Result<(), InvalidRequest> {
     let param = format!("messages[{i}].tool_call_id");
-    let id = match present(obj, "tool_call_id") {
-        Some(Value::String(id)) => id,
-        Some(other) => return Err(wrong_type(&param, "a string", other)),
-        None => return Err(missing(&param)),
-    };
+    let id = required_str(obj, "tool_call_id", &param)?;
     let Some(name) = calls.by_id.get(id) else {
         return Err(InvalidRequest::at(
             &param,
@@ -219,11 +207,7 @@ fn answer_function_call(
     message: &mut Message,
 ) -> Result<(), InvalidRequest> {
     let param = format!("messages[{i}].name");
-    let name = match present(obj, "name") {
-        Some(Value::String(name)) => name,
-        Some(other) => return Err(wrong_type(&param, "a string", other)),
-        None => return Err(missing(&param)),
-    };
+    let name = required_str(obj, "name", &param)?;
     let Some(id) = calls.legacy_by_name.get(name) else {
         return Err(InvalidRequest::at(
             &param,

@@ -65,6 +65,7 @@ fn per_turn(iterations: u32, mut f: impl FnMut()) -> Duration {
 
 #[test]
 #[ignore = "a benchmark: run by scripts/bench-tools.sh in release"]
+#[allow(clippy::print_stdout)] // a benchmark reports its figures
 fn turn_cost_with_20_tools_and_50_tool_turns() {
     let body = serde_json::to_vec(&json!({
         "model": "qwen3-max",

@@ -37,7 +37,8 @@ async fn sessions_show_and_export_render_calls_and_results() {
     };
 
     let list = run(on_db(&["sessions", "list", "--json"]), None).await;
-    let list: Value = serde_json::from_slice(&list.stdout).expect(&stderr(&list));
+    let list: Value =
+        serde_json::from_slice(&list.stdout).unwrap_or_else(|_| panic!("{}", stderr(&list)));
     let session = list[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(list[0]["tool_calls"], 1, "{list}");
 
