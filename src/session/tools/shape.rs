@@ -47,6 +47,8 @@ pub(crate) struct Shaper {
     calls: usize,
     /// A corrective turn was taken.
     corrected: bool,
+    /// Text was passed on (not held) before the corrective turn.
+    spoke: bool,
 }
 
 #[derive(Debug)]
@@ -105,6 +107,7 @@ impl Shaper {
             passed: 0,
             calls: 0,
             corrected: false,
+            spoke: false,
         }
     }
 
@@ -257,9 +260,12 @@ impl Shaper {
         if self.hold {
             self.held.push_str(&text);
             Vec::new()
-        } else if text.is_empty() {
+        } else if text.is_empty() || (self.corrected && self.spoke) {
+            // The client already has the first answer's text; a corrected answer that
+            // starts by saying it again only repeats it.
             Vec::new()
         } else {
+            self.spoke = true;
             vec![Out::Text(text)]
         }
     }

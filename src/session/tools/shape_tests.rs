@@ -250,3 +250,26 @@ fn structured_output_is_exactly_the_json_text() {
         "json_object wants an object"
     );
 }
+
+#[test]
+fn a_corrected_answer_does_not_repeat_text_already_passed_on() {
+    let mut s = shaper(ToolChoice::Auto);
+    let (out, end) = run(
+        &mut s,
+        &format!("Let me check.\n{}", CALL.replace("get_weather", "nope")),
+        4,
+    );
+    let said: String = out
+        .iter()
+        .map(|o| match o {
+            Out::Text(t) => t.as_str(),
+            Out::Call(_) => "",
+        })
+        .collect();
+    assert_eq!(said, "Let me check.\n");
+    assert!(matches!(end, Ending::Correct(_)));
+    s.restart();
+    let (out, end) = run(&mut s, &format!("Let me check.\n{CALL}"), 4);
+    let (text, calls) = everything(out, end);
+    assert_eq!((text.as_str(), calls.len()), ("", 1));
+}
