@@ -1,0 +1,120 @@
+"""The real Claude Code CLI (`@anthropic-ai/claude-code` from npm, installed by run.sh into
+tests/compat/node_modules) run headless (`claude -p`) against `qwenctl serve`'s Messages API,
+in front of the fake upstream, which is told to call Claude Code's own `Write` tool. Claude Code
+writes the file, sends the tool result back, prints the fake's final answer and exits 0. What
+Claude Code sends is described in fixtures/claude-code/README.md.
+
+Offline by construction: a fresh HOME (no login, no settings), nonessential traffic and
+telemetry off, the API key a dummy that only serve sees.
+"""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import URL, result_blocks, upstream_turns
+
+HERE = Path(__file__).resolve().parent
+PACKAGE = HERE / "node_modules" / "@anthropic-ai" / "claude-code"
+TIMEOUT = 120
+CONTENT = "hello from qwenctl"
+
+
+def fake_summary(name, content):
+    """The fake's answer to one tool result (crates/qwen-fake/src/tools.rs, `summary`): its
+    first non-empty line, trailing dots dropped, cut at 80 characters."""
+    line = next((l.strip() for l in content.splitlines() if l.strip()), "").rstrip(".")
+    if not line:
+        return f"Done. {name} returned nothing."
+    if len(line) > 80:
+        return f"Done. {name} returned: {line[:80]}…."
+    return f"Done. {name} returned: {line}."
+
+
+def claude_command():
+    """The native binary that npm's postinstall put in place, or, where install scripts did
+    not run, the package's own Node launcher (which finds the same binary)."""
+    binary = PACKAGE / "bin" / "claude.exe"
+    if not PACKAGE.is_dir():
+        pytest.fail(f"{PACKAGE} is missing: run tests/compat/run.sh (npm ci)")
+    with open(binary, "rb") as f:
+        native = f.read(4) == b"\x7fELF" or binary.stat().st_size > 1_000_000
+    return [str(binary)] if native else ["node", str(PACKAGE / "cli-wrapper.cjs")]
+
+
+def run_claude(tmp_path, prompt, *args):
+    home = tmp_path / "home"
+    cwd = tmp_path / "project"
+    home.mkdir()
+    cwd.mkdir()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "ANTHROPIC_BASE_URL": URL,
+        "ANTHROPIC_API_KEY": "sk-compat-unused",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+    }
+    try:
+        done = subprocess.run(
+            [*claude_command(), "-p", prompt, "--output-format", "json", *args],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"claude did not finish in {TIMEOUT} s; stdout: {e.stdout!r} stderr: {e.stderr!r}")
+    assert done.returncode == 0, f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
+    return cwd, json.loads(done.stdout)
+
+
+@pytest.mark.parametrize(
+    "permission",
+    [["--permission-mode", "acceptEdits"], ["--allowedTools", "Write"]],
+    ids=["acceptEdits", "allowedTools"],
+)
+def test_claude_code_writes_a_file_through_a_tool_call(tmp_path, nonce, permission):
+    target = tmp_path / "project" / "hello.txt"
+    call = json.dumps({"file_path": str(target), "content": CONTENT})
+    prompt = f"Create the file ({nonce}). [[call:Write {call}]]"
+    cwd, result = run_claude(tmp_path, prompt, *permission)
+
+    assert target.read_text() == CONTENT
+    assert result["type"] == "result"
+    assert result["subtype"] == "success"
+    assert result["is_error"] is False
+    assert result["num_turns"] == 2
+    assert result["permission_denials"] == []
+
+    # One upstream chat: Claude Code's prompt, ~50 KB of instructions and its tools went up
+    # once; the second turn carried only the Write result, though Claude Code resent the whole
+    # history reshaped (its `role: "system"` message turned from a block list into a string,
+    # `cache_control` moved to the tool_result).
+    turns = upstream_turns(nonce)
+    assert len(turns) == 2
+    (first,) = turns[0]["messages"]
+    first = first["content"]
+    assert "Claude Agent SDK" in first  # `system`, as blocks
+    assert f"Primary working directory: {cwd}" in first  # the `role: "system"` message
+    assert "Write" in first and "file_path" in first  # the tools
+    assert nonce in first
+    ((name, _id, content),) = result_blocks(turns[1])
+    assert name == "Write"
+    assert content.startswith(f"File created successfully at: {target}")
+    # The final answer printed is the fake's summary of that result.
+    assert result["result"] == fake_summary("Write", content)
+
+
+def test_claude_code_answers_text(tmp_path, nonce):
+    _cwd, result = run_claude(tmp_path, f"[[say:Hello from the fake {nonce}.]]")
+    assert result["is_error"] is False
+    assert result["num_turns"] == 1
+    assert result["result"] == f"Hello from the fake {nonce}."
