@@ -45,7 +45,7 @@ def claude_command():
     return [str(binary)] if native else ["node", str(PACKAGE / "cli-wrapper.cjs")]
 
 
-def run_claude(tmp_path, prompt, *args):
+def run_claude(tmp_path, prompt, *args, status=0):
     home = tmp_path / "home"
     cwd = tmp_path / "project"
     home.mkdir()
@@ -72,7 +72,7 @@ def run_claude(tmp_path, prompt, *args):
         )
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"claude did not finish in {TIMEOUT} s; stdout: {e.stdout!r} stderr: {e.stderr!r}")
-    assert done.returncode == 0, f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
+    assert done.returncode == status, f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
     return cwd, json.loads(done.stdout)
 
 
@@ -118,3 +118,13 @@ def test_claude_code_answers_text(tmp_path, nonce):
     assert result["is_error"] is False
     assert result["num_turns"] == 1
     assert result["result"] == f"Hello from the fake {nonce}."
+
+
+def test_claude_code_reports_a_rate_limit(tmp_path):
+    # serve answers 429 `rate_limit_error` with the upstream's `retry-after` (two hours, from
+    # the fake), too long for Claude Code to wait: it gives up at once and says why.
+    _cwd, result = run_claude(tmp_path, "Hello. [[fake:ratelimit]]", status=1)
+    assert result["is_error"] is True
+    assert result["api_error_status"] == 429
+    assert result["api_error_type"] == "rate_limit_error"
+    assert "429" in result["result"]
