@@ -1,0 +1,22 @@
+//! Anthropic Messages API wire types (design.md §10) and the pure conversions between them
+//! and the engine's neutral types, so that Claude Code and the Anthropic SDKs run on the same
+//! engine, store and tool emulation as OpenAI clients.
+//!
+//! Like [`crate::openai`], this is one wire format's vocabulary and nothing more: no I/O, no
+//! async; nothing reaches for randomness. The HTTP side (routes, auth,
+//! headers, the SSE writer) lives in `proxy`.
+//!
+//! - [`request`]: bodies of `POST /v1/messages` and `/v1/messages/count_tokens`, validated so
+//!   that every rejection names its field the way Anthropic does; `messages` reads the
+//!   content blocks, `tools` the tools, tool choice, thinking and output format.
+//! - `response`, `stream`, `models`: next.
+
+mod fields;
+mod messages;
+pub mod request;
+mod tools;
+
+pub use request::{
+    InvalidRequest, MessagesRequest, input_tokens, parse_count_tokens_request,
+    parse_messages_request,
+};
