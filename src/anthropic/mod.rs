@@ -11,10 +11,11 @@
 //!   content blocks, `tools` the tools, tool choice, thinking and output format;
 //! - [`response`]: the `message` object, ids, stop reasons, thinking signatures, errors;
 //! - [`stream`]: the server-sent events of a streamed message;
-//! - `models`: next.
+//! - [`models`]: the model list in Anthropic's shape.
 
 mod fields;
 mod messages;
+pub mod models;
 pub mod request;
 pub mod response;
 pub mod stream;
@@ -23,6 +24,7 @@ mod tools;
 #[cfg(test)]
 mod tests;
 
+pub use models::{model_entry, model_list};
 pub use request::{
     InvalidRequest, MessagesRequest, input_tokens, parse_count_tokens_request,
     parse_messages_request,
