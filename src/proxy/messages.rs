@@ -11,14 +11,14 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use serde_json::json;
 
 use super::exchange::{self, Incoming};
 use super::middleware::{KeyId, RequestId};
 use super::sse::{Encoder, Failure};
 use super::{ApiError, AppState, ErrorShape};
-use crate::anthropic::{self, MessageMeta, MessageStream};
+use crate::anthropic::{self, MessageMeta, MessageStream, stream};
 use crate::session::{Answer, FinishReason, Limits, Piece, TurnRequest};
 
 const ENDPOINT: &str = "messages";
@@ -126,7 +126,7 @@ impl Encoder for EventEncoder {
             Piece::ToolCall(call) => self.0.tool_use(call),
             Piece::Done(_) => return None,
         };
-        Some(join(events))
+        stream::concat(events)
     }
 
     fn close(&mut self, reason: FinishReason, answer: &Answer) -> Vec<Bytes> {
@@ -144,18 +144,5 @@ impl Encoder for EventEncoder {
 
     fn keepalive(&self) -> Bytes {
         MessageStream::ping()
-    }
-}
-
-fn join(events: Vec<Bytes>) -> Bytes {
-    match <[Bytes; 1]>::try_from(events) {
-        Ok([one]) => one,
-        Err(events) => {
-            let mut all = BytesMut::with_capacity(events.iter().map(Bytes::len).sum());
-            for event in &events {
-                all.extend_from_slice(event);
-            }
-            all.freeze()
-        }
     }
 }

@@ -34,7 +34,10 @@ async fn every_failure_class_has_its_anthropic_type_and_status() {
 #[tokio::test]
 async fn a_silent_upstream_is_a_504_api_error() {
     let s = TestServer::start_with(ServerOptions {
-        env: vec![("QWEN_FIRST_BYTE_TIMEOUT", "300".into()), ("RETRY_MAX_ATTEMPTS", "1".into())],
+        env: vec![
+            ("QWEN_FIRST_BYTE_TIMEOUT", "300".into()),
+            ("RETRY_MAX_ATTEMPTS", "1".into()),
+        ],
         ..Default::default()
     })
     .await;

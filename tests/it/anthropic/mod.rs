@@ -11,12 +11,19 @@ use serde_json::{Value, json};
 use crate::common::*;
 
 /// `POST path` with Anthropic's headers; returns (status, headers, body text).
-pub async fn call(s: &TestServer, path: &str, body: &Value) -> (u16, reqwest::header::HeaderMap, String) {
+pub async fn call(
+    s: &TestServer,
+    path: &str,
+    body: &Value,
+) -> (u16, reqwest::header::HeaderMap, String) {
     let resp = s
         .http
         .post(format!("{}{path}", s.url))
         .header("anthropic-version", "2023-06-01")
-        .header("anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14")
+        .header(
+            "anthropic-beta",
+            "claude-code-20250219,interleaved-thinking-2025-05-14",
+        )
         .json(body)
         .send()
         .await
@@ -57,7 +64,11 @@ pub async fn events(s: &TestServer, mut body: Value) -> Vec<(String, Value)> {
                     data = serde_json::from_str(d).unwrap_or_else(|_| panic!("bad data {d}"));
                 }
             }
-            assert_eq!(data["type"], name.as_str(), "event name and data type agree");
+            assert_eq!(
+                data["type"],
+                name.as_str(),
+                "event name and data type agree"
+            );
             (name, data)
         })
         .collect()

@@ -16,12 +16,16 @@ fn ask(prompt: &str) -> Value {
 async fn a_tool_use_loop_continues_one_upstream_chat() {
     for stream in [false, true] {
         let s = TestServer::start().await;
-        let mut body = ask(r#"Weather in Paris? [[form:prose-before]] [[call:get_weather {"city":"Paris"}]]"#);
+        let mut body =
+            ask(r#"Weather in Paris? [[form:prose-before]] [[call:get_weather {"city":"Paris"}]]"#);
         let (content, stop) = if stream {
             rebuild(&events(&s, body.clone()).await)
         } else {
             let m = message(&s, body.clone()).await;
-            (m["content"].as_array().unwrap().clone(), m["stop_reason"].as_str().map(str::to_owned))
+            (
+                m["content"].as_array().unwrap().clone(),
+                m["stop_reason"].as_str().map(str::to_owned),
+            )
         };
         assert_eq!(stop.as_deref(), Some("tool_use"));
         assert_eq!(content[0]["type"], "text");
@@ -46,20 +50,29 @@ async fn a_tool_use_loop_continues_one_upstream_chat() {
             .collect();
         assistant[0]["cache_control"] = json!({"type": "ephemeral"});
         body["messages"][0] = json!({"role": "user", "content": [{"type": "text", "text": body["messages"][0]["content"], "cache_control": {"type": "ephemeral"}}]});
-        body["messages"].as_array_mut().unwrap().push(json!({"role": "assistant", "content": assistant}));
+        body["messages"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"role": "assistant", "content": assistant}));
         body["messages"].as_array_mut().unwrap().push(json!({"role": "user", "content": [
             {"type": "tool_result", "tool_use_id": id, "content": [{"type": "text", "text": "Sunny, 21 °C"}], "cache_control": {"type": "ephemeral"}}
         ]}));
         let done = message(&s, body).await;
         assert_eq!(done["stop_reason"], "end_turn");
-        assert_eq!(done["content"][0]["text"], "Done. get_weather returned: Sunny, 21 °C.");
+        assert_eq!(
+            done["content"][0]["text"],
+            "Done. get_weather returned: Sunny, 21 °C."
+        );
 
         assert_eq!(s.fake.count(NEW_CHAT), 1, "stream {stream}");
         let sent = s.completions();
         assert_eq!(sent.len(), 2);
         assert_eq!(chat_id(&sent[0]), chat_id(&sent[1]));
         let second = sent_content(&sent[1]);
-        assert!(second.starts_with("<<<TOOL_RESULT name=\"get_weather\""), "{second}");
+        assert!(
+            second.starts_with("<<<TOOL_RESULT name=\"get_weather\""),
+            "{second}"
+        );
         assert!(!second.contains("Tools you can call"), "{second}");
     }
 }
@@ -90,10 +103,16 @@ async fn tool_choice_and_error_results() {
     let first = message(&s, ask(r#"[[call:get_weather {"city":"Atlantis"}]]"#)).await;
     let id = first["content"][0]["id"].clone();
     let mut body = ask(r#"[[call:get_weather {"city":"Atlantis"}]]"#);
-    body["messages"].as_array_mut().unwrap().push(json!({"role": "assistant", "content": first["content"]}));
-    body["messages"].as_array_mut().unwrap().push(json!({"role": "user", "content": [
-        {"type": "tool_result", "tool_use_id": id, "content": "no such city", "is_error": true}
-    ]}));
+    body["messages"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"role": "assistant", "content": first["content"]}));
+    body["messages"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": id, "content": "no such city", "is_error": true}
+        ]}));
     let done = message(&s, body).await;
     assert_eq!(done["stop_reason"], "end_turn", "{done}");
     let sent = sent_content(s.completions().last().unwrap());
@@ -142,23 +161,37 @@ async fn claude_codes_request_shape_works_and_states_the_tools_once() {
     let body = claude_code_like(r#"Check Paris. [[call:get_weather {"city":"Paris"}]]"#);
     let (blocks, stop) = rebuild(&events(&s, body.clone()).await);
     assert_eq!(stop.as_deref(), Some("tool_use"));
-    let call = blocks.iter().find(|b| b["type"] == "tool_use").unwrap().clone();
+    let call = blocks
+        .iter()
+        .find(|b| b["type"] == "tool_use")
+        .unwrap()
+        .clone();
     let first = sent_content(&s.completions()[0]);
-    assert!(first.starts_with("System instructions:\nYou are Claude Code"), "{}", &first[..200]);
+    assert!(
+        first.starts_with("System instructions:\nYou are Claude Code"),
+        "{}",
+        &first[..200]
+    );
     assert!(first.contains("- get_weather: The weather of a city."));
     assert!(!first.contains("$schema"), "schemas are sent compact");
 
     // Next turn: a `system` entry appears inside messages, cache_control moved.
     let mut next = body.clone();
     let messages = next["messages"].as_array_mut().unwrap();
-    messages[0]["content"][1].as_object_mut().unwrap().remove("cache_control");
+    messages[0]["content"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("cache_control");
     messages.push(json!({"role": "assistant", "content": [call.clone()]}));
     messages.push(json!({"role": "user", "content": [
         {"type": "tool_result", "tool_use_id": call["id"], "content": "Sunny", "cache_control": {"type": "ephemeral"}},
     ]}));
     let (blocks, stop) = rebuild(&events(&s, next).await);
     assert_eq!(stop.as_deref(), Some("end_turn"));
-    assert_eq!(blocks.last().unwrap()["text"], "Done. get_weather returned: Sunny.");
+    assert_eq!(
+        blocks.last().unwrap()["text"],
+        "Done. get_weather returned: Sunny."
+    );
     let sent = s.completions();
     assert_eq!(sent.len(), 2);
     assert_eq!(chat_id(&sent[0]), chat_id(&sent[1]));
@@ -185,16 +218,31 @@ async fn output_config_asks_for_json() {
 async fn invalid_requests_name_the_field() {
     let s = TestServer::start().await;
     for (body, field) in [
-        (json!({"model": "qwen3-max", "messages": [user("x")]}), "max_tokens"),
-        (json!({"model": "qwen3-max", "max_tokens": 10, "messages": [{"role": "robot", "content": "x"}]}), "messages.0.role"),
-        (json!({"model": "qwen3-max", "max_tokens": 10, "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA=="}}]}]}), "messages.0.content.0"),
-        (json!({"model": "qwen3-max", "max_tokens": 10, "messages": [user("x"), {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_nobody", "content": "x"}]}]}), "tool_use_id"),
+        (
+            json!({"model": "qwen3-max", "messages": [user("x")]}),
+            "max_tokens",
+        ),
+        (
+            json!({"model": "qwen3-max", "max_tokens": 10, "messages": [{"role": "robot", "content": "x"}]}),
+            "messages.0.role",
+        ),
+        (
+            json!({"model": "qwen3-max", "max_tokens": 10, "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA=="}}]}]}),
+            "messages.0.content.0",
+        ),
+        (
+            json!({"model": "qwen3-max", "max_tokens": 10, "messages": [user("x"), {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_nobody", "content": "x"}]}]}),
+            "tool_use_id",
+        ),
     ] {
         let (status, err) = create(&s, body).await;
         assert_eq!(status, 400, "{field}: {err}");
         assert_eq!(err["type"], "error");
         assert_eq!(err["error"]["type"], "invalid_request_error");
-        assert!(err["error"]["message"].as_str().unwrap().contains(field), "{field}: {err}");
+        assert!(
+            err["error"]["message"].as_str().unwrap().contains(field),
+            "{field}: {err}"
+        );
     }
     assert!(s.completions().is_empty());
 }
