@@ -12,9 +12,9 @@ use bytes::Bytes;
 use super::exchange::{self, Incoming};
 use super::middleware::{KeyId, RequestId};
 use super::sse::{self, Encoder, Failure};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ErrorShape};
 use crate::openai::{self, ChatStream, OpenAiUsage, ResponseMeta};
-use crate::session::{FinishReason, Limits, Piece, TurnRequest, Usage};
+use crate::session::{Answer, FinishReason, Limits, Piece, TurnRequest};
 
 const ENDPOINT: &str = "chat.completions";
 
@@ -25,7 +25,7 @@ pub(super) async fn completions(
     key: Option<Extension<KeyId>>,
     req: Request,
 ) -> Response {
-    exchange::handle(state, request_id, key, req, answer).await
+    exchange::handle(state, request_id, key, req, ErrorShape::OpenAi, answer).await
 }
 
 async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
@@ -106,11 +106,11 @@ impl Encoder for ChunkEncoder {
         }
     }
 
-    fn close(&mut self, reason: FinishReason, usage: &Usage) -> Vec<Bytes> {
+    fn close(&mut self, reason: FinishReason, answer: &Answer) -> Vec<Bytes> {
         let stream = &self.stream;
         let usage = stream
             .include_usage
-            .then(|| stream.usage(&OpenAiUsage::from(*usage)));
+            .then(|| stream.usage(&OpenAiUsage::from(answer.usage())));
         sse::openai_tail(&stream.finish(reason), usage)
     }
 

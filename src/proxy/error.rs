@@ -1,9 +1,11 @@
 //! HTTP errors are values: every failure a handler can meet becomes an [`ApiError`], and an
-//! `ApiError` always renders the OpenAI error shape
-//! `{"error": {"message", "type", "param", "code"}}` with a fitting status. Handlers never
-//! build error responses by hand.
+//! `ApiError` renders the OpenAI error shape `{"error": {"message", "type", "param", "code"}}`
+//! with a fitting status, or, for the Anthropic Messages API ([`ErrorShape::Anthropic`]),
+//! Anthropic's `{"type": "error", "error": {"type", "message"}}` with the same status, so each
+//! client's own retry logic sees the error it knows. Handlers never build error responses by
+//! hand.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -174,14 +176,60 @@ impl From<Failure<'_>> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body())).into_response();
+/// Which API's error shape a response takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorShape {
+    OpenAi,
+    Anthropic,
+}
+
+impl ErrorShape {
+    /// Anthropic's for the Messages API, and for any request that says it speaks Anthropic's
+    /// API (`anthropic-version`); OpenAI's otherwise.
+    pub fn of(path: &str, headers: &HeaderMap) -> ErrorShape {
+        if path.starts_with("/v1/messages") || headers.contains_key("anthropic-version") {
+            ErrorShape::Anthropic
+        } else {
+            ErrorShape::OpenAi
+        }
+    }
+}
+
+impl ApiError {
+    /// The error as a response in `shape`.
+    pub fn shaped(self, shape: ErrorShape) -> Response {
+        match shape {
+            ErrorShape::OpenAi => self.into_response(),
+            ErrorShape::Anthropic => {
+                let body = self.anthropic_body();
+                self.respond(body)
+            }
+        }
+    }
+
+    /// Anthropic's error body: the type follows the status (`rate_limit_error` for 429,
+    /// `overloaded_error` for 503, `api_error` for 502/504, …).
+    pub fn anthropic_body(&self) -> serde_json::Value {
+        crate::anthropic::error_body(
+            crate::anthropic::error_type(self.status.as_u16()),
+            &self.message,
+        )
+    }
+
+    fn respond(self, body: serde_json::Value) -> Response {
+        let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after
             && let Ok(value) = HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body();
+        self.respond(body)
     }
 }

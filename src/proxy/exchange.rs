@@ -13,12 +13,12 @@ use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tokio::sync::mpsc;
 
 use super::middleware::{KeyId, RequestId};
 use super::sse::{self, Encoder, StreamContext};
-use super::{ApiError, AppState, UpstreamHealth};
+use super::{ApiError, AppState, ErrorShape, UpstreamHealth};
 use crate::qwen::{ErrorKind, Model, QwenError};
 use crate::session::{Answer, Complete, RequestMeta, StartError, TurnRequest};
 
@@ -82,12 +82,14 @@ impl Incoming {
 
 /// An answering endpoint: reads the body, then lets the wire format's `answer` parse it and
 /// answer. Past the shutdown grace period, a request still waiting for its answer gives up
-/// (a stream has been handed to its own task by then and ends itself).
+/// (a stream has been handed to its own task by then and ends itself). Errors met here take
+/// the wire format's `shape`.
 pub(super) async fn handle<F, Fut>(
     state: Arc<AppState>,
     request_id: Extension<RequestId>,
     key: Option<Extension<KeyId>>,
     req: Request,
+    shape: ErrorShape,
     answer: F,
 ) -> Response
 where
@@ -96,7 +98,7 @@ where
 {
     let incoming = match Incoming::read(&state, request_id, key, req).await {
         Ok(incoming) => incoming,
-        Err(err) => return err.into_response(),
+        Err(err) => return err.shaped(shape),
     };
     let deadline = state.deadline.clone();
     tokio::select! {
@@ -104,7 +106,7 @@ where
         () = deadline.cancelled() => ApiError::unavailable(
             "the server is shutting down and this request ran past the grace period",
         )
-        .into_response(),
+        .shaped(shape),
     }
 }
 

@@ -6,10 +6,10 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use subtle::ConstantTimeEq;
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ErrorShape};
 
 /// The request id of a request (ours, or the client's when it sent a sane one).
 #[derive(Debug, Clone)]
@@ -20,6 +20,9 @@ pub struct RequestId(pub String);
 pub struct KeyId(pub String);
 
 const REQUEST_ID: &str = "x-request-id";
+
+/// Where Anthropic's clients put the API key.
+const X_API_KEY: &str = "x-api-key";
 
 /// Gives every request an id (echoed as `x-request-id`) and records
 /// `http_requests_total` / `http_request_duration_seconds` by route template.
@@ -51,8 +54,9 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
     response
 }
 
-/// When API_KEYS is set, every route it wraps needs `Authorization: Bearer <key>`.
-/// Keys are compared in constant time.
+/// When API_KEYS is set, every route it wraps needs `Authorization: Bearer <key>` or, as
+/// Anthropic's clients send it, `x-api-key: <key>`. Keys are compared in constant time. A
+/// refusal takes the error shape of the API the request speaks.
 pub async fn require_api_key(
     State(state): State<Arc<AppState>>,
     mut req: Request,
@@ -62,20 +66,22 @@ pub async fn require_api_key(
     if keys.is_empty() {
         return next.run(req).await;
     }
-    let presented = req
-        .headers()
+    let shape = ErrorShape::of(req.uri().path(), req.headers());
+    let headers = req.headers();
+    let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
+        .or_else(|| headers.get(X_API_KEY).and_then(|v| v.to_str().ok()))
         .map(str::trim);
     let Some(presented) = presented else {
         return ApiError::unauthorized(
-            "Missing API key: send it as `Authorization: Bearer <key>`.",
+            "Missing API key: send it as `Authorization: Bearer <key>` or `x-api-key: <key>`.",
         )
-        .into_response();
+        .shaped(shape);
     };
     // Check every key so the time taken does not tell which one matched.
     let mut matched = None;
@@ -89,6 +95,6 @@ pub async fn require_api_key(
             req.extensions_mut().insert(KeyId(format!("key-{}", i + 1)));
             next.run(req).await
         }
-        None => ApiError::unauthorized("Incorrect API key provided.").into_response(),
+        None => ApiError::unauthorized("Incorrect API key provided.").shaped(shape),
     }
 }

@@ -32,13 +32,14 @@ mod data;
 mod error;
 mod exchange;
 mod legacy;
+mod messages;
 mod metrics;
 mod middleware;
 mod models;
 mod ops;
 mod sse;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorShape};
 
 /// Settings of the server, resolved from the configuration.
 #[derive(Debug, Clone)]
@@ -133,6 +134,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/models", get(models::list))
         .route("/v1/models/{*model}", get(models::retrieve))
         .route("/v1/chat/completions", post(chat::completions))
+        .route("/v1/messages", post(messages::create))
+        .route("/v1/messages/count_tokens", post(messages::count_tokens))
         .route("/v1/completions", post(legacy::completions))
         .route("/metrics", get(ops::metrics))
         .with_state(state.clone());
@@ -141,6 +144,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     Router::new()
         .route("/health", get(ops::health))
+        // Claude Code's preconnect (`HEAD /`), answered before any key is asked for.
+        .route("/", get(ops::root))
         .with_state(state.clone())
         .merge(api.layer(axum::middleware::from_fn_with_state(
             state.clone(),

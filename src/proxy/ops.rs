@@ -59,6 +59,12 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
+/// `GET /` and `HEAD /`: who answers here. Claude Code opens its connection with `HEAD /`
+/// and logs anything but a success as an error.
+pub async fn root() -> impl IntoResponse {
+    Json(json!({"service": "qwenctl", "version": env!("CARGO_PKG_VERSION")}))
+}
+
 pub async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError::not_found(format!("Unknown request URL: {method} {}", uri.path()))
 }

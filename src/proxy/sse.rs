@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::qwen::QwenError;
-use crate::session::{Answer, FinishReason, Piece, Stop, Usage};
+use crate::session::{Answer, FinishReason, Piece, Stop};
 
 /// Why a stream ends with an error event.
 #[derive(Debug, Clone, Copy)]
@@ -29,8 +29,9 @@ pub(super) trait Encoder: Send + 'static {
     fn open(&mut self) -> Vec<Bytes>;
     /// The event for a reasoning or content piece, if this format shows it.
     fn piece(&mut self, piece: &Piece) -> Option<Bytes>;
-    /// The events after the last piece, up to and including the end-of-stream marker.
-    fn close(&mut self, reason: FinishReason, usage: &Usage) -> Vec<Bytes>;
+    /// The events after the last piece, up to and including the end-of-stream marker; the
+    /// answer tells its usage and, when one ended it, its stop sequence.
+    fn close(&mut self, reason: FinishReason, answer: &Answer) -> Vec<Bytes>;
     /// The error event that ends a stream which already began.
     fn error(&mut self, failure: Failure<'_>) -> Bytes;
     /// What to send while the upstream is silent.
@@ -142,7 +143,7 @@ async fn pump<E: Encoder>(
         match wake {
             // The answer is committed by now (design.md §5): the tail may go out.
             Wake::Piece(Ok(Some(Piece::Done(reason)))) => {
-                for event in encoder.close(reason, &answer.usage()) {
+                for event in encoder.close(reason, answer) {
                     let _ = tx.send(event).await;
                 }
                 return Ended::Done;

@@ -40,6 +40,8 @@ pub struct Complete {
     pub reasoning: String,
     pub tool_calls: Vec<ToolCall>,
     pub finish: FinishReason,
+    /// The stop sequence that ended the answer, if one did.
+    pub stop_sequence: Option<String>,
     pub usage: Usage,
     pub first_token_ms: Option<i64>,
 }
@@ -124,6 +126,12 @@ impl Answer {
     /// ms from the request's arrival to the first answer or reasoning text.
     pub fn first_token_ms(&self) -> Option<i64> {
         self.first_token_ms
+    }
+
+    /// The stop sequence that ended the answer, if one did (`FinishReason::Stop` covers both
+    /// a natural end and a stop sequence; Anthropic tells them apart).
+    pub fn stop_sequence(&self) -> Option<&str> {
+        self.limiter.stop_sequence()
     }
 
     /// The tool calls handed out so far.
@@ -233,6 +241,7 @@ impl Answer {
             reasoning: std::mem::take(&mut self.reasoning),
             tool_calls: std::mem::take(&mut self.tool_calls),
             finish,
+            stop_sequence: self.stop_sequence().map(str::to_owned),
             usage,
             first_token_ms: self.first_token_ms,
         })

@@ -54,6 +54,8 @@ pub struct OutputLimiter {
     /// Weight of the text emitted so far.
     spent: u64,
     finished: Option<FinishReason>,
+    /// The stop sequence that ended the answer, if one did.
+    matched: Option<usize>,
 }
 
 impl OutputLimiter {
@@ -65,6 +67,7 @@ impl OutputLimiter {
             held: String::new(),
             spent: 0,
             finished: None,
+            matched: None,
         }
     }
 
@@ -75,7 +78,13 @@ impl OutputLimiter {
         }
         self.held.push_str(delta);
         match self.first_stop() {
-            Some(at) => self.release(at, Some(FinishReason::Stop)),
+            Some((at, which)) => {
+                let step = self.release(at, Some(FinishReason::Stop));
+                if step.finished == Some(FinishReason::Stop) {
+                    self.matched = Some(which);
+                }
+                step
+            }
             None => {
                 let safe = self.held.len() - self.partial_stop_len();
                 self.release(safe, None)
@@ -133,11 +142,17 @@ impl OutputLimiter {
         (end, false)
     }
 
-    /// Byte offset of the earliest complete stop sequence in the held text.
-    fn first_stop(&self) -> Option<usize> {
+    /// The stop sequence that ended the answer (Anthropic reports it), if one did.
+    pub fn stop_sequence(&self) -> Option<&str> {
+        self.matched.map(|i| self.stops[i].as_str())
+    }
+
+    /// Byte offset of the earliest complete stop sequence in the held text, and which one.
+    fn first_stop(&self) -> Option<(usize, usize)> {
         self.stops
             .iter()
-            .filter_map(|s| self.held.find(s.as_str()))
+            .enumerate()
+            .filter_map(|(i, s)| self.held.find(s.as_str()).map(|at| (at, i)))
             .min()
     }
 
@@ -163,6 +178,23 @@ impl OutputLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_matched_stop_sequence_is_known() {
+        let mut l = OutputLimiter::new(None, &["END".into(), "STOP".into()]);
+        assert_eq!(l.push("abc ST").emit, "abc ");
+        assert_eq!(l.stop_sequence(), None);
+        let step = l.push("OP and END");
+        assert_eq!(
+            (step.emit.as_str(), step.finished),
+            ("", Some(FinishReason::Stop))
+        );
+        assert_eq!(l.stop_sequence(), Some("STOP"));
+        let mut l = OutputLimiter::new(None, &["END".into()]);
+        l.push("no stop here");
+        assert_eq!(l.finish().finished, Some(FinishReason::Stop));
+        assert_eq!(l.stop_sequence(), None);
+    }
 
     /// The limiter over a complete answer in one delta.
     fn apply(max_tokens: Option<u32>, stop: &[String], text: &str) -> (String, FinishReason) {
