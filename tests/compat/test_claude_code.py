@@ -10,8 +10,12 @@ telemetry off, the API key a dummy that only serve sees.
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
+
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -21,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 PACKAGE = HERE / "node_modules" / "@anthropic-ai" / "claude-code"
 TIMEOUT = 120
 CONTENT = "hello from qwenctl"
+TOOL_USE_ID = re.compile(r"toolu_[A-Za-z0-9]{24}")
 
 
 def fake_summary(name, content):
@@ -128,3 +133,108 @@ def test_claude_code_reports_a_rate_limit(tmp_path):
     assert result["api_error_status"] == 429
     assert result["api_error_type"] == "rate_limit_error"
     assert "429" in result["result"]
+
+
+# Claude Code's recorded requests (fixtures/claude-code), replayed as sent: same path and query,
+# same headers, same bodies, always streamed. They hold no nonce, so nothing here looks at the
+# fake's log.
+FIXTURES = HERE / "fixtures" / "claude-code"
+SENT_HEADERS = {"anthropic-version", "anthropic-beta", "x-app", "user-agent", "content-type",
+                "anthropic-dangerous-direct-browser-access", "x-claude-code-session-id"}
+
+
+def recorded(name):
+    return json.loads((FIXTURES / name).read_text())
+
+
+def replay(name, path=None, body=None):
+    """Sends a recorded request (or another `body` with its headers) to serve; returns the
+    status and, for a stream, the events as (event, data) pairs, else the JSON body."""
+    sent = recorded(name)
+    headers = {k: v for k, v in sent["headers"].items() if k in SENT_HEADERS}
+    headers["x-api-key"] = "sk-compat-unused"
+    query = "&".join(f"{k}={v}" for k, values in sent["query"].items() for v in values)
+    url = f"{URL}{path or sent['path']}" + (f"?{query}" if query else "")
+    data = json.dumps(sent["body"] if body is None else body).encode()
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            status, ctype, text = r.status, r.headers.get("content-type", ""), r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, ctype, text = e.code, e.headers.get("content-type", ""), e.read().decode()
+    if not ctype.startswith("text/event-stream"):
+        return status, json.loads(text)
+    events = []
+    for chunk in text.split("\n\n"):
+        lines = dict(l.split(": ", 1) for l in chunk.splitlines() if ": " in l)
+        if "event" in lines:
+            events.append((lines["event"], json.loads(lines["data"])))
+    return status, events
+
+
+def rebuild(events):
+    """The content blocks and stop reason a stream of events adds up to."""
+    blocks, stop = [], None
+    for event, data in events:
+        if event == "content_block_start":
+            blocks.append(dict(data["content_block"], partial=""))
+        elif event == "content_block_delta":
+            delta = data["delta"]
+            block = blocks[data["index"]]
+            if delta["type"] == "text_delta":
+                block["text"] += delta["text"]
+            elif delta["type"] == "input_json_delta":
+                block["partial"] += delta["partial_json"]
+        elif event == "message_delta":
+            stop = data["delta"]["stop_reason"]
+    for block in blocks:
+        partial = block.pop("partial")
+        if block["type"] == "tool_use" and partial:
+            block["input"] = json.loads(partial)
+    return blocks, stop
+
+
+def test_recorded_first_turn_gets_a_streamed_write_call():
+    status, events = replay("messages-write-turn1.json")
+    assert status == 200
+    names = [e for e, _ in events if e != "ping"]
+    assert names[0] == "message_start" and names[-1] == "message_stop"
+    assert events[0][1]["message"]["model"] == "claude-opus-5-5"
+    assert events[0][1]["message"]["usage"]["input_tokens"] > 5000
+    blocks, stop = rebuild(events)
+    assert stop == "tool_use"
+    (use,) = [b for b in blocks if b["type"] == "tool_use"]
+    assert TOOL_USE_ID.fullmatch(use["id"])
+    assert use["name"] == "Write"
+    assert use["input"] == {"file_path": "/work/project/hello.txt", "content": CONTENT}
+
+
+def test_recorded_second_turn_is_answered_from_its_history():
+    # Its tool_use id is the capture server's, not one serve gave out: serve cannot continue a
+    # chat it never had and folds the history into a new one; the answer is the same.
+    status, events = replay("messages-write-turn2.json")
+    assert status == 200
+    blocks, stop = rebuild(events)
+    assert stop == "end_turn"
+    assert [b["type"] for b in blocks] == ["text"]
+    assert blocks[0]["text"].startswith(
+        "Done. Write returned: File created successfully at: /work/project/hello.txt"
+    )
+
+
+def test_recorded_title_request_gets_json_in_its_schema():
+    status, events = replay("messages-title.json")
+    assert status == 200
+    blocks, stop = rebuild(events)
+    assert stop == "end_turn"
+    assert [b["type"] for b in blocks] == ["text"]
+    title = json.loads(blocks[0]["text"])
+    assert set(title) == {"title"} and isinstance(title["title"], str)
+
+
+def test_recorded_turn_counts_its_tokens():
+    sent = recorded("messages-write-turn1.json")["body"]
+    body = {k: sent[k] for k in ("model", "messages", "system", "tools", "thinking")}
+    status, counted = replay("messages-write-turn1.json", "/v1/messages/count_tokens", body)
+    assert status == 200
+    assert counted["input_tokens"] > 5000
