@@ -17,6 +17,7 @@ KEYED_URL = os.environ["QWENCTL_KEYED_URL"]
 MODEL = "claude-opus-5-5"  # what Claude Code 2.1 asks for
 TOOL_USE_ID = re.compile(r"toolu_[A-Za-z0-9]{24}")
 MESSAGE_ID = re.compile(r"msg_\w+")
+RATE_LIMITED = "Hello. [[fake:ratelimit]]"
 
 TOOLS = [
     {
@@ -178,37 +179,46 @@ def test_count_tokens(client):
 def test_rate_limit_is_a_rate_limit_error(client):
     with pytest.raises(anthropic.RateLimitError) as e:
         client.messages.create(
-            model=MODEL, max_tokens=256, messages=[{"role": "user", "content": "[[fake:ratelimit]]"}]
+            model=MODEL, max_tokens=256, messages=[{"role": "user", "content": RATE_LIMITED}]
         )
     assert e.value.status_code == 429
     assert e.value.body["type"] == "error"
     assert e.value.body["error"]["type"] == "rate_limit_error"
-    assert e.value.response.headers.get("retry-after")
+    assert e.value.response.headers.get("retry-after") == "7200"  # the fake's two hours
 
 
 def test_rate_limit_while_streaming_is_a_rate_limit_error(client):
-    with pytest.raises(anthropic.RateLimitError):
+    # Before the first event: a status Claude Code (which always streams) can act on.
+    with pytest.raises(anthropic.RateLimitError) as e:
         with client.messages.stream(
-            model=MODEL, max_tokens=256, messages=[{"role": "user", "content": "[[fake:ratelimit]]"}]
+            model=MODEL, max_tokens=256, messages=[{"role": "user", "content": RATE_LIMITED}]
         ) as stream:
             list(stream.text_stream)
+    assert e.value.status_code == 429
+    assert e.value.body["error"]["type"] == "rate_limit_error"
+    assert e.value.response.headers.get("retry-after") == "7200"
+
+
+PNG = {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}
+UNKNOWN = {"type": "no_such_block", "text": "hi"}
 
 
 @pytest.mark.parametrize(
-    "messages",
+    "messages, named",
     [
-        [],
-        [{"role": "user", "content": [{"type": "no_such_block", "text": "hi"}]}],
+        ([], "messages"),
+        ([{"role": "user", "content": [UNKNOWN]}], "messages.0.content.0"),
+        ([{"role": "user", "content": [{"type": "image", "source": PNG}]}], "image"),
     ],
-    ids=["no-messages", "unknown-block"],
+    ids=["no-messages", "unknown-block", "image"],
 )
-def test_invalid_request_is_a_bad_request_error(client, messages):
+def test_invalid_request_is_a_bad_request_error(client, messages, named):
     with pytest.raises(anthropic.BadRequestError) as e:
         client.messages.create(model=MODEL, max_tokens=256, messages=messages)
     assert e.value.status_code == 400
     assert e.value.body["type"] == "error"
     assert e.value.body["error"]["type"] == "invalid_request_error"
-    assert e.value.body["error"]["message"]
+    assert named in e.value.body["error"]["message"]
 
 
 def test_models_list_in_anthropic_shape(client):

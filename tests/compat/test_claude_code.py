@@ -76,8 +76,9 @@ def run_claude(tmp_path, prompt, *args, status=0):
             timeout=TIMEOUT,
         )
     except subprocess.TimeoutExpired as e:
-        pytest.fail(f"claude did not finish in {TIMEOUT} s; stdout: {e.stdout!r} stderr: {e.stderr!r}")
-    assert done.returncode == status, f"exit {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
+        pytest.fail(f"claude did not finish in {TIMEOUT} s\nstdout: {e.stdout}\nstderr: {e.stderr}")
+    output = f"stdout: {done.stdout}\nstderr: {done.stderr}"
+    assert done.returncode == status, f"exit {done.returncode}\n{output}"
     return cwd, json.loads(done.stdout)
 
 
