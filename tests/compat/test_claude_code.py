@@ -51,10 +51,13 @@ def claude_command():
 
 
 def run_claude(tmp_path, prompt, *args, status=0):
+    """Runs `claude -p PROMPT ARGS` with HOME and the working directory in `tmp_path` (kept
+    between runs, so `--continue` finds the session); returns the working directory and
+    Claude Code's JSON result."""
     home = tmp_path / "home"
     cwd = tmp_path / "project"
-    home.mkdir()
-    cwd.mkdir()
+    home.mkdir(exist_ok=True)
+    cwd.mkdir(exist_ok=True)
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
@@ -124,6 +127,38 @@ def test_claude_code_answers_text(tmp_path, nonce):
     assert result["is_error"] is False
     assert result["num_turns"] == 1
     assert result["result"] == f"Hello from the fake {nonce}."
+
+
+def test_claude_code_continue_stays_in_one_upstream_chat(tmp_path, nonce):
+    # Each `claude -p --continue` rebuilds the whole history from its session file and sends
+    # it again; serve recognises it and sends only what is new.
+    target = tmp_path / "project" / "x.txt"
+    call = json.dumps({"file_path": str(target), "content": "x"})
+    prompts = [
+        f"My name is Ada ({nonce}). [[say:Noted.]]",
+        "What is my name?",
+        f"Create it. [[call:Write {call}]]",
+        "Thanks.",
+    ]
+    answers = []
+    for i, prompt in enumerate(prompts):
+        args = ["--permission-mode", "acceptEdits"] + (["--continue"] if i else [])
+        _cwd, result = run_claude(tmp_path, prompt, *args)
+        assert result["is_error"] is False
+        answers.append(result["result"])
+    assert target.read_text() == "x"
+    assert answers[:2] == ["Noted.", "Your name is Ada."]
+    assert answers[2].startswith("Done. Write returned: File created successfully")
+    assert answers[3] == "You said: Thanks."
+
+    turns = [t["messages"] for t in upstream_turns(nonce)]
+    assert len(turns) == 5
+    assert all(len(messages) == 1 for messages in turns)
+    assert turns[0][0]["content"].endswith(prompts[0])
+    assert [m[0]["content"] for m in turns[1:3]] == prompts[1:3]
+    ((name, _id, _content),) = result_blocks({"messages": turns[3]})
+    assert name == "Write"
+    assert turns[4][0]["content"] == "Thanks."
 
 
 def test_claude_code_reports_a_rate_limit(tmp_path):
