@@ -48,7 +48,7 @@ fake_bin="$(target_dir)/debug/examples/fake_qwen"
 
 command -v node >/dev/null 2>&1 || { echo "check-docs: needs node (20 or later)" >&2; exit 1; }
 compat="$root/tests/compat"
-if [ ! -x "$compat/.venv/bin/python" ] || ! "$compat/.venv/bin/python" -c 'import openai' 2>/dev/null; then
+if [ ! -x "$compat/.venv/bin/python" ] || ! "$compat/.venv/bin/python" -c 'import openai, anthropic' 2>/dev/null; then
   python3 -m venv "$compat/.venv"
   "$compat/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$compat/requirements.txt"
 fi

@@ -144,8 +144,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     Router::new()
         .route("/health", get(ops::health))
-        // Claude Code's preconnect (`HEAD /`), answered before any key is asked for.
+        // Claude Code's preconnect (`HEAD /api/hello`, `HEAD /` in older releases), answered
+        // before any key is asked for.
         .route("/", get(ops::root))
+        .route("/api/hello", get(ops::root))
         .with_state(state.clone())
         .merge(api.layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -59,8 +59,9 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
-/// `GET /` and `HEAD /`: who answers here. Claude Code opens its connection with `HEAD /`
-/// and logs anything but a success as an error.
+/// `GET /` and `GET /api/hello` (and their `HEAD`s): who answers here. Claude Code opens its
+/// connection with `HEAD /api/hello` (`HEAD /` in older releases) and logs anything but a
+/// success as an error.
 pub async fn root() -> impl IntoResponse {
     Json(json!({"service": "qwenctl", "version": env!("CARGO_PKG_VERSION")}))
 }

@@ -8,8 +8,8 @@
 //! agent recorded through `serve` continues with the history it really had.
 
 use crate::qwen;
-use crate::session::{Message, Role, ToolCall, models};
-use crate::store::{ListQuery, MAX_LIMIT, Store, StoredMessage};
+use crate::session::{Message, Role, models};
+use crate::store::{ListQuery, MAX_LIMIT, Store};
 
 use super::Resume;
 
@@ -160,7 +160,7 @@ impl Conversation {
             .await
             .map_err(|e| format!("cannot read session {id}: {e}"))?
             .unwrap_or_default();
-        let mut messages: Vec<Message> = stored.iter().map(message).collect();
+        let mut messages: Vec<Message> = stored.iter().map(Message::from).collect();
         self.system = match messages.first() {
             Some(m) if m.role.is_instruction() => Some(messages.remove(0).content),
             _ => None,
@@ -206,33 +206,10 @@ async fn find_session(store: &Store, id: &str) -> Result<String, String> {
     }
 }
 
-fn message(stored: &StoredMessage) -> Message {
-    let role = match stored.role.as_str() {
-        "system" => Role::System,
-        "developer" => Role::Developer,
-        "assistant" => Role::Assistant,
-        "tool" | "function" => Role::Tool,
-        _ => Role::User,
-    };
-    Message {
-        tool_calls: stored
-            .tool_calls
-            .iter()
-            .map(|c| ToolCall {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                arguments: c.arguments.clone(),
-            })
-            .collect(),
-        tool_call_id: stored.tool_call_id.clone(),
-        name: stored.name.clone(),
-        ..Message::text(role, stored.content.clone())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoredMessage;
 
     fn model(id: &str) -> qwen::Model {
         qwen::Model {
@@ -274,7 +251,7 @@ mod tests {
             }],
             ..StoredMessage::text("assistant", "")
         };
-        let m = message(&stored);
+        let m = Message::from(&stored);
         assert_eq!((m.role, m.content.as_str()), (Role::Assistant, ""));
         assert_eq!(m.tool_calls[0].name, "get_weather");
         let result = StoredMessage {
@@ -282,7 +259,7 @@ mod tests {
             name: Some("get_weather".into()),
             ..StoredMessage::text("tool", "sunny")
         };
-        let m = message(&result);
+        let m = Message::from(&result);
         assert_eq!(m.role, Role::Tool);
         assert_eq!(
             (m.tool_call_id.as_deref(), m.name.as_deref()),

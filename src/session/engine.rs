@@ -130,6 +130,12 @@ impl Engine {
         })
     }
 
+    /// Withdraws a stored response from the Responses API (`DELETE /v1/responses/{id}`); the
+    /// exchange stays in the archive. Whether it was retrievable.
+    pub async fn withdraw_response(&self, id: &str) -> store::Result<bool> {
+        self.store.withdraw_response(id).await
+    }
+
     /// Forgets conversations idle since before `cutoff_ms` (unix ms), for an in-memory store
     /// that would otherwise grow with every exchange.
     pub async fn forget_idle(&self, cutoff_ms: i64) {

@@ -237,6 +237,31 @@ fn stored_calls(calls: &[ToolCall]) -> Vec<StoredToolCall> {
         .collect()
 }
 
+impl From<&StoredMessage> for Message {
+    /// A stored message back in the engine's vocabulary (the inverse of what the engine
+    /// stores): continuing a stored response and resuming a session both start from here.
+    fn from(stored: &StoredMessage) -> Message {
+        let role = match stored.role.as_str() {
+            "tool" | "function" => Role::Tool,
+            other => Role::parse(other).unwrap_or(Role::User),
+        };
+        Message {
+            tool_calls: stored
+                .tool_calls
+                .iter()
+                .map(|c| ToolCall {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    arguments: c.arguments.clone(),
+                })
+                .collect(),
+            tool_call_id: stored.tool_call_id.clone(),
+            name: stored.name.clone(),
+            ..Message::text(role, stored.content.clone())
+        }
+    }
+}
+
 pub(super) fn elapsed_ms(since: Instant) -> i64 {
     i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX)
 }

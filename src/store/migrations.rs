@@ -16,6 +16,7 @@ use super::Result;
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_tool_calls.sql"),
+    include_str!("migrations/0003_withdrawn_responses.sql"),
 ];
 
 /// The version a fully migrated database has.

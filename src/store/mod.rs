@@ -233,6 +233,19 @@ impl Store {
         }
     }
 
+    /// Withdraws a response from the Responses API (`DELETE /v1/responses/{id}`): it stays in
+    /// the archive. Whether it was retrievable before.
+    pub async fn withdraw_response(&self, id: &str) -> Result<bool> {
+        let op = Op::WithdrawResponse {
+            id: id.to_owned(),
+            at_ms: crate::time::unix_now_ms(),
+        };
+        match self.write(op).await? {
+            Done::Found(found) => Ok(found),
+            _ => Ok(false),
+        }
+    }
+
     /// Removes sessions not updated since `older_than_ms` and session-less requests received
     /// before it, plus messages nothing refers to any more. Resolves after the commit with
     /// the number of sessions and requests removed.

@@ -264,5 +264,6 @@ pub(crate) fn response_row(row: &Row<'_>) -> rusqlite::Result<ResponseRow> {
         first_token_ms: row.get("first_token_ms")?,
         duration_ms: row.get("duration_ms")?,
         created_at: row.get("created_at")?,
+        withdrawn_at: row.get("withdrawn_at")?,
     })
 }

@@ -139,6 +139,9 @@ pub struct ResponseRow {
     pub first_token_ms: Option<i64>,
     pub duration_ms: i64,
     pub created_at: i64,
+    /// When the Responses API's `DELETE` withdrew it; absent while it is retrievable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<i64>,
 }
 
 /// A session as a readable conversation.

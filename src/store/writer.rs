@@ -37,6 +37,10 @@ pub(crate) enum Op {
     DeleteSession {
         id: String,
     },
+    WithdrawResponse {
+        id: String,
+        at_ms: i64,
+    },
     Prune {
         older_than_ms: i64,
     },
@@ -56,6 +60,7 @@ impl Op {
             Op::Remember(_) => "remember",
             Op::TouchNode { .. } => "touch_node",
             Op::DeleteSession { .. } => "delete_session",
+            Op::WithdrawResponse { .. } => "withdraw_response",
             Op::Prune { .. } => "prune",
             Op::Flush => "flush",
             Op::Vacuum => "vacuum",
@@ -182,6 +187,9 @@ fn apply(conn: &Connection, op: &Op) -> Result<Done> {
         Op::Remember(node) => writes::upsert_node(conn, node)?,
         Op::TouchNode { fingerprint, at_ms } => writes::touch_node(conn, fingerprint, *at_ms)?,
         Op::DeleteSession { id } => return Ok(Done::Found(writes::delete_session(conn, id)?)),
+        Op::WithdrawResponse { id, at_ms } => {
+            return Ok(Done::Found(writes::withdraw_response(conn, id, *at_ms)?));
+        }
         Op::Prune { older_than_ms } => {
             return Ok(Done::Count(writes::prune(conn, *older_than_ms)?));
         }

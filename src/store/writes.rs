@@ -203,6 +203,17 @@ pub(crate) fn delete_session(conn: &Connection, id: &str) -> rusqlite::Result<bo
     Ok(n > 0)
 }
 
+/// Withdraws a stored response from the Responses API (migration 0003); whether it was there
+/// to withdraw.
+pub(crate) fn withdraw_response(conn: &Connection, id: &str, at_ms: i64) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE responses SET withdrawn_at = ?2 WHERE id = ?1 AND withdrawn_at IS NULL",
+        )?
+        .execute(params![id, at_ms])?;
+    Ok(n > 0)
+}
+
 /// Removes what is older than `older_than_ms`: sessions not updated since (with everything
 /// in them) and requests outside any session received before it. Requests of a session that
 /// is still in use are kept even when old, because later requests rebuild their history

@@ -313,3 +313,43 @@ async fn queued_writes_share_one_commit() {
     assert!(commits <= 3, "{commits} commits for 200 queued writes");
     assert_eq!(count_committed(&store, "requests"), 200);
 }
+
+#[tokio::test]
+async fn a_withdrawn_response_stays_in_the_archive() {
+    let (_dir, store) = temp_store();
+    store.create_session(session("s1", "m", 1)).await.unwrap();
+    store
+        .record_request(request("r1", Some("s1"), None, vec![msg("user", "hi")], 2))
+        .await
+        .unwrap();
+    store
+        .record_response(response("resp_1", "r1", Some("s1"), 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_response("resp_1")
+            .await
+            .unwrap()
+            .unwrap()
+            .withdrawn_at,
+        None
+    );
+    assert!(store.withdraw_response("resp_1").await.unwrap());
+    assert!(!store.withdraw_response("resp_1").await.unwrap(), "once");
+    assert!(!store.withdraw_response("resp_nobody").await.unwrap());
+    let row = store
+        .get_response("resp_1")
+        .await
+        .unwrap()
+        .expect("still archived");
+    assert!(row.withdrawn_at.is_some());
+    assert_eq!(
+        store
+            .list_responses(&ListQuery::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
