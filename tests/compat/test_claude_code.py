@@ -161,6 +161,14 @@ def test_claude_code_continue_stays_in_one_upstream_chat(tmp_path, nonce):
     assert turns[4][0]["content"] == "Thanks."
 
 
+@pytest.mark.parametrize("base", [URL, os.environ["QWENCTL_KEYED_URL"]], ids=["open", "keyed"])
+def test_preconnect_is_answered(base):
+    # Without CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC, Claude Code first sends this, keyless.
+    request = urllib.request.Request(f"{base}/api/hello", method="HEAD")
+    with urllib.request.urlopen(request, timeout=10) as r:
+        assert r.status == 200
+
+
 def test_claude_code_reports_a_rate_limit(tmp_path):
     # serve answers 429 `rate_limit_error` with the upstream's `retry-after` (two hours, from
     # the fake), too long for Claude Code to wait: it gives up at once and says why.
