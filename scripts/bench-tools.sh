@@ -4,4 +4,4 @@
 # prints the figures docs/BENCHMARKS.md records ("Tool turns").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --release --locked --quiet --lib turn_cost -- --ignored --nocapture
+cargo test --release --locked --quiet --lib turn_cost -- --ignored --nocapture --test-threads 1

@@ -1012,3 +1012,14 @@ fn input_tokens_counts_everything() {
     let empty = parse_ok(&history(json!([{"role": "user", "content": ""}])));
     assert_eq!(input_tokens(&empty), 1, "never 0");
 }
+
+#[test]
+fn deferred_tools_are_not_offered() {
+    let req = parse_ok(&body(json!({"tools": [
+        {"name": "Read", "input_schema": {"type": "object"}},
+        {"name": "DeferredToolPlaceholder", "defer_loading": true, "input_schema": {"type": "object", "properties": {}}},
+        {"name": "Write", "input_schema": {"type": "object"}},
+    ]})));
+    let names: Vec<&str> = req.tools.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["Read", "Write"]);
+}

@@ -23,7 +23,10 @@ const MAX_NAME_LEN: usize = 128;
 /// The schema name structured output gets: Anthropic's format has none, the engine wants one.
 pub(super) const FORMAT_NAME: &str = "output";
 
-/// `tools`: an array of custom tools with unique names; absent or empty is no tools.
+/// `tools`: an array of custom tools with unique names; absent or empty is no tools. Tools
+/// with `defer_loading: true` are validated but not offered: the client loads them on demand
+/// (Claude Code through its `ToolSearch` tool, which then declares them), and its deferred
+/// placeholder says never to call it.
 pub(super) fn parse_tools(obj: &Object) -> Result<Vec<ToolSpec>, InvalidRequest> {
     let items = match present(obj, "tools") {
         None => return Ok(Vec::new()),
@@ -45,11 +48,16 @@ pub(super) fn parse_tools(obj: &Object) -> Result<Vec<ToolSpec>, InvalidRequest>
         }
         tools.push(tool);
     }
+    let deferred = |item: &Value| item.get("defer_loading").and_then(Value::as_bool) == Some(true);
+    if items.iter().any(deferred) {
+        let mut offered = items.iter().map(|item| !deferred(item));
+        tools.retain(|_| offered.next().unwrap_or(true));
+    }
     Ok(tools)
 }
 
 /// One custom tool: `name`, `description`, `input_schema`. Its other fields (`cache_control`,
-/// `strict`, `input_examples`, `defer_loading`, …) change nothing the emulation does.
+/// `strict`, `input_examples`, …) change nothing the emulation does.
 fn tool(value: &Value, path: &str) -> Result<ToolSpec, InvalidRequest> {
     let obj = object(value, path)?;
     match opt_str(obj, "type", path)? {

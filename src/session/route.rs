@@ -167,7 +167,7 @@ impl Engine {
             .messages
             .iter()
             .find(|m| m.role == Role::User)
-            .map(|m| shorten(&m.content, TITLE_CHARS, Fit::FirstLine))
+            .map(|m| title(&m.content))
             .unwrap_or_default();
         self.store_write(
             self.store
@@ -258,7 +258,37 @@ fn extras(req: &TurnRequest, first: bool) -> fold::Extras {
     }
 }
 
+/// A session's title: the first line of its first user message, leaving out the
+/// `<system-reminder>` blocks agents such as Claude Code put before what the user typed.
+fn title(text: &str) -> String {
+    const OPEN: &str = "<system-reminder>";
+    const CLOSE: &str = "</system-reminder>";
+    let mut rest = text.trim_start();
+    while let Some(after) = rest.strip_prefix(OPEN) {
+        match after.find(CLOSE) {
+            Some(end) => rest = after[end + CLOSE.len()..].trim_start(),
+            None => break,
+        }
+    }
+    shorten(rest, TITLE_CHARS, Fit::FirstLine)
+}
+
 /// How many of the request's messages the remembered node already covers.
 fn prefix_len(node: &ConvNode, n: usize) -> usize {
     usize::try_from(node.message_count).unwrap_or(0).min(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title;
+
+    #[test]
+    fn titles_skip_agents_reminders() {
+        assert_eq!(title("Fix the bug\nin main.rs"), "Fix the bug…");
+        assert_eq!(
+            title("<system-reminder>\nAttribution rules…\n</system-reminder>\nCreate the file."),
+            "Create the file."
+        );
+        assert_eq!(title("<system-reminder>unclosed"), "<system-reminder>unclosed");
+    }
 }

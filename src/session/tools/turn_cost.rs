@@ -1,6 +1,7 @@
-//! The CPU a tool turn costs before it reaches the upstream (issue: "a history with 20 tools
-//! and 50 tool turns … request parse + fingerprint + prompt stay under a millisecond"): a
-//! benchmark, not a timed assertion. Run with `bash scripts/bench-tools.sh`, which builds in
+//! The CPU a tool turn costs before it reaches the upstream: a benchmark, not a timed
+//! assertion. Two shapes: a chat-completions history with 20 tools and 50 tool turns (target:
+//! parse + fingerprint + prompt under a millisecond), and Claude Code's real second turn on
+//! the Messages API, recorded in tests/compat/fixtures/claude-code (target: under 2 ms). Run with `bash scripts/bench-tools.sh`, which builds in
 //! release and prints the figures recorded in docs/BENCHMARKS.md.
 
 use std::hint::black_box;
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::prompt;
+use crate::anthropic::parse_messages_request;
 use crate::openai::parse_chat_request;
 use crate::session::fingerprint::Chain;
 use crate::session::fold::{Extras, fold_messages, fold_new_turn};
@@ -107,5 +109,40 @@ fn turn_cost_with_20_tools_and_50_tool_turns() {
          per turn (parse + fingerprint + prompt): {total:?}\n\
          first message of a chat (tool block + fold): {first:?}",
         body.len() / 1024
+    );
+}
+
+#[test]
+#[ignore = "a benchmark: run by scripts/bench-tools.sh in release"]
+#[allow(clippy::print_stdout)] // a benchmark reports its figures
+fn turn_cost_of_claude_codes_second_turn() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/compat/fixtures/claude-code/messages-write-turn2.json"
+    );
+    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let body = serde_json::to_vec(&recorded["body"]).unwrap();
+    let request = parse_messages_request(&body).unwrap();
+    let parse = per_turn(500, || {
+        black_box(parse_messages_request(black_box(&body)).unwrap());
+    });
+    let fingerprint = per_turn(500, || {
+        black_box(Chain::new("qwen3-max", &request.tools, &request.messages));
+    });
+    let n = request.messages.len();
+    let continued = per_turn(500, || {
+        let extras = Extras {
+            neutralise: true,
+            ..Extras::default()
+        };
+        black_box(fold_new_turn(&[], &request.messages[n - 1..], &extras));
+    });
+    let total = parse + fingerprint + continued;
+    println!(
+        "Claude Code's second turn: body {} KB, {} tools, {n} messages\n\
+         parse {parse:?}, fingerprint {fingerprint:?}, prompt of a continued turn {continued:?}\n\
+         per turn (parse + fingerprint + prompt): {total:?}",
+        body.len() / 1024,
+        request.tools.len(),
     );
 }
