@@ -289,6 +289,9 @@ mod tests {
             title("<system-reminder>\nAttribution rules…\n</system-reminder>\nCreate the file."),
             "Create the file."
         );
-        assert_eq!(title("<system-reminder>unclosed"), "<system-reminder>unclosed");
+        assert_eq!(
+            title("<system-reminder>unclosed"),
+            "<system-reminder>unclosed"
+        );
     }
 }
