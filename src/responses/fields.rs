@@ -171,7 +171,9 @@ pub(super) fn opt_number_in(
     if !(lo..=hi).contains(&x) {
         return Err(InvalidRequest::at(
             key,
-            format!("Invalid '{key}': expected a value between {lo} and {hi}, but got {value} instead."),
+            format!(
+                "Invalid '{key}': expected a value between {lo} and {hi}, but got {value} instead."
+            ),
         ));
     }
     Ok(Some(x))

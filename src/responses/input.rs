@@ -34,7 +34,12 @@ use crate::openai::InvalidRequest;
 use crate::session::{Message, Role, ToolCall};
 
 /// The item types a history may hold.
-const ITEM_TYPES: [&str; 4] = ["message", "function_call", "function_call_output", "reasoning"];
+const ITEM_TYPES: [&str; 4] = [
+    "message",
+    "function_call",
+    "function_call_output",
+    "reasoning",
+];
 
 /// Item types of the Responses API that belong to tools this proxy does not offer (or to
 /// server-side state it does not keep): refused with a sentence saying why, rather than the

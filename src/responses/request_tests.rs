@@ -205,7 +205,10 @@ fn unparsable_bodies_have_no_param() {
     }
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let body = format!(r#"{{"model": "m", "input": {deep}}}"#);
-    assert_eq!(parse_responses_request(body.as_bytes()).unwrap_err().param, None);
+    assert_eq!(
+        parse_responses_request(body.as_bytes()).unwrap_err().param,
+        None
+    );
 }
 
 #[test]
@@ -293,7 +296,10 @@ fn message_item_errors_name_their_place() {
         input_param(json!([{"type": "message", "role": "user"}])),
         "input[0].content"
     );
-    assert_eq!(input_param(json!([message("user", json!(3))])), "input[0].content");
+    assert_eq!(
+        input_param(json!([message("user", json!(3))])),
+        "input[0].content"
+    );
     assert_eq!(
         input_param(json!([message("user", json!(["x"]))])),
         "input[0].content[0]"
@@ -307,7 +313,10 @@ fn message_item_errors_name_their_place() {
         "input[0].content[0].text"
     );
     assert_eq!(
-        input_param(json!([message("assistant", json!([{"type": "refusal", "text": "x"}]))])),
+        input_param(json!([message(
+            "assistant",
+            json!([{"type": "refusal", "text": "x"}])
+        )])),
         "input[0].content[0].refusal"
     );
     let err = refused(json!({"input": [message("user", json!([{"type": "video", "text": "x"}]))]}));
@@ -411,12 +420,18 @@ fn function_call_fields() {
         "input[0].arguments"
     );
     assert_eq!(
-        input_param(json!([{"type": "function_call", "call_id": "c", "name": "f", "arguments": 1}])),
+        input_param(
+            json!([{"type": "function_call", "call_id": "c", "name": "f", "arguments": 1}])
+        ),
         "input[0].arguments"
     );
     // Arguments as an object are accepted and serialised.
-    let items = json!([{"type": "function_call", "call_id": "c", "name": "f", "arguments": {"a": 1}}]);
-    assert_eq!(messages(items), vec![assistant("", &[("c", "f", r#"{"a":1}"#)])]);
+    let items =
+        json!([{"type": "function_call", "call_id": "c", "name": "f", "arguments": {"a": 1}}]);
+    assert_eq!(
+        messages(items),
+        vec![assistant("", &[("c", "f", r#"{"a":1}"#)])]
+    );
 }
 
 #[test]
@@ -435,21 +450,27 @@ fn function_call_outputs_answer_an_earlier_call() {
         "input[1].call_id"
     );
     assert_eq!(
-        input_param(json!([call("c", "f", "{}"), {"type": "function_call_output", "call_id": "c"}])),
+        input_param(
+            json!([call("c", "f", "{}"), {"type": "function_call_output", "call_id": "c"}])
+        ),
         "input[1].output"
     );
     assert_eq!(
-        input_param(json!([call("c", "f", "{}"), {"type": "function_call_output", "call_id": "c", "output": 1}])),
+        input_param(
+            json!([call("c", "f", "{}"), {"type": "function_call_output", "call_id": "c", "output": 1}])
+        ),
         "input[1].output"
     );
 }
 
 #[test]
 fn function_call_output_parts() {
-    let parts = json!([{"type": "input_text", "text": "line 1"}, {"type": "input_text", "text": "line 2"}]);
+    let parts =
+        json!([{"type": "input_text", "text": "line 1"}, {"type": "input_text", "text": "line 2"}]);
     let items = json!([call("c", "f", "{}"), {"type": "function_call_output", "call_id": "c", "output": parts}]);
     assert_eq!(messages(items)[1], tool("c", Some("f"), "line 1\nline 2"));
-    let parts = json!([{"type": "input_text", "text": "see"}, {"type": "input_image", "image_url": "x"}]);
+    let parts =
+        json!([{"type": "input_text", "text": "see"}, {"type": "input_image", "image_url": "x"}]);
     let items = json!([call("c", "f", "{}"), {"type": "function_call_output", "call_id": "c", "output": parts}]);
     assert_eq!(input_param(items), "input[1].output[1]");
     let parts = json!([{"type": "output_text", "text": "x"}]);
@@ -482,8 +503,14 @@ fn previous_response_id_is_a_response_id() {
         err.message,
         "Invalid 'previous_response_id': 'chatcmpl-1'. Expected an ID that begins with 'resp_'."
     );
-    assert_eq!(param(json!({"previous_response_id": 1})), "previous_response_id");
-    assert_eq!(ok(json!({"previous_response_id": null})).previous_response_id, None);
+    assert_eq!(
+        param(json!({"previous_response_id": 1})),
+        "previous_response_id"
+    );
+    assert_eq!(
+        ok(json!({"previous_response_id": null})).previous_response_id,
+        None
+    );
 }
 
 #[test]
@@ -508,11 +535,18 @@ fn unsupported_item_types_are_refused_by_name() {
     ] {
         let err = refused(json!({"input": [user_item("x"), {"type": kind, "call_id": "c"}]}));
         assert_eq!(err.param.as_deref(), Some("input[1].type"), "{kind}");
-        assert!(err.message.contains(&format!("'{kind}' items are not supported")), "{err}");
+        assert!(
+            err.message
+                .contains(&format!("'{kind}' items are not supported")),
+            "{err}"
+        );
     }
     let err = refused(json!({"input": [{"type": "item_reference", "id": "msg_1"}]}));
     assert_eq!(err.param.as_deref(), Some("input[0].type"));
-    assert!(err.message.contains("item references are not supported"), "{err}");
+    assert!(
+        err.message.contains("item references are not supported"),
+        "{err}"
+    );
     let err = refused(json!({"input": [{"type": "banana"}]}));
     assert_eq!(err.param.as_deref(), Some("input[0].type"));
     assert_eq!(
@@ -541,7 +575,10 @@ fn booleans() {
 
 #[test]
 fn max_output_tokens() {
-    assert_eq!(ok(json!({"max_output_tokens": 100})).max_output_tokens, Some(100));
+    assert_eq!(
+        ok(json!({"max_output_tokens": 100})).max_output_tokens,
+        Some(100)
+    );
     assert_eq!(
         ok(json!({"max_output_tokens": 1u64 << 40})).max_output_tokens,
         Some(u32::MAX)
@@ -554,8 +591,14 @@ fn max_output_tokens() {
          got 0 instead."
     );
     assert_eq!(param(json!({"max_output_tokens": -5})), "max_output_tokens");
-    assert_eq!(param(json!({"max_output_tokens": 10.5})), "max_output_tokens");
-    assert_eq!(param(json!({"max_output_tokens": "10"})), "max_output_tokens");
+    assert_eq!(
+        param(json!({"max_output_tokens": 10.5})),
+        "max_output_tokens"
+    );
+    assert_eq!(
+        param(json!({"max_output_tokens": "10"})),
+        "max_output_tokens"
+    );
 }
 
 #[test]
@@ -575,8 +618,14 @@ fn reasoning_effort_turns_thinking_on_or_off() {
     assert_eq!(ok(json!({"reasoning": {"effort": null}})).thinking, None);
     let err = refused(json!({"reasoning": {"effort": "extreme"}}));
     assert_eq!(err.param.as_deref(), Some("reasoning.effort"));
-    assert!(err.message.starts_with("Invalid value: 'extreme'."), "{err}");
-    assert_eq!(param(json!({"reasoning": {"summary": "long"}})), "reasoning.summary");
+    assert!(
+        err.message.starts_with("Invalid value: 'extreme'."),
+        "{err}"
+    );
+    assert_eq!(
+        param(json!({"reasoning": {"summary": "long"}})),
+        "reasoning.summary"
+    );
     assert_eq!(
         param(json!({"reasoning": {"generate_summary": 1}})),
         "reasoning.generate_summary"
@@ -635,7 +684,10 @@ fn tool_declaration_errors() {
     assert_eq!(param(json!({"tools": {}})), "tools");
     assert_eq!(param(json!({"tools": ["f"]})), "tools[0]");
     assert_eq!(param(json!({"tools": [{"name": "f"}]})), "tools[0].type");
-    assert_eq!(param(json!({"tools": [{"type": "function"}]})), "tools[0].name");
+    assert_eq!(
+        param(json!({"tools": [{"type": "function"}]})),
+        "tools[0].name"
+    );
     assert_eq!(
         param(json!({"tools": [{"type": "function", "name": "a b"}]})),
         "tools[0].name"
@@ -662,7 +714,10 @@ fn tool_declaration_errors() {
         {"type": "function", "name": "f"},
     ]}));
     assert_eq!(err.param.as_deref(), Some("tools[2].name"));
-    assert!(err.message.contains("already declared by tools[0]"), "{err}");
+    assert!(
+        err.message.contains("already declared by tools[0]"),
+        "{err}"
+    );
 }
 
 fn with_tools(choice: Value) -> Value {
@@ -688,12 +743,19 @@ fn tool_choice() {
         assert!(!req.search);
     }
     // "none" and "auto" need no tools.
-    assert_eq!(ok(json!({"tool_choice": "none"})).tool_choice, ToolChoice::None);
+    assert_eq!(
+        ok(json!({"tool_choice": "none"})).tool_choice,
+        ToolChoice::None
+    );
 }
 
 #[test]
 fn forced_web_search_is_the_upstreams_search_mode() {
-    for kind in ["web_search", "web_search_preview", "web_search_preview_2025_03_11"] {
+    for kind in [
+        "web_search",
+        "web_search_preview",
+        "web_search_preview_2025_03_11",
+    ] {
         let req = ok(with_tools(json!({"type": kind})));
         assert!(req.search, "{kind}");
         assert_eq!(req.tool_choice, ToolChoice::Auto);
@@ -713,23 +775,45 @@ fn tool_choice_errors() {
     );
     assert_eq!(param(with_tools(json!(1))), "tool_choice");
     assert_eq!(param(with_tools(json!({"name": "f"}))), "tool_choice.type");
-    assert_eq!(param(with_tools(json!({"type": "function"}))), "tool_choice.name");
+    assert_eq!(
+        param(with_tools(json!({"type": "function"}))),
+        "tool_choice.name"
+    );
     // The chat shape (name under `function`) is not the Responses shape.
     assert_eq!(
-        param(with_tools(json!({"type": "function", "function": {"name": "f"}}))),
+        param(with_tools(
+            json!({"type": "function", "function": {"name": "f"}})
+        )),
         "tool_choice.name"
     );
     let err = refused(with_tools(json!({"type": "function", "name": "g"})));
     assert_eq!(err.param.as_deref(), Some("tool_choice"));
     assert!(err.message.contains("no function named 'g'"), "{err}");
-    for kind in ["file_search", "code_interpreter", "image_generation", "computer_use_preview", "custom", "mcp"] {
-        let err = refused(with_tools(json!({"type": kind, "name": "x", "server_label": "s"})));
+    for kind in [
+        "file_search",
+        "code_interpreter",
+        "image_generation",
+        "computer_use_preview",
+        "custom",
+        "mcp",
+    ] {
+        let err = refused(with_tools(
+            json!({"type": kind, "name": "x", "server_label": "s"}),
+        ));
         assert_eq!(err.param.as_deref(), Some("tool_choice"), "{kind}");
-        assert!(err.message.contains(&format!("cannot run '{kind}' tools")), "{err}");
+        assert!(
+            err.message.contains(&format!("cannot run '{kind}' tools")),
+            "{err}"
+        );
     }
-    let err = refused(with_tools(json!({"type": "allowed_tools", "mode": "auto", "tools": []})));
+    let err = refused(with_tools(
+        json!({"type": "allowed_tools", "mode": "auto", "tools": []}),
+    ));
     assert_eq!(err.param.as_deref(), Some("tool_choice"));
-    assert!(err.message.contains("'allowed_tools' is not supported"), "{err}");
+    assert!(
+        err.message.contains("'allowed_tools' is not supported"),
+        "{err}"
+    );
     // Forcing a call needs a function tool.
     let err = refused(json!({"tool_choice": "required"}));
     assert_eq!(err.param.as_deref(), Some("tool_choice"));
@@ -741,7 +825,10 @@ fn tool_choice_errors() {
 #[test]
 fn text_format() {
     assert_eq!(ok(json!({"text": {}})).format, OutputFormat::Text);
-    assert_eq!(ok(json!({"text": {"verbosity": "low"}})).format, OutputFormat::Text);
+    assert_eq!(
+        ok(json!({"text": {"verbosity": "low"}})).format,
+        OutputFormat::Text
+    );
     assert_eq!(
         ok(json!({"text": {"format": {"type": "text"}}})).format,
         OutputFormat::Text
@@ -750,7 +837,8 @@ fn text_format() {
         ok(json!({"text": {"format": {"type": "json_object"}}})).format,
         OutputFormat::JsonObject
     );
-    let schema = json!({"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]});
+    let schema =
+        json!({"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]});
     let req = ok(json!({"text": {"format": {
         "type": "json_schema", "name": "answer", "schema": schema, "strict": true,
         "description": "The answer.",
@@ -777,7 +865,9 @@ fn text_format_errors() {
     );
     // The chat shape (nested under `json_schema`) is not the Responses shape.
     assert_eq!(
-        param(json!({"text": {"format": {"type": "json_schema", "json_schema": {"name": "a", "schema": {}}}}})),
+        param(
+            json!({"text": {"format": {"type": "json_schema", "json_schema": {"name": "a", "schema": {}}}}})
+        ),
         "text.format.name"
     );
     assert_eq!(
@@ -793,10 +883,15 @@ fn text_format_errors() {
         "text.format.name"
     );
     assert_eq!(
-        param(json!({"text": {"format": {"type": "json_schema", "name": "a", "schema": {}, "strict": 1}}})),
+        param(
+            json!({"text": {"format": {"type": "json_schema", "name": "a", "schema": {}, "strict": 1}}})
+        ),
         "text.format.strict"
     );
-    assert_eq!(param(json!({"text": {"verbosity": "terse"}})), "text.verbosity");
+    assert_eq!(
+        param(json!({"text": {"verbosity": "terse"}})),
+        "text.verbosity"
+    );
 }
 
 #[test]
@@ -850,7 +945,10 @@ fn what_cannot_be_honoured_is_refused() {
     let err = refused(json!({"conversation": "conv_1"}));
     assert_eq!(err.param.as_deref(), Some("conversation"));
     assert!(err.message.contains("previous_response_id"), "{err}");
-    assert_eq!(param(json!({"conversation": {"id": "conv_1"}})), "conversation");
+    assert_eq!(
+        param(json!({"conversation": {"id": "conv_1"}})),
+        "conversation"
+    );
     assert_eq!(param(json!({"prompt": {"id": "pmpt_1"}})), "prompt");
     assert_eq!(param(json!({"top_logprobs": 5})), "top_logprobs");
 }
@@ -949,7 +1047,13 @@ fn a_codex_turn() {
     assert_eq!(req.unserved_tools, ["codex_app", "web_search"]);
     assert_eq!(req.tool_choice, ToolChoice::Auto);
     assert_eq!(req.format, OutputFormat::Text);
-    assert_eq!(req.echo["text"], json!({"format": {"type": "text"}, "verbosity": "low"}));
-    assert_eq!(req.echo["reasoning"], json!({"effort": "medium", "summary": "auto"}));
+    assert_eq!(
+        req.echo["text"],
+        json!({"format": {"type": "text"}, "verbosity": "low"})
+    );
+    assert_eq!(
+        req.echo["reasoning"],
+        json!({"effort": "medium", "summary": "auto"})
+    );
     assert_eq!(req.echo["tools"].as_array().map(Vec::len), Some(3));
 }
