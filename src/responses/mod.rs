@@ -18,6 +18,11 @@
 mod fields;
 mod input;
 pub mod request;
+pub mod response;
 mod tools;
 
 pub use request::{ResponsesRequest, parse_responses_request};
+pub use response::{
+    ItemKind, Output, ResponseMeta, Status, input_item_values, input_items, item_id, item_list,
+    output_items, response_object, usage_object,
+};
