@@ -19,10 +19,15 @@ mod fields;
 mod input;
 pub mod request;
 pub mod response;
+pub mod stream;
 mod tools;
+
+#[cfg(test)]
+mod tests;
 
 pub use request::{ResponsesRequest, parse_responses_request};
 pub use response::{
     ItemKind, Output, ResponseMeta, Status, input_item_values, input_items, item_id, item_list,
     output_items, response_object, usage_object,
 };
+pub use stream::ResponseStream;
