@@ -31,7 +31,7 @@ pub struct ResponsesRequest {
     /// The model name as asked for (aliases are the proxy's business).
     pub model: String,
     /// `instructions` first as a [`Role::System`] message (when non-empty), then the input
-    /// items in order; see [`input`](super::input) for the mapping.
+    /// items in order (the mapping is in `src/responses/input.rs`).
     pub messages: Vec<Message>,
     /// `instructions` as given, `None` when absent or empty. When `Some`, it is
     /// `messages[0]`; [`ResponsesRequest::input`] is the rest.

@@ -133,9 +133,10 @@ pub fn output_items(response_id: &str, output: &Output, status: Status) -> Vec<V
     items
 }
 
-/// A whole `response` object (see [`render`]) whose `output` is [`output_items`].
-/// `incomplete` is the reason of an incomplete response (`max_output_tokens` when `None`);
-/// `error` the `(code, message)` of a failed one.
+/// A whole `response` object whose `output` is [`output_items`]: its own fields (`usage`
+/// `null` while in progress), then the echoed request fields. `incomplete` is the reason of an
+/// incomplete response (`max_output_tokens` when `None`); `error` the `(code, message)` of a
+/// failed one (`server_error` when `None`).
 pub fn response_object(
     meta: &ResponseMeta,
     echo: &Value,
