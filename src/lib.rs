@@ -21,6 +21,7 @@ pub(crate) mod output;
 pub mod proxy;
 pub mod qwen;
 pub(crate) mod repl;
+pub mod responses;
 pub mod session;
 pub mod store;
 pub(crate) mod telemetry;
