@@ -44,6 +44,7 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
         model: request.model,
         messages: request.messages,
         thinking: request.thinking,
+        search: None,
         limits: Limits {
             max_tokens: request.max_tokens,
             stop: request.stop,

@@ -30,7 +30,8 @@ pub fn router(store: Store) -> Router {
         .route("/v1/requests/{id}/response", get(request_response))
         .route("/v1/responses", get(list_responses))
         .route("/v1/responses/stats", get(response_stats))
-        .route("/v1/responses/{id}", get(get_response))
+        // `GET /v1/responses/{id}` is routed by `responses::retrieve`, which answers this
+        // API's record for ids that are not the Responses API's (`resp_…`).
         .with_state(store)
 }
 
@@ -212,7 +213,7 @@ async fn response_stats(State(store): State<Store>, Filter(q): Filter) -> Reply<
     Ok(Json(json!({ "statistics": statistics })))
 }
 
-async fn get_response(
+pub(super) async fn get_response(
     State(store): State<Store>,
     Path(id): Path<String>,
 ) -> Reply<store::ResponseRow> {

@@ -46,6 +46,7 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
         model: request.model,
         messages: vec![Message::text(Role::User, request.prompt)],
         thinking: None,
+        search: None,
         limits: Limits {
             max_tokens: request.max_tokens,
             stop: request.stop,

@@ -37,6 +37,7 @@ mod metrics;
 mod middleware;
 mod models;
 mod ops;
+mod responses;
 mod sse;
 
 pub use error::{ApiError, ErrorShape};
@@ -135,6 +136,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/models/{*model}", get(models::retrieve))
         .route("/v1/chat/completions", post(chat::completions))
         .route("/v1/messages", post(messages::create))
+        .route("/v1/responses", post(responses::create))
+        .route(
+            "/v1/responses/{id}",
+            get(responses::retrieve).delete(responses::delete),
+        )
+        .route(
+            "/v1/responses/{id}/input_items",
+            get(responses::input_items),
+        )
         .route("/v1/messages/count_tokens", post(messages::count_tokens))
         .route("/v1/completions", post(legacy::completions))
         .route("/metrics", get(ops::metrics))

@@ -62,6 +62,7 @@ pub async fn run(
         model: conv.model.name.clone(),
         messages,
         thinking: Some(conv.thinking),
+        search: None,
         limits: Limits::default(),
         tools: Vec::new(),
         tool_choice: Default::default(),

@@ -121,7 +121,7 @@ impl Engine {
         };
         Ok(Target {
             thinking: req.thinking.unwrap_or(resolved.thinking),
-            chat_type: if resolved.search {
+            chat_type: if req.search.unwrap_or(resolved.search) {
                 ChatType::Search
             } else {
                 ChatType::Text

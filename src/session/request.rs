@@ -20,6 +20,9 @@ pub struct TurnRequest {
     pub messages: Vec<Message>,
     /// Thinking asked for explicitly; `None` follows the model name.
     pub thinking: Option<bool>,
+    /// The upstream's web search asked for explicitly (a Responses request forcing its
+    /// `web_search` tool); `None` follows the model name (`-search` variants).
+    pub search: Option<bool>,
     /// `max_tokens` and stop sequences, applied to the answer text.
     pub limits: Limits,
     /// Tool definitions offered to the model (design.md §9).

@@ -22,6 +22,7 @@ fn request(tools: Vec<ToolSpec>, choice: ToolChoice, format: OutputFormat) -> Tu
         model: "m".into(),
         messages: Vec::new(),
         thinking: None,
+        search: None,
         limits: Limits::default(),
         tools,
         tool_choice: choice,
