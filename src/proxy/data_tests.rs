@@ -54,7 +54,13 @@ async fn serve() -> (String, Store) {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = router(store.clone());
+    // `GET /v1/responses/{id}` is routed by the Responses API's handler, which hands every
+    // id that is not a `resp_…` one to `get_response`; here it is routed directly.
+    let app = router(store.clone()).merge(
+        axum::Router::new()
+            .route("/v1/responses/{id}", axum::routing::get(get_response))
+            .with_state(store.clone()),
+    );
     tokio::spawn(async move { axum::serve(listener, app).await });
     (base, store)
 }
