@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Drives a real `qwenctl serve` (in front of the standalone fake upstream) with the official
-# clients: the `openai` and `anthropic` SDKs and LangChain (`langchain-openai`) from PyPI, the
-# `openai` SDK, the Vercel AI SDK (`ai`, `@ai-sdk/openai`) and the Claude Code CLI
-# (`@anthropic-ai/claude-code`, run headless by test_claude_code.py) from npm. Installs them
-# itself, into tests/compat/.venv and tests/compat/node_modules. Everything listens on
-# 127.0.0.1 only.
+# clients: the `openai` and `anthropic` SDKs, LangChain (`langchain-openai`) and the OpenAI
+# Agents SDK (`openai-agents`) from PyPI, the `openai` SDK, the Vercel AI SDK (`ai`,
+# `@ai-sdk/openai`) and the Claude Code CLI (`@anthropic-ai/claude-code`, run headless by
+# test_claude_code.py) from npm. Installs them itself, into tests/compat/.venv and
+# tests/compat/node_modules. Everything listens on 127.0.0.1 only. serve maps the clients'
+# default model names (`claude-*`, `gpt-*`) to qwen3-max.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -32,7 +33,7 @@ start fake "$fake_bin" --port 0
 fake_url="$url"
 cookie='token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6ImZha2UtdXNlciIsImV4cCI6NDEwMjQ0NDgwMH0.sig'
 common=(env -i "PATH=$PATH" "HOME=$work" "QWEN_BASE_URL=$fake_url" "QWEN_COOKIES=$cookie"
-  "QWEN_TOKEN=compat-umid" "PORT=0" "LOG_LEVEL=warn" "MODEL_ALIASES=claude-*=qwen3-max")
+  "QWEN_TOKEN=compat-umid" "PORT=0" "LOG_LEVEL=warn" "MODEL_ALIASES=claude-*=qwen3-max,gpt-*=qwen3-max")
 start serve "${common[@]}" "DATABASE_PATH=$work/open.db" "$bin" serve
 serve_url="$url"
 start keyed "${common[@]}" "DATABASE_PATH=$work/keyed.db" "API_KEYS=sk-compat" "$bin" serve
