@@ -95,6 +95,9 @@ def test_codex_runs_a_shell_command_through_a_tool_call(tmp_path, nonce, model):
 
     assert (cwd / "out.txt").read_text() == f"{CONTENT}\n"
     assert f"echo {CONTENT} > out.txt" in done.stderr  # Codex's log of the command it ran
+    # Codex asks gpt-5.5-codex for reasoning: the upstream's thinking, streamed as reasoning
+    # summaries, reaches Codex's log (the fake thinks "The user wrote N characters.").
+    assert ("The user wrote" in done.stderr) == (model == "gpt-5.5-codex")
 
     # One upstream chat: Codex's ~40 KB first request (developer messages, environment,
     # tools) went up once; the second turn carried only the command's output, though Codex
@@ -115,18 +118,20 @@ def test_codex_runs_a_shell_command_through_a_tool_call(tmp_path, nonce, model):
     assert done.stdout.strip() == fake_summary("exec_command", output)
 
 
-def test_codex_resume_stays_in_one_upstream_chat(tmp_path, nonce):
+@pytest.mark.parametrize("model", ["qwen3-max", "gpt-5.5-codex"])
+def test_codex_resume_stays_in_one_upstream_chat(tmp_path, nonce, model):
     # `codex exec resume --last` rebuilds the history from its session file and sends it all
-    # again; serve recognises it and sends only the new prompt.
-    cwd, first = run_codex(tmp_path, shell_call(nonce))
-    _cwd, second = run_codex(tmp_path, "Thanks.", "resume", "--last")
+    # again (with gpt-5.5-codex, its reasoning items too); serve recognises it and sends only
+    # the new prompt.
+    cwd, first = run_codex(tmp_path, f"My name is Ada. {shell_call(nonce)}", model=model)
+    _cwd, second = run_codex(tmp_path, "What is my name?", "resume", "--last", model=model)
     assert (cwd / "out.txt").read_text() == f"{CONTENT}\n"
     assert first.stdout.startswith("Done. exec_command returned: ")
-    assert second.stdout.strip() == "You said: Thanks."
+    assert second.stdout.strip() == "Your name is Ada."
     turns = [t["messages"] for t in upstream_turns(nonce)]
     assert len(turns) == 3
     assert all(len(messages) == 1 for messages in turns)
-    assert turns[2][0]["content"] == "Thanks."
+    assert turns[2][0]["content"] == "What is my name?"
 
 
 # Codex's recorded requests (fixtures/codex), replayed as sent: same path, same headers, same
