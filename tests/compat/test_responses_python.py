@@ -326,3 +326,62 @@ def test_json_schema_without_a_directive_gets_a_valid_value(client):
         text={"format": {"type": "json_schema", "name": "forecast", "schema": schema}},
     )
     Forecast.model_validate_json(r.output_text)
+
+
+THOUGHT = "The user wrote"  # how the fake's thinking begins
+
+
+def test_reasoning_effort_turns_thinking_on(client, nonce):
+    r = client.responses.create(
+        model=MODEL, input=f"Think {nonce}", reasoning={"effort": "high", "summary": "auto"}
+    )
+    reasoning, message = r.output
+    assert reasoning.type == "reasoning" and reasoning.id.startswith("rs_")
+    (summary,) = reasoning.summary
+    assert summary.type == "summary_text" and summary.text.startswith(THOUGHT)
+    assert message.type == "message"
+    assert r.output_text == f"You said: Think {nonce}"
+    assert r.usage.output_tokens_details.reasoning_tokens > 0
+    got = client.responses.retrieve(r.id)
+    assert [o.model_dump() for o in got.output] == [o.model_dump() for o in r.output]
+    # `none` turns it off.
+    r = client.responses.create(model=MODEL, input=f"Quick {nonce}", reasoning={"effort": "none"})
+    assert [o.type for o in r.output] == ["message"]
+
+
+def test_streamed_reasoning_summary_then_text(client, nonce):
+    events = list(
+        client.responses.create(
+            model=MODEL, input=f"Think {nonce}", reasoning={"effort": "medium"}, stream=True
+        )
+    )
+    types = [e.type for e in events if not e.type.endswith(".delta")]
+    assert types == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.reasoning_summary_part.added",
+        "response.reasoning_summary_text.done",
+        "response.reasoning_summary_part.done",
+        "response.output_item.done",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    thought = "".join(e.delta for e in events if e.type == "response.reasoning_summary_text.delta")
+    final = events[-1].response
+    assert thought.startswith(THOUGHT)
+    assert final.output[0].summary[0].text == thought
+    assert final.output_text == f"You said: Think {nonce}"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])
+def test_upstream_rate_limit_is_a_rate_limit_error(client, stream):
+    # serve learns of the limit before it answers, so a stream fails with a status too.
+    with pytest.raises(openai.RateLimitError) as e:
+        client.responses.create(model=MODEL, input="Hello. [[fake:ratelimit]]", stream=stream)
+    assert e.value.status_code == 429
+    assert e.value.response.headers.get("retry-after")
