@@ -15,6 +15,7 @@ mod conversations;
 mod crash;
 mod examples;
 mod failures;
+mod responses_api;
 mod robustness;
 mod serve;
 mod tools;
