@@ -74,6 +74,27 @@ def test_agent_runs_its_tool(nonce):
     assert_one_chat(nonce, result)
 
 
+def test_agent_chains_its_turns_with_previous_response_id(nonce):
+    # auto_previous_response_id: the second model call sends only the tool's output, with
+    # `previous_response_id` and the agent's instructions again (OpenAI does not carry them
+    # over); serve sends only the result upstream.
+    calls = []
+    agent = weather_agent(calls)
+    prompt = f'Weather in Paris, chained? ({nonce}) [[call:get_weather {{"city": "Paris"}}]]'
+    result = Runner.run_sync(agent, prompt, auto_previous_response_id=True)
+    assert calls == ["Paris"]
+    assert result.final_output == "Done. get_weather returned: sunny in Paris."
+    assert result.last_response_id.startswith("resp_")
+    assert_one_chat(nonce, result)
+
+    # A later run continues from the last response: only the new prompt goes upstream.
+    again = Runner.run_sync(agent, "Thanks.", previous_response_id=result.last_response_id)
+    assert again.final_output == "You said: Thanks."
+    turns = upstream_turns(nonce)
+    assert len(turns) == 3
+    assert turns[2]["messages"][0]["content"] == "Thanks."
+
+
 def test_agent_runs_its_tool_streamed(nonce):
     calls = []
     agent = weather_agent(calls)
