@@ -58,7 +58,7 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
     };
     if let Some(previous) = request.previous_response_id.clone() {
         match stored(state, &previous).await {
-            Ok(Some(found)) => continue_from(&mut request, found.history()),
+            Ok(Some(found)) => continue_from(&mut request, &found),
             Ok(None) => {
                 let refusal = previous_not_found(&previous);
                 incoming
@@ -123,9 +123,23 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
     }
 }
 
-/// The stored conversation of `previous`, then the new request's messages. Tool results
-/// answering calls of the previous response take their tool's name from there.
-fn continue_from(request: &mut ResponsesRequest, mut history: Vec<Message>) {
+/// The stored conversation of `previous`, then the new request's messages. OpenAI does not
+/// carry `instructions` over to the next response, so clients repeat them every turn (the
+/// Agents SDK does): the same instructions as the previous response's are already in its
+/// upstream chat and are not sent again; different ones are. Tool results answering calls of
+/// the previous response take their tool's name from there.
+fn continue_from(request: &mut ResponsesRequest, previous: &Stored) {
+    let mut history = previous.history();
+    let unchanged = request.instructions.is_some()
+        && request.instructions.as_deref() == previous.request.params["instructions"].as_str();
+    if unchanged
+        && request
+            .messages
+            .first()
+            .is_some_and(|m| m.role == Role::System)
+    {
+        request.messages.remove(0);
+    }
     for message in &mut request.messages {
         if message.role == Role::Tool && message.name.is_none() {
             message.name = history

@@ -54,6 +54,17 @@ def result_blocks(body):
     return RESULT_BLOCK.findall(text)
 
 
+def fake_summary(name, content):
+    """The fake's answer to one tool result (crates/qwen-fake/src/tools.rs, `summary`): its
+    first non-empty line, trailing dots dropped, cut at 80 characters."""
+    line = next((l.strip() for l in content.splitlines() if l.strip()), "").rstrip(".")
+    if not line:
+        return f"Done. {name} returned nothing."
+    if len(line) > 80:
+        return f"Done. {name} returned: {line[:80]}…."
+    return f"Done. {name} returned: {line}."
+
+
 @pytest.fixture
 def nonce():
     return f"n{uuid.uuid4().hex[:12]}"

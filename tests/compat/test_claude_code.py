@@ -19,24 +19,13 @@ import urllib.request
 
 import pytest
 
-from conftest import URL, result_blocks, upstream_turns
+from conftest import URL, fake_summary, result_blocks, upstream_turns
 
 HERE = Path(__file__).resolve().parent
 PACKAGE = HERE / "node_modules" / "@anthropic-ai" / "claude-code"
 TIMEOUT = 120
 CONTENT = "hello from qwenctl"
 TOOL_USE_ID = re.compile(r"toolu_[A-Za-z0-9]{24}")
-
-
-def fake_summary(name, content):
-    """The fake's answer to one tool result (crates/qwen-fake/src/tools.rs, `summary`): its
-    first non-empty line, trailing dots dropped, cut at 80 characters."""
-    line = next((l.strip() for l in content.splitlines() if l.strip()), "").rstrip(".")
-    if not line:
-        return f"Done. {name} returned nothing."
-    if len(line) > 80:
-        return f"Done. {name} returned: {line[:80]}…."
-    return f"Done. {name} returned: {line}."
 
 
 def claude_command():

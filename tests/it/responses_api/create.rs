@@ -113,6 +113,73 @@ async fn a_function_call_round_trip_over_previous_response_id_is_one_upstream_ch
 }
 
 #[tokio::test]
+async fn instructions_repeated_with_previous_response_id_are_not_sent_again() {
+    // OpenAI does not carry instructions over to the next response, so the Agents SDK sends
+    // them with every request: unchanged, they are already in the upstream chat.
+    let s = TestServer::start().await;
+    let body = |instructions: &str, previous: Option<&Value>, input: Value| {
+        let mut body = json!({
+            "model": "qwen3-max", "instructions": instructions, "input": input,
+            "tools": [exec_tool()],
+        });
+        if let Some(previous) = previous {
+            body["previous_response_id"] = previous.clone();
+        }
+        body
+    };
+    let r1 = respond(
+        &s,
+        body(
+            "You are a coding agent.",
+            None,
+            json!(r#"List the files. [[call:exec_command {"cmd":"ls"}]]"#),
+        ),
+    )
+    .await;
+    let call_id = function_calls(&r1)[0]["call_id"].clone();
+    let output = json!([{"type": "function_call_output", "call_id": call_id, "output": "src"}]);
+    let r2 = respond(&s, body("You are a coding agent.", Some(&r1["id"]), output)).await;
+    assert_eq!(output_text(&r2), "Done. exec_command returned: src.");
+    assert_eq!(r2["instructions"], "You are a coding agent.");
+    let r3 = respond(
+        &s,
+        body("You are a coding agent.", Some(&r2["id"]), json!("Thanks.")),
+    )
+    .await;
+    // New instructions replace the old ones: they go upstream with the new input.
+    respond(&s, body("You are terse.", Some(&r3["id"]), json!("Bye."))).await;
+    assert_eq!(s.fake.count(NEW_CHAT), 1);
+    let sent: Vec<String> = s.completions().iter().map(sent_content).collect();
+    assert_eq!(sent.len(), 4);
+    assert!(sent[0].starts_with("System instructions:\nYou are a coding agent."));
+    assert_eq!(
+        sent[1],
+        format!(
+            "<<<TOOL_RESULT name=\"exec_command\" id=\"{}\">>>\nsrc\n<<<END_TOOL_RESULT>>>",
+            call_id.as_str().unwrap()
+        )
+    );
+    assert_eq!(sent[2], "Thanks.");
+    assert!(
+        sent[3].contains("You are terse.") && sent[3].contains("Bye."),
+        "{}",
+        sent[3]
+    );
+    // The input items of a continued response are what it added, without instructions.
+    let items = s
+        .get(&format!(
+            "/v1/responses/{}/input_items",
+            r2["id"].as_str().unwrap()
+        ))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(items["data"].as_array().unwrap().len(), 1, "{items}");
+    assert_eq!(items["data"][0]["type"], "function_call_output");
+}
+
+#[tokio::test]
 async fn codex_resending_everything_with_store_false_continues_by_prefix() {
     let s = TestServer::start().await;
     let tools = json!([exec_tool(), {"type": "web_search"}, {"type": "namespace", "name": "codex_app", "tools": []}]);
