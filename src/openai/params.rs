@@ -4,6 +4,8 @@
 //! an [`InvalidRequest`] naming exactly that field, worded like the OpenAI API's own messages so
 //! that clients surface something familiar. An explicit `null` counts as absent throughout:
 //! several client libraries serialize every unset option as `null`, and OpenAI accepts that.
+//! Kept whole: it is the table of top-level parameters, each validator beside its neighbours,
+//! with the list of parameters accepted and ignored (and why) at the end.
 
 use serde_json::{Map, Value};
 

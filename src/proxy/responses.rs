@@ -8,6 +8,8 @@
 //! (its item ids are derived from the response id, so they match what the stream sent); the
 //! id prefix decides: `resp_` ids are this API's, any other id under `/v1/responses/{id}` is
 //! the data API's record of §3.3.
+//! Kept whole: creation and retrieval share the one rule of what a stored response is
+//! ([`Stored`]), and splitting them would spread that rule over two files.
 
 use std::sync::Arc;
 

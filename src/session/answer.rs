@@ -8,6 +8,8 @@
 //! client gets its last byte), when the upstream failed (before the error is returned), when
 //! the front-end stops it ([`Answer::stop`]), or, if none of these happened, when it is
 //! dropped (recorded as cancelled: hyper drops a handler whose client went away).
+//! Kept whole: the answer's state (text, calls, usage, the corrective turn) and its one
+//! record are one piece; the decisions it calls live in `status.rs` and `tools/shape.rs`.
 
 use std::collections::VecDeque;
 

@@ -1,4 +1,5 @@
 //! `serve` on the wire: shapes the OpenAI SDKs rely on, validation, keys, ops routes.
+//! Kept whole: it is the wire contract of `serve`, one route after another.
 
 use serde_json::{Value, json};
 

@@ -6,6 +6,7 @@
 //! source is qwenctl's `src/session/tools/prompt.rs` (and `markup.rs` for the markers,
 //! `src/session/fold.rs` for the transcript headers): change both together. Parsing is
 //! tolerant and never fails; what it does not recognise is simply user text.
+//! Kept whole: it is the one mirror of the proxy's prompt, read best beside `prompt.rs`.
 
 use serde_json::Value;
 

@@ -49,6 +49,8 @@
 //! In one step `say` wins over `json-broken`, which wins over `json`, which wins over calls.
 //! Corrections are answered in the plain convention, whatever the forms. Nothing is kept
 //! per chat: the answer is a function of the chain's user texts, which the fake keeps anyway.
+//! Kept whole: the directives, the step counting and the default behaviours decide one
+//! answer together.
 
 use serde_json::{Value, json};
 

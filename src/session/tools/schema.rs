@@ -6,6 +6,8 @@
 //! keyword is ignored, because rejecting a call the client would have accepted is worse than
 //! passing one its own validation will catch. Schemas come from clients, so references are
 //! followed within bounds: a cycle or a combinatorial schema ends the check, it does not hang.
+//! Kept whole: the keywords call one another (`$ref`, `anyOf`, nested `properties`), and the
+//! bounds that keep a hostile schema from hanging the check are shared by all of them.
 
 use std::fmt;
 
