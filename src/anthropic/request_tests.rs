@@ -1,5 +1,6 @@
 //! The request rules of the Messages API, one test per rule. Kept as one file on purpose:
 //! it is the table of the validation the proxy promises Anthropic's clients, read best whole.
+
 use serde_json::{Value, json};
 
 use super::*;

@@ -1,5 +1,6 @@
 //! The Responses API's event stream, event by event. Kept whole: each test is one sequence the
 //! official SDKs parse strictly, and they share the event readers at the top.
+
 use serde_json::{Value, json};
 
 use super::*;
