@@ -85,14 +85,14 @@ pub async fn require_api_key(
     };
     // Check every key so the time taken does not tell which one matched.
     let mut matched = None;
-    for (i, key) in keys.iter().enumerate() {
-        if bool::from(key.expose().as_bytes().ct_eq(presented.as_bytes())) {
-            matched = Some(i);
+    for key in keys {
+        if bool::from(key.secret.expose().as_bytes().ct_eq(presented.as_bytes())) {
+            matched = Some(key);
         }
     }
     match matched {
-        Some(i) => {
-            req.extensions_mut().insert(KeyId(format!("key-{}", i + 1)));
+        Some(key) => {
+            req.extensions_mut().insert(KeyId(key.name.clone()));
             next.run(req).await
         }
         None => ApiError::unauthorized("Incorrect API key provided.").shaped(shape),
