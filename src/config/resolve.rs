@@ -232,12 +232,15 @@ fn port(r: &mut Resolver) -> u16 {
 /// key keeps its name (`admin-N`, `key-N`, N its position) when an earlier one is blanked.
 /// A key listed twice keeps its first name (an admin key stays one), with a warning.
 fn api_keys(r: &mut Resolver) -> Vec<ApiKey> {
+    // Read in the order `validate-config` lists them; admin keys are matched first.
+    let plain = r.raw(env::API_KEYS, None);
+    let admin = r.raw(env::ADMIN_API_KEYS, None);
     let mut keys: Vec<ApiKey> = Vec::new();
-    for (var, prefix, admin) in [
-        (env::ADMIN_API_KEYS, "admin", true),
-        (env::API_KEYS, "key", false),
+    for (spec, var, prefix, admin) in [
+        (admin, env::ADMIN_API_KEYS, "admin", true),
+        (plain, env::API_KEYS, "key", false),
     ] {
-        let Some(spec) = r.raw(var, None) else {
+        let Some(spec) = spec else {
             continue;
         };
         for (i, value) in spec.split(',').map(str::trim).enumerate() {
