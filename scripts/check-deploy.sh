@@ -78,7 +78,10 @@ fi
 serve_port=""
 if [ -n "$bin" ]; then
   serve_port="$(free_port)"
+  # Keyless, as a trusted network might run it behind nginx: it answers only the names it is
+  # told (ALLOWED_HOSTS, the server_name of deploy/nginx.conf) and its own origin.
   env -i "PATH=$PATH" "HOME=$work" "DATABASE_PATH=$work/serve.db" "LOG_LEVEL=warn" \
+    "ALLOWED_HOSTS=qwen.example.com" \
     "$bin" serve --fake-upstream --port "$serve_port" >"$work/serve.out" 2>"$work/serve.err" &
   pids+=("$!")
   for _ in $(seq 1 100); do
@@ -187,6 +190,21 @@ if [ -n "$serve_port" ]; then
     [ "$code" = 200 ] && ok "GET /health through nginx: 200" || fail "GET /health through nginx: $code"
     code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/v1/models")"
     [ "$code" = 301 ] && ok "plain HTTP redirects to HTTPS: 301" || fail "plain HTTP: $code, expected 301"
+    # What the keyless serve behind nginx lets through: its own name and origin (the console
+    # on this very port), not a rebinding name nor a foreign page's cross-site post.
+    site_url="https://qwen.example.com:$https_port"
+    via() { # $@: extra curl arguments; prints the status code
+      curl -sk -o /dev/null -w '%{http_code}' --resolve "qwen.example.com:$https_port:127.0.0.1" "$@"
+    }
+    chat='{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}]}'
+    code="$(via -H "Origin: $site_url" -H 'Content-Type: application/json' -d "$chat" "$site_url/v1/chat/completions")"
+    [ "$code" = 200 ] && ok "a same-origin POST (the console) through nginx: 200" || fail "same-origin POST through nginx: $code, expected 200"
+    code="$(via -H 'Origin: https://evil.example.com' -H 'Content-Type: text/plain' -d "$chat" "$site_url/v1/chat/completions")"
+    [ "$code" = 403 ] && ok "a cross-site text/plain POST through nginx: 403" || fail "cross-site POST through nginx: $code, expected 403"
+    code="$(curl -sk -o /dev/null -w '%{http_code}' -H 'Host: evil.example.com' "https://127.0.0.1:$https_port/v1/sessions")"
+    [ "$code" = 403 ] && ok "a foreign Host through nginx (DNS rebinding): 403" || fail "foreign Host through nginx: $code, expected 403"
+    code="$(via "$site_url/metrics")"
+    [ "$code" = 200 ] && ok "GET /metrics through nginx from 127.0.0.1: 200" || fail "GET /metrics through nginx: $code, expected 200"
   else
     fail "nginx would not start with deploy/nginx.conf"
   fi

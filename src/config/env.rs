@@ -28,6 +28,12 @@ pub const HOST: &str = "HOST";
 pub const PORT: &str = "PORT";
 /// Comma-separated API keys clients must present.
 pub const API_KEYS: &str = "API_KEYS";
+/// Comma-separated admin keys: valid API keys that see and manage every key's exchanges.
+pub const ADMIN_API_KEYS: &str = "ADMIN_API_KEYS";
+/// Comma-separated `Host` names (optional ports) a keyless `serve` answers besides loopback.
+pub const ALLOWED_HOSTS: &str = "ALLOWED_HOSTS";
+/// Browser origins allowed to call `serve`: `*` or comma-separated origins.
+pub const CORS_ORIGINS: &str = "CORS_ORIGINS";
 /// SQLite file.
 pub const DATABASE_PATH: &str = "DATABASE_PATH";
 /// Log exchanges to SQLite.
@@ -67,6 +73,9 @@ pub const ALL: &[&str] = &[
     HOST,
     PORT,
     API_KEYS,
+    ADMIN_API_KEYS,
+    ALLOWED_HOSTS,
+    CORS_ORIGINS,
     DATABASE_PATH,
     ENABLE_PERSISTENCE,
     ENABLE_CRUD_API,
@@ -82,4 +91,4 @@ pub const ALL: &[&str] = &[
 ];
 
 /// Variables whose values are secrets and are always shown redacted.
-pub const SECRETS: &[&str] = &[QWEN_COOKIES, QWEN_TOKEN, API_KEYS];
+pub const SECRETS: &[&str] = &[QWEN_COOKIES, QWEN_TOKEN, API_KEYS, ADMIN_API_KEYS];

@@ -6,11 +6,13 @@
 //! environment) so the precedence rules are unit-tested. The files follow the jobs: [`env`]
 //! names every variable and [`defaults`] holds their defaults; `value.rs` the value types
 //! ([`Secret`], whose `Debug` and `Display` never show the value, and [`LogFormat`]);
+//! `access.rs` who may call `serve` ([`ApiKey`], [`HostList`], [`OriginList`]);
 //! `sources.rs` the inputs ([`Sources`]: flags, environment, `.env`); `resolve.rs` the one
 //! resolve function and `reader.rs` how it reads one variable; `report.rs` what
 //! `validate-config` shows ([`Shown`], [`Problem`]).
 //! This file holds the result, [`Config`].
 
+mod access;
 pub mod defaults;
 pub mod env;
 mod reader;
@@ -24,6 +26,7 @@ use std::time::Duration;
 
 use crate::session::ModelAliases;
 
+pub use access::{ApiKey, HostList, OriginList, normalize_origin, split_host_port};
 pub use defaults::{data_dir, default_database_path};
 pub use report::{Problem, Severity, Shown, describe_expiry, redact};
 pub use resolve::resolve;
@@ -44,7 +47,12 @@ pub struct Config {
     pub idle_timeout: Duration,
     pub host: String,
     pub port: u16,
-    pub api_keys: Vec<Secret>,
+    /// `ADMIN_API_KEYS` then `API_KEYS`, each with its name; empty: no key is asked for.
+    pub api_keys: Vec<ApiKey>,
+    /// `ALLOWED_HOSTS`.
+    pub allowed_hosts: HostList,
+    /// `CORS_ORIGINS`.
+    pub cors_origins: OriginList,
     pub database_path: PathBuf,
     pub enable_persistence: bool,
     pub enable_crud_api: bool,

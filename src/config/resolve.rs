@@ -15,7 +15,10 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 
 use super::reader::Resolver;
-use super::{Config, LogFormat, Secret, Severity, Sources, defaults, describe_expiry, env};
+use super::{
+    ApiKey, Config, HostList, LogFormat, OriginList, Secret, Severity, Sources, defaults,
+    describe_expiry, env,
+};
 use crate::qwen::{jwt_expiry, token_from_cookies};
 use crate::session::ModelAliases;
 
@@ -43,6 +46,8 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
     let host = host(&mut r);
     let port = port(&mut r);
     let api_keys = api_keys(&mut r);
+    let allowed_hosts = allowed_hosts(&mut r);
+    let cors_origins = cors_origins(&mut r);
 
     // Store and conversations.
     let database_path = database_path(&mut r);
@@ -79,6 +84,8 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
         host,
         port,
         api_keys,
+        allowed_hosts,
+        cors_origins,
         database_path,
         enable_persistence,
         enable_crud_api,
@@ -221,17 +228,65 @@ fn port(r: &mut Resolver) -> u16 {
     }
 }
 
-/// `API_KEYS`: comma-separated, blanks ignored.
-fn api_keys(r: &mut Resolver) -> Vec<Secret> {
-    r.raw(env::API_KEYS, None)
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .map(Secret::new)
-                .collect()
-        })
-        .unwrap_or_default()
+/// `ADMIN_API_KEYS` then `API_KEYS`: comma-separated, blanks skipped but counted, so each
+/// key keeps its name (`admin-N`, `key-N`, N its position) when an earlier one is blanked.
+/// A key listed twice keeps its first name (an admin key stays one), with a warning.
+fn api_keys(r: &mut Resolver) -> Vec<ApiKey> {
+    // Read in the order `validate-config` lists them; admin keys are matched first.
+    let plain = r.raw(env::API_KEYS, None);
+    let admin = r.raw(env::ADMIN_API_KEYS, None);
+    let mut keys: Vec<ApiKey> = Vec::new();
+    for (spec, var, prefix, admin) in [
+        (admin, env::ADMIN_API_KEYS, "admin", true),
+        (plain, env::API_KEYS, "key", false),
+    ] {
+        let Some(spec) = spec else {
+            continue;
+        };
+        for (i, value) in spec.split(',').map(str::trim).enumerate() {
+            if value.is_empty() {
+                continue;
+            }
+            let name = format!("{prefix}-{}", i + 1);
+            if let Some(first) = keys.iter().find(|k| k.secret.expose() == value) {
+                let message = format!(
+                    "entry {} repeats the key named {}; it keeps that name",
+                    i + 1,
+                    first.name
+                );
+                r.problem(var, Severity::Warning, message);
+                continue;
+            }
+            keys.push(ApiKey {
+                name,
+                secret: Secret::new(value),
+                admin,
+            });
+        }
+    }
+    keys
+}
+
+/// `ALLOWED_HOSTS`: host names, optionally with a port, or `*`.
+fn allowed_hosts(r: &mut Resolver) -> HostList {
+    let Some(spec) = r.raw(env::ALLOWED_HOSTS, None) else {
+        return HostList::default();
+    };
+    HostList::parse(&spec).unwrap_or_else(|invalid| {
+        r.problem(env::ALLOWED_HOSTS, Severity::Error, invalid);
+        HostList::default()
+    })
+}
+
+/// `CORS_ORIGINS`: `*` or browser origins.
+fn cors_origins(r: &mut Resolver) -> OriginList {
+    let Some(spec) = r.raw(env::CORS_ORIGINS, None) else {
+        return OriginList::default();
+    };
+    OriginList::parse(&spec).unwrap_or_else(|invalid| {
+        r.problem(env::CORS_ORIGINS, Severity::Error, invalid);
+        OriginList::default()
+    })
 }
 
 // --- Store, limits and models ---------------------------------------------------------------

@@ -316,3 +316,72 @@ fn model_aliases_are_parsed_and_invalid_entries_reported() {
     );
     assert!(c.model_aliases.is_empty());
 }
+
+#[test]
+fn keys_are_named_by_list_and_position() {
+    let c = resolve(
+        &sources(
+            &[
+                ("API_KEYS", " sk-one , , sk-three,sk-admin,"),
+                ("ADMIN_API_KEYS", "sk-admin"),
+            ],
+            &[],
+        ),
+        NOW,
+    );
+    let keys: Vec<(&str, &str, bool)> = c
+        .api_keys
+        .iter()
+        .map(|k| (k.name.as_str(), k.secret.expose(), k.admin))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("admin-1", "sk-admin", true),
+            ("key-1", "sk-one", false),
+            ("key-3", "sk-three", false),
+        ],
+        "a blanked key keeps the names after it; a repeated key keeps its first name"
+    );
+    let warning = c
+        .problems
+        .iter()
+        .find(|p| p.var == "API_KEYS")
+        .expect("a warning about the repeated key");
+    assert_eq!(warning.severity, Severity::Warning);
+    assert!(warning.message.contains("admin-1"), "{warning}");
+    assert!(!warning.message.contains("sk-admin"), "{warning}");
+    let shown = serde_json::to_string(&c.shown).unwrap();
+    assert!(!shown.contains("sk-admin"), "ADMIN_API_KEYS is a secret");
+    assert!(format!("{c:?}").find("sk-one").is_none());
+}
+
+#[test]
+fn allowed_hosts_and_cors_origins_are_checked() {
+    let c = resolve(
+        &sources(
+            &[
+                ("ALLOWED_HOSTS", "qwen.example.com, box:8080"),
+                ("CORS_ORIGINS", "https://App.example.com/"),
+            ],
+            &[],
+        ),
+        NOW,
+    );
+    assert!(c.general_errors().is_empty(), "{:?}", c.problems);
+    assert!(c.allowed_hosts.allows("box", Some(8080)));
+    assert_eq!(c.cors_origins.origins, ["https://app.example.com"]);
+    let c = resolve(
+        &sources(
+            &[
+                ("ALLOWED_HOSTS", "https://qwen.example.com"),
+                ("CORS_ORIGINS", "app.example.com"),
+            ],
+            &[],
+        ),
+        NOW,
+    );
+    let vars: Vec<_> = c.general_errors().iter().map(|p| p.var).collect();
+    assert_eq!(vars, ["ALLOWED_HOSTS", "CORS_ORIGINS"]);
+    assert!(!c.allowed_hosts.any && c.allowed_hosts.hosts.is_empty());
+}

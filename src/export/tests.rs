@@ -22,6 +22,7 @@ pub(super) fn exported(id: &str) -> Exported {
             model: "qwen3-max".into(),
             title: "Hi there".into(),
             source: "serve".into(),
+            api_key_id: None,
             created_at: 0,
             updated_at: 1000,
             turns: 1,

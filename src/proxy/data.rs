@@ -6,6 +6,12 @@
 //! back in OpenAI's `{"object": "list", "data": …}` envelope with `has_more` found by asking
 //! the store for one row more than the page, an unknown id is a 404, and a store failure is
 //! logged here and shown to the client only as a generic 500.
+//!
+//! Tenancy: a request's [`Scope`] decides what it sees. A key that is not an admin key sees
+//! only the sessions it owns (those its first request opened) and the requests and responses
+//! recorded under its name: lists and statistics are narrowed to it, and another key's id is
+//! a 404 like an unknown one, so ids do not even leak whether they exist. Admin keys, and
+//! every caller of a `serve` without keys, see everything (and may filter by `api_key_id`).
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -15,6 +21,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::ApiError;
+use super::middleware::Scope;
 use crate::store::{self, ListQuery, Store};
 
 /// The routes, with the store as their state.
@@ -51,7 +58,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Filter {
                     .unwrap_or(&text);
                 // axum reports the failing field first (`limit: invalid digit …`).
                 let param = detail.split_once(": ").map(|(field, _)| field).filter(|f| {
-                    ["limit", "offset", "session_id", "model", "since", "until"].contains(f)
+                    [
+                        "limit",
+                        "offset",
+                        "session_id",
+                        "model",
+                        "api_key_id",
+                        "since",
+                        "until",
+                    ]
+                    .contains(f)
                 });
                 Err(ApiError::bad_request(
                     format!("Invalid query parameters: {detail}"),
@@ -107,29 +123,56 @@ fn found<T: Serialize>(row: Option<T>, what: &str, id: &str) -> Result<Json<T>, 
 
 type Reply<T> = Result<Json<T>, ApiError>;
 
+/// The session `id` when it exists and the caller may see it.
+async fn own_session(
+    store: &Store,
+    scope: &Scope,
+    id: &str,
+) -> Result<Option<store::SessionSummary>, ApiError> {
+    let session = store.get_session(id).await.map_err(internal)?;
+    Ok(session.filter(|s| scope.sees(s.api_key_id.as_deref())))
+}
+
+/// The request `id` when it exists and the caller may see it.
+async fn own_request(
+    store: &Store,
+    scope: &Scope,
+    id: &str,
+) -> Result<Option<store::RequestDetail>, ApiError> {
+    let request = store.get_request(id).await.map_err(internal)?;
+    Ok(request.filter(|r| scope.sees(r.summary.api_key_id.as_deref())))
+}
+
+fn no_session(id: &str) -> ApiError {
+    ApiError::not_found(format!("No session found with id '{id}'"))
+}
+
 async fn list_sessions(
     State(store): State<Store>,
+    scope: Scope,
     Filter(q): Filter,
 ) -> Reply<Page<store::SessionSummary>> {
+    let q = scope.narrow(q);
     let rows = store.list_sessions(&probe(&q)).await.map_err(internal)?;
     Ok(page(&q, rows))
 }
 
 async fn get_session(
     State(store): State<Store>,
+    scope: Scope,
     Path(id): Path<String>,
 ) -> Reply<store::SessionSummary> {
-    found(
-        store.get_session(&id).await.map_err(internal)?,
-        "session",
-        &id,
-    )
+    found(own_session(&store, &scope, &id).await?, "session", &id)
 }
 
 async fn session_stats(
     State(store): State<Store>,
+    scope: Scope,
     Path(id): Path<String>,
 ) -> Reply<store::SessionStats> {
+    if own_session(&store, &scope, &id).await?.is_none() {
+        return Err(no_session(&id));
+    }
     found(
         store.session_stats(&id).await.map_err(internal)?,
         "session",
@@ -137,11 +180,15 @@ async fn session_stats(
     )
 }
 
-async fn delete_session(State(store): State<Store>, Path(id): Path<String>) -> Reply<Value> {
-    if !store.delete_session(&id).await.map_err(internal)? {
-        return Err(ApiError::not_found(format!(
-            "No session found with id '{id}'"
-        )));
+async fn delete_session(
+    State(store): State<Store>,
+    scope: Scope,
+    Path(id): Path<String>,
+) -> Reply<Value> {
+    if own_session(&store, &scope, &id).await?.is_none()
+        || !store.delete_session(&id).await.map_err(internal)?
+    {
+        return Err(no_session(&id));
     }
     Ok(Json(
         json!({"id": id, "object": "session.deleted", "deleted": true}),
@@ -150,75 +197,87 @@ async fn delete_session(State(store): State<Store>, Path(id): Path<String>) -> R
 
 async fn session_requests(
     State(store): State<Store>,
+    scope: Scope,
     Path(id): Path<String>,
     Filter(q): Filter,
 ) -> Reply<Page<store::RequestSummary>> {
-    if store.get_session(&id).await.map_err(internal)?.is_none() {
-        return Err(ApiError::not_found(format!(
-            "No session found with id '{id}'"
-        )));
+    if own_session(&store, &scope, &id).await?.is_none() {
+        return Err(no_session(&id));
     }
-    let q = ListQuery {
+    let q = scope.narrow(ListQuery {
         session_id: Some(id),
         ..q
-    };
+    });
     let rows = store.list_requests(&probe(&q)).await.map_err(internal)?;
     Ok(page(&q, rows))
 }
 
 async fn list_requests(
     State(store): State<Store>,
+    scope: Scope,
     Filter(q): Filter,
 ) -> Reply<Page<store::RequestSummary>> {
+    let q = scope.narrow(q);
     let rows = store.list_requests(&probe(&q)).await.map_err(internal)?;
     Ok(page(&q, rows))
 }
 
 async fn get_request(
     State(store): State<Store>,
+    scope: Scope,
     Path(id): Path<String>,
 ) -> Reply<store::RequestDetail> {
-    found(
-        store.get_request(&id).await.map_err(internal)?,
-        "request",
-        &id,
-    )
+    found(own_request(&store, &scope, &id).await?, "request", &id)
 }
 
 async fn request_response(
     State(store): State<Store>,
+    scope: Scope,
     Path(id): Path<String>,
 ) -> Reply<store::ResponseRow> {
-    if let Some(row) = store.response_for_request(&id).await.map_err(internal)? {
-        return Ok(Json(row));
+    if own_request(&store, &scope, &id).await?.is_none() {
+        return Err(ApiError::not_found(format!(
+            "No request found with id '{id}'"
+        )));
     }
-    let known = store.get_request(&id).await.map_err(internal)?.is_some();
-    Err(ApiError::not_found(if known {
-        format!("No response is recorded for request '{id}'")
-    } else {
-        format!("No request found with id '{id}'")
-    }))
+    match store.response_for_request(&id).await.map_err(internal)? {
+        Some(row) => Ok(Json(row)),
+        None => Err(ApiError::not_found(format!(
+            "No response is recorded for request '{id}'"
+        ))),
+    }
 }
 
 async fn list_responses(
     State(store): State<Store>,
+    scope: Scope,
     Filter(q): Filter,
 ) -> Reply<Page<store::ResponseRow>> {
+    let q = scope.narrow(q);
     let rows = store.list_responses(&probe(&q)).await.map_err(internal)?;
     Ok(page(&q, rows))
 }
 
-async fn response_stats(State(store): State<Store>, Filter(q): Filter) -> Reply<Value> {
-    let statistics = store.response_stats(&q).await.map_err(internal)?;
+async fn response_stats(
+    State(store): State<Store>,
+    scope: Scope,
+    Filter(q): Filter,
+) -> Reply<Value> {
+    let statistics = store
+        .response_stats(&scope.narrow(q))
+        .await
+        .map_err(internal)?;
     Ok(Json(json!({ "statistics": statistics })))
 }
 
 pub(super) async fn get_response(
     State(store): State<Store>,
+    scope: Scope,
     Path(id): Path<String>,
 ) -> Reply<store::ResponseRow> {
+    let row = store.get_response(&id).await.map_err(internal)?;
     found(
-        store.get_response(&id).await.map_err(internal)?,
+        row.filter(|r| scope.sees(r.api_key_id.as_deref())),
         "response",
         &id,
     )

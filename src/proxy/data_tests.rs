@@ -1,4 +1,5 @@
-//! The data endpoints against a real store: envelopes, pagination, filters, 404s.
+//! The data endpoints against a real store: envelopes, pagination, filters, 404s, and what
+//! each key's scope sees.
 
 use super::*;
 use crate::store::{NewRequest, NewResponse, NewSession, StoredMessage};
@@ -13,6 +14,7 @@ async fn serve() -> (String, Store) {
         model: "qwen3-max".into(),
         title: "hello".into(),
         source: "serve".into(),
+        api_key_id: Some("key-1".into()),
         created_at: 1_000,
     };
     store.create_session(session).await.expect("session");
@@ -24,7 +26,8 @@ async fn serve() -> (String, Store) {
             endpoint: "chat.completions".into(),
             model: "qwen3-max".into(),
             stream: false,
-            api_key_id: None,
+            api_key_id: Some("key-1".into()),
+            client_request_id: None,
             prior_request_id: (id == "r2").then(|| "r1".into()),
             message_count: if id == "r1" { 1 } else { 3 },
             new_messages: vec![StoredMessage::text("user", format!("question {id}"))],
@@ -56,13 +59,218 @@ async fn serve() -> (String, Store) {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     // `GET /v1/responses/{id}` is routed by the Responses API's handler, which hands every
     // id that is not a `resp_…` one to `get_response`; here it is routed directly.
-    let app = router(store.clone()).merge(
-        axum::Router::new()
-            .route("/v1/responses/{id}", axum::routing::get(get_response))
-            .with_state(store.clone()),
-    );
+    let app = router(store.clone())
+        .merge(
+            axum::Router::new()
+                .route("/v1/responses/{id}", axum::routing::get(get_response))
+                .with_state(store.clone()),
+        )
+        .layer(axum::middleware::from_fn(scope_from_header));
     tokio::spawn(async move { axum::serve(listener, app).await });
     (base, store)
+}
+
+/// Stands in for the key check: the scope named by `x-test-scope` (`key-N`, or `none` for a
+/// request that reached the routes without one); everything when the header is absent, as
+/// on a `serve` without keys.
+async fn scope_from_header(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let scope = match req
+        .headers()
+        .get("x-test-scope")
+        .and_then(|v| v.to_str().ok())
+    {
+        None => Some(Scope::All),
+        Some("none") => None,
+        Some(key) => Some(Scope::Key(key.to_owned())),
+    };
+    if let Some(scope) = scope {
+        req.extensions_mut().insert(scope);
+    }
+    next.run(req).await
+}
+
+/// A second key's session `s2` (older than `s1`) with request `r3` and its response `p3`.
+async fn add_second_key(store: &Store) {
+    let session = NewSession {
+        id: "s2".into(),
+        chat_id: "c2".into(),
+        model: "qwen-plus".into(),
+        title: "secret of key 2".into(),
+        source: "serve".into(),
+        api_key_id: Some("key-2".into()),
+        created_at: 500,
+    };
+    store.create_session(session).await.expect("session");
+    let request = NewRequest {
+        id: "r3".into(),
+        session_id: Some("s2".into()),
+        endpoint: "chat.completions".into(),
+        model: "qwen-plus".into(),
+        stream: false,
+        api_key_id: Some("key-2".into()),
+        client_request_id: None,
+        prior_request_id: None,
+        message_count: 1,
+        new_messages: vec![StoredMessage::text("user", "key 2 asks")],
+        params: json!({"model": "qwen-plus"}),
+        upstream_request: None,
+        chat_id: Some("c2".into()),
+        parent_id: None,
+        received_at: 1_500,
+    };
+    store.record_request(request).await.expect("request");
+    let response = NewResponse {
+        id: "p3".into(),
+        request_id: "r3".into(),
+        session_id: Some("s2".into()),
+        status: "ok".into(),
+        content: "key 2 answer".into(),
+        prompt_tokens: 10,
+        completion_tokens: 20,
+        duration_ms: 50,
+        created_at: 1_600,
+        ..NewResponse::default()
+    };
+    store.record_response(response).await.expect("response");
+}
+
+/// (status, body) of a request in `scope` (`None`: no `x-test-scope`).
+async fn send(
+    method: reqwest::Method,
+    base: &str,
+    path: &str,
+    scope: Option<&str>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{base}{path}"));
+    if let Some(scope) = scope {
+        request = request.header("x-test-scope", scope);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json body"))
+}
+
+/// The `id`s of a list's `data`.
+fn ids(body: &Value) -> Vec<&str> {
+    body["data"]
+        .as_array()
+        .map(|rows| rows.iter().filter_map(|r| r["id"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_key_sees_and_deletes_only_its_own_exchanges() {
+    let (base, store) = serve().await;
+    add_second_key(&store).await;
+    let get = |path: &'static str, scope: &'static str| {
+        let base = base.clone();
+        async move { send(reqwest::Method::GET, &base, path, Some(scope)).await }
+    };
+
+    // Lists and statistics are narrowed to the key, whatever the query asks for.
+    assert_eq!(ids(&get("/v1/sessions", "key-2").await.1), ["s2"]);
+    assert_eq!(ids(&get("/v1/sessions", "key-1").await.1), ["s1"]);
+    assert_eq!(ids(&get("/v1/requests", "key-2").await.1), ["r3"]);
+    assert_eq!(
+        ids(&get("/v1/requests?api_key_id=key-1", "key-2").await.1),
+        ["r3"]
+    );
+    assert_eq!(ids(&get("/v1/responses", "key-2").await.1), ["p3"]);
+    assert_eq!(ids(&get("/v1/responses", "key-1").await.1), ["p1"]);
+    let (_, stats) = get("/v1/responses/stats", "key-2").await;
+    assert_eq!(stats["statistics"]["total_requests"], 1);
+    assert_eq!(stats["statistics"]["total_tokens"], 30);
+    let (_, stats) = get("/v1/responses/stats", "key-1").await;
+    assert_eq!(stats["statistics"]["total_requests"], 2);
+    assert_eq!(
+        get("/v1/sessions/s2", "key-2").await.1["api_key_id"],
+        "key-2"
+    );
+    assert_eq!(get("/v1/requests/r3/response", "key-2").await.1["id"], "p3");
+
+    // Another key's ids are 404s, exactly like unknown ones.
+    for path in [
+        "/v1/sessions/s1",
+        "/v1/sessions/s1/stats",
+        "/v1/sessions/s1/requests",
+        "/v1/requests/r1",
+        "/v1/requests/r1/response",
+        "/v1/responses/p1",
+    ] {
+        let (status, body) = get(path, "key-2").await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{path}"
+        );
+        let unknown = path
+            .replace("s1", "nope")
+            .replace("r1", "nope")
+            .replace("p1", "nope");
+        let (_, unknown_body) = send(reqwest::Method::GET, &base, &unknown, Some("key-2")).await;
+        assert_eq!(
+            body["error"]["message"].as_str().map(|m| m
+                .replace("s1", "nope")
+                .replace("r1", "nope")
+                .replace("p1", "nope")),
+            unknown_body["error"]["message"].as_str().map(str::to_owned),
+            "{path} must read as an unknown id"
+        );
+    }
+    let (status, _) = send(
+        reqwest::Method::DELETE,
+        &base,
+        "/v1/sessions/s1",
+        Some("key-2"),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(
+        store.get_session("s1").await.expect("read").is_some(),
+        "key-2 deleted key-1's session"
+    );
+    let (status, _) = send(
+        reqwest::Method::DELETE,
+        &base,
+        "/v1/sessions/s2",
+        Some("key-2"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(store.get_session("s2").await.expect("read").is_none());
+}
+
+#[tokio::test]
+async fn everything_is_visible_to_the_all_scope_and_nothing_without_a_scope() {
+    let (base, store) = serve().await;
+    add_second_key(&store).await;
+    let (_, sessions) = send(reqwest::Method::GET, &base, "/v1/sessions", None).await;
+    assert_eq!(ids(&sessions), ["s1", "s2"]);
+    let (_, filtered) = send(
+        reqwest::Method::GET,
+        &base,
+        "/v1/requests?api_key_id=key-2",
+        None,
+    )
+    .await;
+    assert_eq!(ids(&filtered), ["r3"], "an admin may filter by key");
+    let (_, stats) = send(reqwest::Method::GET, &base, "/v1/responses/stats", None).await;
+    assert_eq!(stats["statistics"]["total_requests"], 3);
+    for path in [
+        "/v1/sessions",
+        "/v1/sessions/s1",
+        "/v1/responses/p1",
+        "/v1/responses/stats",
+    ] {
+        let (status, body) = send(reqwest::Method::GET, &base, path, Some("none")).await;
+        assert_eq!(
+            status, 500,
+            "{path}: a route without a scope must fail closed: {body}"
+        );
+    }
 }
 
 async fn get(base: &str, path: &str) -> (u16, Value) {

@@ -70,6 +70,14 @@ impl ApiError {
         e
     }
 
+    /// 403 for a caller this server does not answer (a foreign `Host` or `Origin`, a key
+    /// without the right), with `code` saying why.
+    pub fn forbidden(message: impl Into<String>, code: &'static str) -> Self {
+        let mut e = Self::new(StatusCode::FORBIDDEN, "invalid_request_error", message);
+        e.code = Some(code);
+        e
+    }
+
     /// 413 for a body over the limit.
     pub fn payload_too_large(limit: usize) -> Self {
         let mut e = Self::new(

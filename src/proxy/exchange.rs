@@ -16,7 +16,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use tokio::sync::mpsc;
 
-use super::middleware::{KeyId, RequestId};
+use super::middleware::{ClientRequestId, KeyId, RequestId, Scope};
 use super::sse::{self, Encoder, StreamContext};
 use super::{ApiError, AppState, ErrorShape, UpstreamHealth};
 use crate::qwen::{ErrorKind, Model, QwenError};
@@ -25,7 +25,11 @@ use crate::session::{Answer, Complete, RequestMeta, StartError, TurnRequest};
 /// A request as it arrived, before its wire format parsed it.
 pub(super) struct Incoming {
     pub request_id: String,
+    /// The client's `x-request-id`, if it sent one.
+    pub client_request_id: Option<String>,
     pub key: Option<String>,
+    /// Whose stored exchanges it may build on (`previous_response_id`).
+    pub scope: Scope,
     pub received: Instant,
     pub received_at_ms: i64,
     pub body: Bytes,
@@ -40,12 +44,22 @@ impl Incoming {
         req: Request,
     ) -> Result<Incoming, ApiError> {
         let received = Instant::now();
+        let scope = req.extensions().get::<Scope>().cloned().ok_or_else(|| {
+            tracing::error!("an answering route outside the key check");
+            ApiError::internal("The request could not be served.")
+        })?;
+        let client_request_id = req
+            .extensions()
+            .get::<ClientRequestId>()
+            .map(|c| c.0.clone());
         let limit = state.settings.max_body;
         let body = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|_| ApiError::payload_too_large(limit))?;
         Ok(Incoming {
             request_id: request_id.0,
+            client_request_id,
+            scope,
             key: key.map(|Extension(k)| k.0),
             received,
             received_at_ms: crate::time::unix_now_ms(),
@@ -63,6 +77,7 @@ impl Incoming {
     ) -> RequestMeta {
         RequestMeta {
             id: self.request_id.clone(),
+            client_request_id: self.client_request_id.clone(),
             response_id: response_id.to_owned(),
             endpoint,
             stream,

@@ -24,13 +24,14 @@ use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Secret;
+use crate::config::ApiKey;
 use crate::session::Engine;
 
 mod chat;
 mod data;
 mod error;
 mod exchange;
+mod guard;
 mod legacy;
 mod messages;
 mod metrics;
@@ -45,7 +46,10 @@ pub use error::{ApiError, ErrorShape};
 /// Settings of the server, resolved from the configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub api_keys: Vec<Secret>,
+    /// Admin and ordinary keys with their names; empty: no key is asked for.
+    pub api_keys: Vec<ApiKey>,
+    /// The hosts and origins a keyless `serve` answers.
+    pub access: guard::Access,
     pub keepalive: Duration,
     pub max_body: usize,
     pub enable_crud_api: bool,
@@ -61,6 +65,7 @@ impl Settings {
     pub fn from_config(config: &crate::config::Config) -> Settings {
         Settings {
             api_keys: config.api_keys.clone(),
+            access: guard::Access::from_config(config),
             // A zero interval would spin; a keep-alive every 10 ms is already absurd.
             keepalive: config.keepalive_interval.max(Duration::from_millis(10)),
             max_body: config.max_request_body,
@@ -69,6 +74,13 @@ impl Settings {
             session_timeout: config.session_timeout,
             persistence: config.enable_persistence,
         }
+    }
+}
+
+impl Settings {
+    /// Whether ADMIN_API_KEYS is set: then only admin keys read `/metrics`.
+    pub fn has_admin_keys(&self) -> bool {
+        self.api_keys.iter().any(|k| k.admin)
     }
 }
 
@@ -167,6 +179,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(ops::method_not_allowed)
         // Bodies are read by hand against `max_body` so the 413 is an OpenAI error.
         .layer(DefaultBodyLimit::disable())
+        // A keyless `serve` answers only its own names and origins, on every route.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::check_caller,
+        ))
         .layer(axum::middleware::from_fn(middleware::observe))
 }
 

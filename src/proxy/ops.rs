@@ -5,9 +5,10 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, Uri, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::middleware::Scope;
 use super::{ApiError, AppState, UpstreamHealth, metrics};
 
 /// `GET /health`: always 200 while the process serves; `status` says how healthy.
@@ -47,8 +48,15 @@ pub async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     }))
 }
 
-/// `GET /metrics`: Prometheus text.
-pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+/// `GET /metrics`: Prometheus text; only for admin keys when ADMIN_API_KEYS is set.
+pub async fn metrics(State(state): State<Arc<AppState>>, scope: Scope) -> Response {
+    if state.settings.has_admin_keys() && !scope.is_all() {
+        return ApiError::forbidden(
+            "/metrics is for admin keys (ADMIN_API_KEYS) only.",
+            "admin_key_required",
+        )
+        .into_response();
+    }
     metrics::gauge_active_sessions(state.active_sessions().await);
     (
         [(
@@ -57,6 +65,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         )],
         metrics::render(),
     )
+        .into_response()
 }
 
 /// `GET /` and `GET /api/hello` (and their `HEAD`s): who answers here. Claude Code opens its

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::exchange::{self, Incoming};
-use super::middleware::{KeyId, RequestId};
+use super::middleware::{KeyId, RequestId, Scope};
 use super::sse::{Encoder, Failure};
 use super::{ApiError, AppState, ErrorShape, data};
 use crate::responses::{
@@ -59,7 +59,7 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
         }
     };
     if let Some(previous) = request.previous_response_id.clone() {
-        match stored(state, &previous).await {
+        match stored(state, &previous, &incoming.scope).await {
             Ok(Some(found)) => continue_from(&mut request, &found),
             Ok(None) => {
                 let refusal = previous_not_found(&previous);
@@ -331,8 +331,9 @@ fn echo_of(params: &Value) -> Value {
 }
 
 /// The stored response `id` of this API, if it is retrievable: recorded by `POST
-/// /v1/responses` with `store` not false, and not withdrawn.
-async fn stored(state: &AppState, id: &str) -> Result<Option<Stored>, ApiError> {
+/// /v1/responses` with `store` not false, not withdrawn, and under a key the caller's
+/// `scope` sees (a key never reads, continues or deletes another key's responses).
+async fn stored(state: &AppState, id: &str, scope: &Scope) -> Result<Option<Stored>, ApiError> {
     if !id.starts_with(PREFIX) {
         return Ok(None);
     }
@@ -351,7 +352,8 @@ async fn stored(state: &AppState, id: &str) -> Result<Option<Stored>, ApiError> 
         return Ok(None);
     };
     let kept = request.summary.endpoint == ENDPOINT
-        && request.params.get("store").and_then(Value::as_bool) != Some(false);
+        && request.params.get("store").and_then(Value::as_bool) != Some(false)
+        && scope.sees(request.summary.api_key_id.as_deref());
     Ok(kept.then_some(Stored { row, request }))
 }
 
@@ -364,17 +366,18 @@ fn internal(err: crate::store::Error) -> ApiError {
 /// API's record (when it is enabled).
 pub(super) async fn retrieve(
     State(state): State<Arc<AppState>>,
+    scope: Scope,
     Path(id): Path<String>,
 ) -> Response {
     if !id.starts_with(PREFIX) {
         if state.settings.enable_crud_api {
-            return data::get_response(State(state.engine.archive().clone()), Path(id))
+            return data::get_response(State(state.engine.archive().clone()), scope, Path(id))
                 .await
                 .into_response();
         }
         return response_not_found(&id).into_response();
     }
-    match stored(&state, &id).await {
+    match stored(&state, &id, &scope).await {
         Ok(Some(found)) => Json(found.object()).into_response(),
         Ok(None) => response_not_found(&id).into_response(),
         Err(err) => err.into_response(),
@@ -383,8 +386,12 @@ pub(super) async fn retrieve(
 
 /// `DELETE /v1/responses/{id}`: withdraws a stored response from this API; the exchange stays
 /// in the archive.
-pub(super) async fn delete(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
-    match stored(&state, &id).await {
+pub(super) async fn delete(
+    State(state): State<Arc<AppState>>,
+    scope: Scope,
+    Path(id): Path<String>,
+) -> Response {
+    match stored(&state, &id, &scope).await {
         Ok(Some(_)) => match state.engine.withdraw_response(&id).await {
             Ok(_) => Json(json!({"id": id, "object": "response.deleted", "deleted": true}))
                 .into_response(),
@@ -407,6 +414,7 @@ pub(super) struct ItemsQuery {
 /// (default 20).
 pub(super) async fn input_items(
     State(state): State<Arc<AppState>>,
+    scope: Scope,
     Path(id): Path<String>,
     query: Result<Query<ItemsQuery>, QueryRejection>,
 ) -> Response {
@@ -441,7 +449,7 @@ pub(super) async fn input_items(
         )
         .into_response();
     }
-    match stored(&state, &id).await {
+    match stored(&state, &id, &scope).await {
         Ok(Some(found)) => {
             let mut items = responses::input_item_values(&found.input());
             if !ascending {

@@ -73,6 +73,7 @@ pub async fn run(
             response_id: meta.id.clone(),
             endpoint: "chat",
             stream: view.stream,
+            client_request_id: None,
             api_key_id: None,
             params: json!({
                 "model": conv.model.name,

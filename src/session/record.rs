@@ -165,6 +165,7 @@ impl RequestRow<'_> {
             model: self.model.to_owned(),
             stream: self.meta.stream,
             api_key_id: self.meta.api_key_id.clone(),
+            client_request_id: self.meta.client_request_id.clone(),
             prior_request_id: self.prior_request_id,
             message_count: self.message_count as i64,
             new_messages: stored(self.new_messages),

@@ -81,8 +81,10 @@ pub enum OutputFormat {
 /// What the front-end knows about a request, for the store.
 #[derive(Debug, Clone)]
 pub struct RequestMeta {
-    /// Our request id (also the `x-request-id`).
+    /// Our request id, always generated (the store's key).
     pub id: String,
+    /// The `x-request-id` the client sent, kept as given (clients may repeat one).
+    pub client_request_id: Option<String>,
     /// The id the client sees for the answer (`chatcmpl-…`, `cmpl-…`).
     pub response_id: String,
     /// `chat.completions`, `completions` or `chat`.

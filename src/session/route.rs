@@ -126,7 +126,11 @@ impl Engine {
         if candidates.is_empty() {
             return None;
         }
-        let node = match self.store.lookup_prefix(&candidates).await {
+        let node = match self
+            .store
+            .lookup_prefix(&candidates, req.meta.api_key_id.as_deref())
+            .await
+        {
             Ok(node) => node?,
             Err(err) => {
                 tracing::warn!("conversation lookup failed, starting a new chat: {err}");
@@ -177,6 +181,7 @@ impl Engine {
                     model: target.model.clone(),
                     title,
                     source: self.source.to_owned(),
+                    api_key_id: req.meta.api_key_id.clone(),
                     created_at: req.meta.received_at_ms,
                 })
                 .await,

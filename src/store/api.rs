@@ -21,10 +21,17 @@ const BACKUP_PATIENCE: Duration = Duration::from_secs(30);
 
 impl Store {
     /// Among `fingerprints`, the remembered node with the most messages (ties: the most
-    /// recently used): the longest known prefix of a history (design.md §4).
-    pub async fn lookup_prefix(&self, fingerprints: &[Fingerprint]) -> Result<Option<ConvNode>> {
+    /// recently used): the longest known prefix of a history (design.md §4). Only sessions
+    /// owned by the API key named `owner` count (`None`: keyless sessions), so one key never
+    /// continues, and never lands its requests in, another key's conversation.
+    pub async fn lookup_prefix(
+        &self,
+        fingerprints: &[Fingerprint],
+        owner: Option<&str>,
+    ) -> Result<Option<ConvNode>> {
         let fingerprints = fingerprints.to_vec();
-        self.read(move |c| queries::lookup_prefix(c, &fingerprints))
+        let owner = owner.map(str::to_owned);
+        self.read(move |c| queries::lookup_prefix(c, &fingerprints, owner.as_deref()))
             .await
     }
 

@@ -128,6 +128,7 @@ mod tests {
                     model: "m".into(),
                     title: "t".repeat(500),
                     source: "serve".into(),
+                    api_key_id: None,
                     created_at: i,
                 })
                 .await

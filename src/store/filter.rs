@@ -28,6 +28,10 @@ pub struct ListQuery {
     pub offset: u32,
     pub session_id: Option<String>,
     pub model: Option<String>,
+    /// Only the exchanges of the API key with this name (`key-1`, `admin-1`): a session's
+    /// owner, a request's or response's key. The data API sets it for a key that is not an
+    /// admin key, whatever the query says.
+    pub api_key_id: Option<String>,
     #[serde(
         rename = "since",
         alias = "since_ms",
@@ -49,6 +53,7 @@ impl Default for ListQuery {
             offset: 0,
             session_id: None,
             model: None,
+            api_key_id: None,
             since_ms: None,
             until_ms: None,
         }
@@ -75,6 +80,10 @@ impl ListQuery {
         if let Some(model) = &self.model {
             clauses.push(format!("{} = ?", cols.model));
             args.push(Value::Text(model.clone()));
+        }
+        if let Some(key) = &self.api_key_id {
+            clauses.push(format!("{} = ?", cols.key));
+            args.push(Value::Text(key.clone()));
         }
         if let Some(since) = self.since_ms {
             clauses.push(format!("{} >= ?", cols.time));
@@ -103,6 +112,8 @@ impl ListQuery {
 
 /// Which columns of a query the filter fields apply to.
 pub(crate) struct Columns {
+    /// The API key name: the session's owner, or the request's key.
+    pub key: &'static str,
     pub session: &'static str,
     pub model: &'static str,
     pub time: &'static str,
@@ -229,6 +240,7 @@ mod tests {
     #[test]
     fn filter_renders_only_given_fields() {
         let cols = Columns {
+            key: "k",
             session: "s",
             model: "m",
             time: "t",

@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_tool_calls.sql"),
     include_str!("migrations/0003_withdrawn_responses.sql"),
+    include_str!("migrations/0004_key_tenancy.sql"),
 ];
 
 /// The version a fully migrated database has.
@@ -92,7 +93,8 @@ mod tests {
         let mut conn = Connection::open_in_memory().expect("open");
         migrate(&mut conn).expect("first");
         conn.execute(
-            "INSERT INTO sessions VALUES ('s', 'c', 'm', 't', 'serve', 1, 1)",
+            "INSERT INTO sessions (id, chat_id, model, title, source, created_at, updated_at)
+             VALUES ('s', 'c', 'm', 't', 'serve', 1, 1)",
             [],
         )
         .expect("insert");
@@ -125,6 +127,45 @@ mod tests {
         assert_eq!(row, ("hi".to_owned(), None, None, None));
         conn.prepare("SELECT tool_calls, upstream_turns FROM responses")
             .expect("the response columns exist");
+    }
+
+    #[test]
+    fn a_version_3_database_gives_each_session_the_key_of_its_first_request() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).expect("0001-0003");
+        }
+        conn.pragma_update(None, "user_version", 3)
+            .expect("version 3");
+        conn.execute_batch(
+            "INSERT INTO sessions (id, chat_id, model, title, source, created_at, updated_at)
+             VALUES ('a', 'c', 'm', '', 'serve', 1, 9), ('b', 'c', 'm', '', 'serve', 1, 9),
+                    ('empty', 'c', 'm', '', 'serve', 1, 1);
+             INSERT INTO requests (id, session_id, endpoint, model, stream, api_key_id,
+                 message_count, params, received_at)
+             VALUES ('r2', 'a', 'e', 'm', 0, 'key-2', 1, '{}', 5),
+                    ('r1', 'a', 'e', 'm', 0, 'key-1', 1, '{}', 2),
+                    ('r3', 'b', 'e', 'm', 0, NULL, 1, '{}', 3);",
+        )
+        .expect("rows");
+        assert_eq!(migrate(&mut conn).expect("migrate"), latest_version());
+        let owners: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT id, api_key_id FROM sessions ORDER BY id")
+            .and_then(|mut stmt| {
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()
+            })
+            .expect("owners");
+        assert_eq!(
+            owners,
+            [
+                ("a".to_owned(), Some("key-1".to_owned())),
+                ("b".to_owned(), None),
+                ("empty".to_owned(), None),
+            ]
+        );
+        conn.prepare("SELECT client_request_id FROM requests")
+            .expect("the client id column exists");
     }
 
     #[test]

@@ -16,23 +16,31 @@ use super::{
 const LOOKUP_CHUNK: usize = 500;
 
 /// The remembered node with the most messages among `fingerprints` (ties: the most recently
-/// used).
+/// used), in a session owned by the key named `owner` (`None`: a keyless session).
 pub(crate) fn lookup_prefix(
     conn: &Connection,
     fingerprints: &[Fingerprint],
+    owner: Option<&str>,
 ) -> Result<Option<ConvNode>> {
     let mut best: Option<ConvNode> = None;
     for chunk in fingerprints.chunks(LOOKUP_CHUNK) {
         let marks = vec!["?"; chunk.len()].join(", ");
         let sql = format!(
-            "SELECT fingerprint, session_id, chat_id, response_id, model, request_id,
-                    message_count, last_used_at
-             FROM conversation_nodes WHERE fingerprint IN ({marks})
-             ORDER BY message_count DESC, last_used_at DESC LIMIT 1"
+            "SELECT n.fingerprint, n.session_id, n.chat_id, n.response_id, n.model,
+                    n.request_id, n.message_count, n.last_used_at
+             FROM conversation_nodes n JOIN sessions s ON s.id = n.session_id
+             WHERE n.fingerprint IN ({marks}) AND s.api_key_id IS ?
+             ORDER BY n.message_count DESC, n.last_used_at DESC LIMIT 1"
         );
+        let args = chunk
+            .iter()
+            .map(|fp| rusqlite::types::Value::Blob(fp.to_vec()))
+            .chain([owner.map_or(rusqlite::types::Value::Null, |o| {
+                rusqlite::types::Value::Text(o.to_owned())
+            })]);
         let found = conn
             .prepare(&sql)?
-            .query_row(params_from_iter(chunk.iter().map(|fp| &fp[..])), node)
+            .query_row(params_from_iter(args), node)
             .optional()?;
         if let Some(candidate) = found {
             let better = best.as_ref().is_none_or(|b| {
@@ -66,6 +74,7 @@ fn node(row: &Row<'_>) -> rusqlite::Result<ConvNode> {
 }
 
 const SESSION_COLUMNS: Columns = Columns {
+    key: "api_key_id",
     session: "id",
     model: "model",
     time: "updated_at",
@@ -140,6 +149,7 @@ fn session_summary(row: &Row<'_>) -> rusqlite::Result<SessionSummary> {
         model: row.get("model")?,
         title: row.get("title")?,
         source: row.get("source")?,
+        api_key_id: row.get("api_key_id")?,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
         turns: row.get("turns")?,
@@ -152,12 +162,13 @@ fn session_summary(row: &Row<'_>) -> rusqlite::Result<SessionSummary> {
 
 const REQUEST_SELECT: &str = "
     SELECT r.id, r.session_id, r.endpoint, r.model, r.stream, r.api_key_id,
-           r.prior_request_id, r.message_count, r.chat_id, r.parent_id, r.received_at,
+           r.client_request_id, r.prior_request_id, r.message_count, r.chat_id, r.parent_id, r.received_at,
            p.status
     FROM requests r LEFT JOIN responses p ON p.request_id = r.id";
 
 pub(crate) fn list_requests(conn: &Connection, q: &ListQuery) -> Result<Vec<RequestSummary>> {
     let filter = q.filter(&Columns {
+        key: "r.api_key_id",
         session: "r.session_id",
         model: "r.model",
         time: "r.received_at",
@@ -190,6 +201,7 @@ fn request_summary(row: &Row<'_>) -> rusqlite::Result<RequestSummary> {
         model: row.get("model")?,
         stream: row.get("stream")?,
         api_key_id: row.get("api_key_id")?,
+        client_request_id: row.get("client_request_id")?,
         prior_request_id: row.get("prior_request_id")?,
         message_count: row.get("message_count")?,
         chat_id: row.get("chat_id")?,
@@ -200,10 +212,11 @@ fn request_summary(row: &Row<'_>) -> rusqlite::Result<RequestSummary> {
 }
 
 const RESPONSE_SELECT: &str = "
-    SELECT p.*, r.model FROM responses p JOIN requests r ON r.id = p.request_id";
+    SELECT p.*, r.model, r.api_key_id FROM responses p JOIN requests r ON r.id = p.request_id";
 
 pub(crate) fn list_responses(conn: &Connection, q: &ListQuery) -> Result<Vec<ResponseRow>> {
     let filter = q.filter(&Columns {
+        key: "r.api_key_id",
         session: "r.session_id",
         model: "r.model",
         time: "p.created_at",
@@ -245,6 +258,7 @@ pub(crate) fn response_row(row: &Row<'_>) -> rusqlite::Result<ResponseRow> {
         request_id: row.get("request_id")?,
         session_id: row.get("session_id")?,
         model: row.get("model")?,
+        api_key_id: row.get("api_key_id")?,
         response_id: row.get("response_id")?,
         status: row.get("status")?,
         error_kind: row.get("error_kind")?,

@@ -15,6 +15,7 @@ use super::{
 
 pub(crate) fn response_stats(conn: &Connection, q: &ListQuery) -> Result<Statistics> {
     let filter = q.filter(&Columns {
+        key: "r.api_key_id",
         session: "r.session_id",
         model: "r.model",
         time: "r.received_at",

@@ -17,6 +17,8 @@ pub struct NewSession {
     pub title: String,
     /// `serve` or `chat`.
     pub source: String,
+    /// The name of the API key of its first request (its owner); `None` when keyless.
+    pub api_key_id: Option<String>,
     /// Unix ms.
     pub created_at: i64,
 }
@@ -72,6 +74,8 @@ pub struct NewRequest {
     pub stream: bool,
     /// Name or index of the API key used, never the key.
     pub api_key_id: Option<String>,
+    /// The `x-request-id` the client sent, if any (not unique; `id` is always ours).
+    pub client_request_id: Option<String>,
     /// The request that produced the history prefix this one continues (conversation index),
     /// so only `new_messages` need storing.
     pub prior_request_id: Option<String>,

@@ -20,6 +20,8 @@ pub struct SessionSummary {
     pub model: String,
     pub title: String,
     pub source: String,
+    /// The name of the API key that owns it (that of its first request); `null` when keyless.
+    pub api_key_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     /// Number of requests recorded in the session.
@@ -83,6 +85,8 @@ pub struct RequestSummary {
     pub model: String,
     pub stream: bool,
     pub api_key_id: Option<String>,
+    /// The `x-request-id` the client sent; `null` when it sent none.
+    pub client_request_id: Option<String>,
     pub prior_request_id: Option<String>,
     /// Messages in the client's request (the full history it sent).
     pub message_count: i64,
@@ -117,6 +121,8 @@ pub struct ResponseRow {
     pub request_id: String,
     pub session_id: Option<String>,
     pub model: String,
+    /// The name of the API key of its request.
+    pub api_key_id: Option<String>,
     pub response_id: Option<String>,
     pub status: String,
     pub error_kind: Option<String>,

@@ -17,5 +17,6 @@ mod examples;
 mod failures;
 mod responses_api;
 mod robustness;
+mod security;
 mod serve;
 mod tools;

@@ -194,6 +194,7 @@ mod tests {
                 model: "qwen3-max".into(),
                 title: "Hello there".into(),
                 source: "serve".into(),
+                api_key_id: None,
                 created_at: 0,
                 updated_at: 0,
                 turns: 2,

@@ -33,6 +33,7 @@ fn request(tools: Vec<ToolSpec>, choice: ToolChoice, format: OutputFormat) -> Tu
             response_id: "c".into(),
             endpoint: "chat.completions",
             stream: false,
+            client_request_id: None,
             api_key_id: None,
             params: json!({}),
             received: Instant::now(),

@@ -27,6 +27,7 @@ pub(super) fn session(id: &str, model: &str, at: i64) -> NewSession {
         model: model.to_owned(),
         title: format!("title of {id}"),
         source: "serve".to_owned(),
+        api_key_id: None,
         created_at: at,
     }
 }
@@ -45,6 +46,7 @@ pub(super) fn request(
         model: "qwen3-max".to_owned(),
         stream: true,
         api_key_id: Some("key-1".to_owned()),
+        client_request_id: None,
         prior_request_id: prior.map(str::to_owned),
         message_count: i64::try_from(new_messages.len()).unwrap_or(0),
         new_messages,

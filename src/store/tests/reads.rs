@@ -276,7 +276,7 @@ async fn lookup_prefix_prefers_the_longest_then_the_freshest() {
 
     let fps = [[1; 16], [2; 16], [3; 16], [7; 16]];
     let best = store
-        .lookup_prefix(&fps)
+        .lookup_prefix(&fps, None)
         .await
         .expect("lookup")
         .expect("found");
@@ -284,14 +284,14 @@ async fn lookup_prefix_prefers_the_longest_then_the_freshest() {
     store.touch_node([3; 16], 200).await.expect("touch");
     store.flush().await.expect("flush");
     let best = store
-        .lookup_prefix(&fps)
+        .lookup_prefix(&fps, None)
         .await
         .expect("lookup")
         .expect("found");
     assert_eq!((best.fingerprint, best.last_used_at), ([3; 16], 200));
     assert_eq!(
         store
-            .lookup_prefix(&[[1; 16]])
+            .lookup_prefix(&[[1; 16]], None)
             .await
             .expect("lookup")
             .map(|n| n.message_count),
@@ -299,12 +299,18 @@ async fn lookup_prefix_prefers_the_longest_then_the_freshest() {
     );
     assert!(
         store
-            .lookup_prefix(&[[9; 16]])
+            .lookup_prefix(&[[9; 16]], None)
             .await
             .expect("lookup")
             .is_none()
     );
-    assert!(store.lookup_prefix(&[]).await.expect("lookup").is_none());
+    assert!(
+        store
+            .lookup_prefix(&[], None)
+            .await
+            .expect("lookup")
+            .is_none()
+    );
 
     // More fingerprints than fit one statement still find the best.
     let many: Vec<Fingerprint> = (0..1200_u32)
@@ -316,7 +322,7 @@ async fn lookup_prefix_prefers_the_longest_then_the_freshest() {
         .chain([[2; 16]])
         .collect();
     let best = store
-        .lookup_prefix(&many)
+        .lookup_prefix(&many, None)
         .await
         .expect("lookup")
         .expect("found");

@@ -151,7 +151,7 @@ async fn delete_session_cascades_but_keeps_messages() {
     // The node was re-pointed to `b` by the second remember; `b` is intact.
     assert!(
         store
-            .lookup_prefix(&[[1; 16]])
+            .lookup_prefix(&[[1; 16]], None)
             .await
             .expect("lookup")
             .is_some()
@@ -201,7 +201,7 @@ async fn prune_removes_old_sessions_and_orphans() {
     assert!(store.get_request("r-new").await.expect("get").is_some());
     assert!(
         store
-            .lookup_prefix(&[[9; 16]])
+            .lookup_prefix(&[[9; 16]], None)
             .await
             .expect("lookup")
             .is_none()
@@ -225,7 +225,7 @@ async fn in_memory_stores_work_and_are_private() {
         .expect("response");
     one.remember(node(3, "s", 2, 4)).await.expect("remember");
     one.flush().await.expect("flush");
-    let found = one.lookup_prefix(&[[3; 16]]).await.expect("lookup");
+    let found = one.lookup_prefix(&[[3; 16]], None).await.expect("lookup");
     assert_eq!(found.map(|n| n.response_id), Some("resp-3".to_owned()));
     assert_eq!(
         one.get_session("s").await.expect("get").map(|s| s.turns),
