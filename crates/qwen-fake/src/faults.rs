@@ -315,7 +315,10 @@ pub(crate) fn stream_plan(fault: Fault, ctx: &StreamCtx, chunks: &[String]) -> O
         }
         Fault::EndlessLines => {
             let line = format!("data: {}\n", "x".repeat(ENDLESS_PIECE));
-            vec![ctx.created(), Step::Repeat(Bytes::from(line), Duration::ZERO)]
+            vec![
+                ctx.created(),
+                Step::Repeat(Bytes::from(line), Duration::ZERO),
+            ]
         }
         Fault::Drip => vec![
             ctx.created(),

@@ -216,11 +216,9 @@ async fn models_failure(shared: &Shared, fault: ModelsFault) -> Response {
             sse_response(vec![Step::Abort], shutdown)
         }
         ModelsFault::ServerError => server_error(),
-        ModelsFault::Endless => streamed_response(
-            endless_json(),
-            shared.shutdown_signal(),
-            "application/json",
-        ),
+        ModelsFault::Endless => {
+            streamed_response(endless_json(), shared.shutdown_signal(), "application/json")
+        }
     }
 }
 
