@@ -95,7 +95,15 @@ impl SseParser {
     fn too_large(&mut self) -> QwenError {
         let limit = self.max_event_bytes;
         *self = SseParser::new(limit);
-        QwenError::too_large("event", limit)
+        QwenError::Upstream {
+            status: None,
+            code: Some("too_large".into()),
+            detail: format!(
+                "an event of the answer grew past {limit} bytes (MAX_ANSWER_BYTES and room for \
+                 its JSON); the rest was dropped"
+            ),
+            retryable: false,
+        }
     }
 
     /// The body ended: a last line without newline and a last event without blank line are

@@ -19,3 +19,4 @@ mod responses_api;
 mod robustness;
 mod serve;
 mod tools;
+mod upstream;
