@@ -20,6 +20,9 @@ pub const FIRST_BYTE_TIMEOUT_MS: u64 = 60_000;
 pub const IDLE_TIMEOUT_MS: u64 = 120_000;
 pub const KEEPALIVE_MS: u64 = 15_000;
 pub const MAX_REQUEST_BODY: usize = 10 * 1024 * 1024;
+pub const MAX_ANSWER_BYTES: usize = crate::qwen::DEFAULT_MAX_ANSWER_BYTES;
+/// Smallest `MAX_ANSWER_BYTES` accepted: the model list must still fit.
+pub const MIN_ANSWER_BYTES: usize = 1024 * 1024;
 pub const SHUTDOWN_TIMEOUT_MS: u64 = 30_000;
 pub const ENABLE_PERSISTENCE: bool = true;
 pub const ENABLE_CRUD_API: bool = true;

@@ -52,6 +52,8 @@ pub const MODEL_ALIASES: &str = "MODEL_ALIASES";
 pub const SSE_KEEPALIVE_INTERVAL: &str = "SSE_KEEPALIVE_INTERVAL";
 /// Largest accepted request body, in bytes.
 pub const MAX_REQUEST_BODY: &str = "MAX_REQUEST_BODY";
+/// Largest upstream answer (streamed text, or a whole JSON reply), in bytes.
+pub const MAX_ANSWER_BYTES: &str = "MAX_ANSWER_BYTES";
 /// ms open streams get to finish on shutdown.
 pub const SHUTDOWN_TIMEOUT: &str = "SHUTDOWN_TIMEOUT";
 /// `error`, `warn`, `info`, `debug` or `trace`.
@@ -70,6 +72,7 @@ pub const ALL: &[&str] = &[
     QWEN_CONNECT_TIMEOUT,
     QWEN_FIRST_BYTE_TIMEOUT,
     QWEN_IDLE_TIMEOUT,
+    MAX_ANSWER_BYTES,
     HOST,
     PORT,
     API_KEYS,

@@ -64,6 +64,8 @@ pub struct Config {
     pub model_aliases: ModelAliases,
     pub keepalive_interval: Duration,
     pub max_request_body: usize,
+    /// `MAX_ANSWER_BYTES`: largest upstream answer (or JSON reply) accepted.
+    pub max_answer_bytes: usize,
     pub shutdown_timeout: Duration,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -100,6 +102,7 @@ impl Config {
             connect_timeout: self.connect_timeout,
             first_byte_timeout: self.first_byte_timeout,
             idle_timeout: self.idle_timeout,
+            max_answer_bytes: self.max_answer_bytes,
             models_cache: self.models_cache,
             models_cache_file: None,
         }

@@ -41,6 +41,7 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
         defaults::FIRST_BYTE_TIMEOUT_MS,
     );
     let idle_timeout = r.millis(env::QWEN_IDLE_TIMEOUT, defaults::IDLE_TIMEOUT_MS);
+    let max_answer_bytes = max_answer_bytes(&mut r);
 
     // `serve`.
     let host = host(&mut r);
@@ -95,6 +96,7 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
         model_aliases,
         keepalive_interval,
         max_request_body,
+        max_answer_bytes,
         shutdown_timeout,
         log_level,
         log_format,
@@ -313,6 +315,23 @@ fn retry_max_attempts(r: &mut Resolver) -> u32 {
         );
     }
     attempts
+}
+
+/// `MAX_ANSWER_BYTES`: at least [`defaults::MIN_ANSWER_BYTES`], so the model list fits.
+fn max_answer_bytes(r: &mut Resolver) -> usize {
+    let max = r.number(
+        env::MAX_ANSWER_BYTES,
+        defaults::MAX_ANSWER_BYTES,
+        "a number of bytes",
+    );
+    if max < defaults::MIN_ANSWER_BYTES {
+        r.problem(
+            env::MAX_ANSWER_BYTES,
+            Severity::Error,
+            format!("must be at least {} (1 MiB)", defaults::MIN_ANSWER_BYTES),
+        );
+    }
+    max
 }
 
 /// `MODEL_ALIASES`: ordered `pattern=model` rules; an invalid entry is an error naming it,

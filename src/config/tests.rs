@@ -219,6 +219,25 @@ fn secrets_are_never_shown_or_debug_printed() {
 }
 
 #[test]
+fn max_answer_bytes_has_a_generous_default_and_a_floor() {
+    let c = resolve(&Sources::default(), NOW);
+    assert_eq!(c.max_answer_bytes, 16 * 1024 * 1024);
+    assert_eq!(c.upstream().max_answer_bytes, 16 * 1024 * 1024);
+    let set = |v: &str| resolve(&sources(&[("MAX_ANSWER_BYTES", v)], &[]), NOW);
+    assert_eq!(set("2097152").max_answer_bytes, 2 * 1024 * 1024);
+    for bad in ["1000", "lots"] {
+        let c = set(bad);
+        assert!(
+            c.general_errors()
+                .iter()
+                .any(|p| p.var == "MAX_ANSWER_BYTES"),
+            "{bad}: {:?}",
+            c.problems
+        );
+    }
+}
+
+#[test]
 fn session_timeout_zero_means_never() {
     let c = resolve(&sources(&[("SESSION_TIMEOUT", "0")], &[]), NOW);
     assert_eq!(c.session_timeout, None);

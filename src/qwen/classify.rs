@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::QwenError;
+use super::redact::REDACTED;
 
 /// Longest upstream text we quote in an error: enough to recognise the problem, short enough
 /// to keep a hostile or huge body out of logs.
@@ -165,19 +166,16 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 }
 
 /// Shortens upstream text for an error detail: one line, at most [`DETAIL_MAX_CHARS`]
-/// characters, and anything that looks like a JWT replaced, in case a body echoes credentials.
+/// characters, and anything that looks like a JWT replaced (also inside a word, as in
+/// `token=eyJ…`), in case a body echoes credentials that are not configured here. The
+/// configured ones are replaced by [`super::redact`] on the way out.
 pub fn short_detail(text: &str) -> String {
     let mut out = String::new();
     for word in text.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
-        let bare = word.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
-        if bare.starts_with("eyJ") {
-            out.push_str("<redacted>");
-        } else {
-            out.extend(word.chars().filter(|c| !c.is_control()));
-        }
+        push_without_jwts(&mut out, word);
     }
     match out.char_indices().nth(DETAIL_MAX_CHARS) {
         Some((cut, _)) => {
@@ -186,6 +184,32 @@ pub fn short_detail(text: &str) -> String {
             out
         }
         None => out,
+    }
+}
+
+/// Appends `word` without control characters, each JWT-looking run (`eyJ` at the start of
+/// the word or after a non-alphanumeric character, up to the end of its base64url-and-dots
+/// alphabet) replaced.
+fn push_without_jwts(out: &mut String, word: &str) {
+    let jwt_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    let mut rest = word;
+    let mut after_alnum = false;
+    while !rest.is_empty() {
+        if !after_alnum && rest.starts_with("eyJ") {
+            out.push_str(REDACTED);
+            let end = rest.find(|c: char| !jwt_char(c)).unwrap_or(rest.len());
+            rest = &rest[end..];
+            after_alnum = true;
+            continue;
+        }
+        let Some(c) = rest.chars().next() else {
+            break;
+        };
+        if !c.is_control() {
+            out.push(c);
+        }
+        after_alnum = c.is_alphanumeric();
+        rest = &rest[c.len_utf8()..];
     }
 }
 

@@ -147,7 +147,12 @@ fn details_are_short_and_scrubbed() {
     let long = "x".repeat(1000);
     assert!(short_detail(&long).chars().count() <= DETAIL_MAX_CHARS + 1);
     let leaked = short_detail("bad token \"eyJhbGciOiJIUzI1NiJ9.e30.sig\"\nplease\tretry");
-    assert_eq!(leaked, "bad token <redacted> please retry");
+    assert_eq!(leaked, "bad token \"<redacted>\" please retry");
+    let echoed = short_detail("you sent cookie=a=b; token=eyJhbGci.e30.sig; x=1 keyJust eyJx");
+    assert_eq!(
+        echoed,
+        "you sent cookie=a=b; token=<redacted>; x=1 keyJust <redacted>"
+    );
     assert_eq!(hours_to_duration(&serde_json::json!(-1)), None);
     assert_eq!(
         hours_to_duration(&serde_json::json!(1e300)),

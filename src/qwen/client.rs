@@ -2,12 +2,16 @@
 //! where they are retried, and their timeouts.
 //!
 //! Every request goes out with the browser headers of [`super::headers`] and a body from
-//! `bodies.rs`; every failure comes back through [`super::classify`], so callers only
-//! ever see a [`QwenError`] class. Retries (`retry.rs`) happen only where they are safe:
-//! for retryable classes and, for completions, only before the first event was read, so a
-//! caller never sees an answer start twice. Streams have no total deadline (answers can run
-//! for minutes); instead the wait for the first event and each gap between chunks are bounded
-//! separately. The model list goes through `models_cache.rs`.
+//! `bodies.rs`; every failure comes back through [`super::classify`] and, on its way out,
+//! through the one redaction step ([`super::redact`]), so callers only ever see a
+//! [`QwenError`] class that holds no configured secret. Retries (`retry.rs`) happen only
+//! where they are safe: for retryable classes and, for completions, only before the first
+//! event was read, so a caller never sees an answer start twice. Every call has one deadline
+//! for all its attempts, `QWEN_FIRST_BYTE_TIMEOUT` from its start unless the caller gives
+//! an earlier one (a turn shares one deadline between its new chat and its completion).
+//! Streams have no total deadline (answers can run for minutes); instead each gap between
+//! events is bounded, and so is the answer's size (`MAX_ANSWER_BYTES`). The model list goes
+//! through `models_cache.rs`, which never makes a chat wait long.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,19 +20,19 @@ use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, REFERER};
 use reqwest::{Method, Url};
 use serde_json::Value;
+use tokio::time::Instant;
 
 use super::bodies::{chat_id_of, completion_body, new_chat_body};
 use super::classify::{classify_json, short_detail};
 use super::models::parse_models;
 use super::models_cache::ModelsCache;
+use super::redact::Redactor;
 use super::retry::with_retry;
-use super::transport::{Head, read_body, transport_error};
+use super::transport::{Head, read_body, read_whole_body, transport_error};
 use super::{CompletionRequest, CompletionStream, ErrorKind, Model, QwenError, headers};
 
 /// Largest error body we read to classify it; the interesting part is always at the start.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
-/// Largest JSON body we accept (the model list is the biggest, well under this).
-const JSON_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// `Accept` of the web app's JSON calls (axios default).
 const ACCEPT_JSON: &str = "application/json, text/plain, */*";
 
@@ -52,10 +56,13 @@ pub struct UpstreamConfig {
     pub retry_max_attempts: u32,
     /// TCP/TLS connect timeout.
     pub connect_timeout: Duration,
-    /// Time allowed from sending a request to the first event of the answer.
+    /// Time allowed from sending a request to the first event of the answer, all attempts
+    /// together.
     pub first_byte_timeout: Duration,
-    /// Largest allowed gap between two chunks once streaming.
+    /// Largest allowed gap between two events once streaming.
     pub idle_timeout: Duration,
+    /// Largest answer (text of a stream, or a whole JSON body) accepted, in bytes.
+    pub max_answer_bytes: usize,
     /// How long the model list is cached.
     pub models_cache: Duration,
     /// Also keep the model list in this file, so one-shot commands (`qwenctl models`,
@@ -86,6 +93,9 @@ struct Inner {
     connect_timeout: Duration,
     first_byte_timeout: Duration,
     idle_timeout: Duration,
+    max_answer_bytes: usize,
+    /// Built from the credentials; every error passes it on its way out.
+    redactor: Arc<Redactor>,
     /// Shared by all clones, so the proxy and the CLI see one cache.
     models: ModelsCache,
 }
@@ -134,25 +144,61 @@ impl QwenClient {
                 connect_timeout: config.connect_timeout,
                 first_byte_timeout: config.first_byte_timeout,
                 idle_timeout: config.idle_timeout,
+                max_answer_bytes: config.max_answer_bytes,
+                redactor: Arc::new(Redactor::from_credentials(
+                    &config.cookies,
+                    &config.umid_token,
+                )),
                 models,
             }),
         })
     }
 
-    /// The upstream's models, cached for `models_cache`.
+    /// `QWEN_FIRST_BYTE_TIMEOUT`: how long a call may take until its first event or reply,
+    /// all attempts together.
+    pub fn first_byte_timeout(&self) -> Duration {
+        self.inner.first_byte_timeout
+    }
+
+    /// The deadline of a call that starts now.
+    pub fn deadline(&self) -> Instant {
+        Instant::now() + self.inner.first_byte_timeout
+    }
+
+    /// The upstream's models, cached for `models_cache` (served stale while a refresh runs);
+    /// waits for a fetch when nothing is cached.
     pub async fn list_models(&self) -> Result<Arc<Vec<Model>>, QwenError> {
-        self.inner
-            .models
-            .get_or_fetch(|| self.with_retry("list_models", || self.fetch_models()))
-            .await
+        self.models(None).await
+    }
+
+    /// [`Self::list_models`], but waiting at most `wait` for a fetch; the fetch goes on after
+    /// that, for the next caller. `Err(Timeout)` when the list did not come in time.
+    pub async fn list_models_within(&self, wait: Duration) -> Result<Arc<Vec<Model>>, QwenError> {
+        self.models(Some(wait)).await
+    }
+
+    async fn models(&self, wait: Option<Duration>) -> Result<Arc<Vec<Model>>, QwenError> {
+        let client = self.clone();
+        let fetch = move || async move {
+            let deadline = client.deadline();
+            client
+                .with_retry("list_models", deadline, || client.fetch_models())
+                .await
+        };
+        self.inner.models.get(fetch, wait).await
     }
 
     /// Opens a new upstream chat for `model`; returns its id.
     pub async fn new_chat(&self, model: &str) -> Result<String, QwenError> {
+        self.new_chat_by(model, self.deadline()).await
+    }
+
+    /// [`Self::new_chat`] with the deadline of the turn it belongs to.
+    pub async fn new_chat_by(&self, model: &str, deadline: Instant) -> Result<String, QwenError> {
         let body = new_chat_body(model);
         let path = ["api", "v2", "chats", "new"];
         let reply = self
-            .with_retry("new_chat", || {
+            .with_retry("new_chat", deadline, || {
                 self.json_call(Method::POST, &path, Some(&body))
             })
             .await?;
@@ -160,18 +206,30 @@ impl QwenClient {
             .ok_or_else(|| QwenError::Protocol("the new chat reply carries no chat id".into()))
     }
 
-    /// Sends one user turn and returns the stream once its first event has arrived.
+    /// Sends one user turn and returns the stream once its first event has arrived, within
+    /// `QWEN_FIRST_BYTE_TIMEOUT` for all attempts.
     pub async fn complete(&self, req: &CompletionRequest) -> Result<CompletionStream, QwenError> {
-        self.with_retry("complete", || self.complete_once(req))
+        self.complete_by(req, self.deadline()).await
+    }
+
+    /// [`Self::complete`] with the deadline of the turn it belongs to.
+    pub async fn complete_by(
+        &self,
+        req: &CompletionRequest,
+        deadline: Instant,
+    ) -> Result<CompletionStream, QwenError> {
+        self.with_retry("complete", deadline, || self.complete_once(req))
             .await
     }
 
     /// Proves the credentials: `Ok` when the upstream accepts them.
     pub async fn check_auth(&self) -> Result<(), QwenError> {
         let path = ["api", "v1", "auths", ""];
-        self.with_retry("check_auth", || self.json_call(Method::GET, &path, None))
-            .await
-            .map(drop)
+        self.with_retry("check_auth", self.deadline(), || {
+            self.json_call(Method::GET, &path, None)
+        })
+        .await
+        .map(drop)
     }
 
     /// The v2 list, or the legacy one when v2 fails for a reason the legacy endpoint may not
@@ -201,6 +259,7 @@ impl QwenClient {
             })
     }
 
+    /// One attempt; the caller bounds it by the deadline.
     async fn complete_once(&self, req: &CompletionRequest) -> Result<CompletionStream, QwenError> {
         let body = completion_body(req);
         let mut url = self.url(&["api", "v2", "chat", "completions"])?;
@@ -212,33 +271,29 @@ impl QwenClient {
             .header("x-accel-buffering", "no")
             .json(&body);
         let connect_timeout = self.inner.connect_timeout;
-        let idle_timeout = self.inner.idle_timeout;
-        let first_byte = async move {
-            let response = builder
-                .send()
-                .await
-                .map_err(|e| transport_error(e, connect_timeout))?;
-            let head = Head::of(&response);
-            tracing::debug!(status = head.status, "completion response");
-            if !head.is_success() || head.has_type("text/html") || head.has_type("json") {
-                let bytes = read_body(response, ERROR_BODY_LIMIT, connect_timeout).await?;
-                return Err(head.classify(&bytes));
-            }
-            let chunks = response
-                .bytes_stream()
-                .map(move |chunk| chunk.map_err(|e| transport_error(e, connect_timeout)));
-            let mut stream = CompletionStream::from_byte_stream(chunks, idle_timeout, body);
-            stream.prime().await?;
-            Ok(stream)
-        };
-        let limit = self.inner.first_byte_timeout;
-        tokio::time::timeout(limit, first_byte)
+        let response = builder
+            .send()
             .await
-            .unwrap_or(Err(QwenError::Timeout(limit)))
+            .map_err(|e| transport_error(e, connect_timeout))?;
+        let head = Head::of(&response);
+        tracing::debug!(status = head.status, "completion response");
+        if !head.is_success() || head.has_type("text/html") || head.has_type("json") {
+            let bytes = read_body(response, ERROR_BODY_LIMIT, connect_timeout).await?;
+            return Err(head.classify(&bytes));
+        }
+        let chunks = response
+            .bytes_stream()
+            .map(move |chunk| chunk.map_err(|e| transport_error(e, connect_timeout)));
+        let mut stream = CompletionStream::from_byte_stream(chunks, self.inner.idle_timeout, body)
+            .with_max_answer_bytes(self.inner.max_answer_bytes)
+            .with_redactor(Arc::clone(&self.inner.redactor));
+        stream.prime().await?;
+        Ok(stream)
     }
 
-    /// One JSON request/response, bounded as a whole by the first-byte timeout (these bodies
-    /// are small). Failure shapes in a 2xx JSON body are classified too.
+    /// One JSON request/response (the caller bounds it by the deadline). A success body
+    /// larger than `MAX_ANSWER_BYTES` is refused; failure shapes in a 2xx JSON body are
+    /// classified too.
     async fn json_call(
         &self,
         method: Method,
@@ -254,30 +309,24 @@ impl QwenClient {
             builder = builder.json(body);
         }
         let connect_timeout = self.inner.connect_timeout;
-        let call = async move {
+        let result = async {
             let response = builder
                 .send()
                 .await
                 .map_err(|e| transport_error(e, connect_timeout))?;
             let head = Head::of(&response);
-            let limit = if head.is_success() {
-                JSON_BODY_LIMIT
-            } else {
-                ERROR_BODY_LIMIT
-            };
-            let bytes = read_body(response, limit, connect_timeout).await?;
             if !head.is_success() || head.has_type("text/html") {
+                let bytes = read_body(response, ERROR_BODY_LIMIT, connect_timeout).await?;
                 return Err(head.classify(&bytes));
             }
+            let limit = self.inner.max_answer_bytes;
+            let bytes = read_whole_body(response, limit, connect_timeout).await?;
             match serde_json::from_slice::<Value>(&bytes) {
                 Ok(value) if classify_json(&value).is_none() => Ok(value),
                 _ => Err(head.classify(&bytes)),
             }
-        };
-        let limit = self.inner.first_byte_timeout;
-        let result = tokio::time::timeout(limit, call)
-            .await
-            .unwrap_or(Err(QwenError::Timeout(limit)));
+        }
+        .await;
         if let Err(err) = &result {
             tracing::debug!(
                 path = path.join("/"),
@@ -308,16 +357,30 @@ impl QwenClient {
         Ok(url)
     }
 
-    /// [`super::retry::with_retry`] with this client's `RETRY_MAX_ATTEMPTS`.
+    /// [`super::retry::with_retry`] with this client's `RETRY_MAX_ATTEMPTS`, every attempt
+    /// cut at `deadline` (a [`QwenError::Timeout`] of `QWEN_FIRST_BYTE_TIMEOUT`) and its
+    /// error redacted before anything (the retry log included) sees it.
     async fn with_retry<T, Fut>(
         &self,
         operation: &'static str,
-        op: impl FnMut() -> Fut,
+        deadline: Instant,
+        mut op: impl FnMut() -> Fut,
     ) -> Result<T, QwenError>
     where
         Fut: Future<Output = Result<T, QwenError>>,
     {
-        with_retry(self.inner.retry_max_attempts, operation, op).await
+        let limit = self.inner.first_byte_timeout;
+        let redactor = &self.inner.redactor;
+        let attempt = || {
+            let attempt = tokio::time::timeout_at(deadline, op());
+            async move {
+                attempt
+                    .await
+                    .unwrap_or(Err(QwenError::Timeout(limit)))
+                    .map_err(|err| redactor.error(err))
+            }
+        };
+        with_retry(self.inner.retry_max_attempts, operation, deadline, attempt).await
     }
 }
 

@@ -38,6 +38,7 @@ fn config(base: &str) -> UpstreamConfig {
         connect_timeout: Duration::from_secs(2),
         first_byte_timeout: Duration::from_secs(5),
         idle_timeout: Duration::from_secs(5),
+        max_answer_bytes: 1024 * 1024,
         models_cache: Duration::from_secs(60),
         models_cache_file: None,
     }
@@ -397,4 +398,121 @@ async fn model_list_is_shared_through_the_cache_file() {
     other.models_cache_file = Some(file.clone());
     QwenClient::new(other).unwrap().list_models().await.unwrap();
     assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn the_first_byte_deadline_covers_every_attempt() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    let app = Router::new().route(
+        "/api/v2/chat/completions",
+        post(move || async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            sse("stream-basic.sse")
+        }),
+    );
+    let mut cfg = config(&serve(app).await);
+    cfg.retry_max_attempts = 3;
+    cfg.first_byte_timeout = Duration::from_millis(400);
+    let client = QwenClient::new(cfg).expect("client");
+    let started = std::time::Instant::now();
+    let err = client
+        .complete(&request("c", None, false))
+        .await
+        .expect_err("silent");
+    assert_eq!(err, QwenError::Timeout(Duration::from_millis(400)));
+    // Three attempts of 400 ms each would take 1.2 s; the deadline is for all of them.
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "no time was left for a retry"
+    );
+}
+
+#[tokio::test]
+async fn a_json_reply_past_max_answer_bytes_is_refused() {
+    let app = Router::new().route(
+        "/api/v2/models/",
+        get(|| async {
+            let huge = format!(
+                "{{\"data\": {{\"data\": [], \"pad\": \"{}\"}}}}",
+                "x".repeat(2 << 20)
+            );
+            ([(header::CONTENT_TYPE, "application/json")], huge).into_response()
+        }),
+    );
+    let client = QwenClient::new(config(&serve(app).await)).expect("client");
+    let err = client.list_models().await.expect_err("too large");
+    assert_eq!(err, QwenError::too_large("reply", 1024 * 1024));
+}
+
+#[tokio::test]
+async fn errors_are_redacted_on_the_way_out() {
+    const COOKIES: &str = "cna=CnaSecretValue42; token=eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InMifQ.sig";
+    let app = Router::new().route(
+        "/api/v2/chat/completions",
+        post(|headers: HeaderMap| async move {
+            let cookie = headers["cookie"].to_str().unwrap_or_default().to_owned();
+            let umid = headers["bx-umidtoken"]
+                .to_str()
+                .unwrap_or_default()
+                .to_owned();
+            let echo = format!("you sent cookie={cookie}; umid={umid}");
+            (StatusCode::UNAUTHORIZED, echo).into_response()
+        }),
+    );
+    let mut cfg = config(&serve(app).await);
+    cfg.cookies = COOKIES.into();
+    cfg.umid_token = "T2gAumidSecret==".into();
+    let client = QwenClient::new(cfg).expect("client");
+    let err = client
+        .complete(&request("c", None, false))
+        .await
+        .expect_err("rejected");
+    let shown = format!("{err} {err:?}");
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    for secret in ["CnaSecretValue42", "eyJhbGciOiJIUzI1NiJ9", "T2gAumidSecret"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("<redacted>"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_hanging_model_list_is_fetched_once_and_waited_for_briefly() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    let app = Router::new().route(
+        "/api/v2/models/",
+        get(move || async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            json_body("models-v2.json")
+        }),
+    );
+    let client = QwenClient::new(config(&serve(app).await)).expect("client");
+    let wait = Duration::from_millis(100);
+    let started = std::time::Instant::now();
+    let waiters = (0..5).map(|_| {
+        let client = client.clone();
+        tokio::spawn(async move { client.list_models_within(wait).await })
+    });
+    for waiter in waiters.collect::<Vec<_>>() {
+        assert_eq!(waiter.await.unwrap(), Err(QwenError::Timeout(wait)));
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "one fetch in flight for everyone"
+    );
 }

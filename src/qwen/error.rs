@@ -87,6 +87,19 @@ impl ErrorKind {
 }
 
 impl QwenError {
+    /// An upstream `what` (an answer, a reply, one event) larger than `MAX_ANSWER_BYTES`
+    /// allows: the upstream's failure, not worth a retry.
+    pub fn too_large(what: &str, limit: usize) -> QwenError {
+        QwenError::Upstream {
+            status: None,
+            code: Some("too_large".into()),
+            detail: format!(
+                "the {what} grew past MAX_ANSWER_BYTES ({limit} bytes); the rest was dropped"
+            ),
+            retryable: false,
+        }
+    }
+
     /// The class of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {

@@ -78,6 +78,15 @@ impl Decoder {
         Ok(Step::Continue)
     }
 
+    /// Lets go of everything it holds (after an error ended the stream); the verdict flags
+    /// stay.
+    pub fn release(&mut self) {
+        self.queue = VecDeque::new();
+        self.last_search = None;
+        self.summary_text = String::new();
+        self.summary_items = Vec::new();
+    }
+
     /// The body ended (or `[DONE]` arrived): `Ok(())` when the turn is complete.
     pub fn end(&self) -> Result<(), QwenError> {
         if self.finished {

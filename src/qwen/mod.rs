@@ -17,6 +17,7 @@ mod headers;
 mod jwt;
 mod models;
 mod models_cache;
+mod redact;
 mod retry;
 mod sse;
 mod stream;
@@ -27,7 +28,7 @@ pub use bodies::completion_body;
 pub use client::{QwenClient, UpstreamConfig};
 pub use error::{ErrorKind, QwenError};
 pub use jwt::{jwt_expiry, token_from_cookies};
-pub use stream::CompletionStream;
+pub use stream::{CompletionStream, DEFAULT_MAX_ANSWER_BYTES};
 pub use types::{
     Capabilities, ChatType, CompletionRequest, Created, Model, QwenEvent, SearchResult, Usage,
 };

@@ -6,15 +6,17 @@
 //! and buffers without limit after one invalid UTF-8 byte (it waits for the sequence to
 //! "complete"), and it has no bound on line length. The subset of SSE the Qwen upstream uses
 //! (`data:` lines, blank-line separated, optional `event:`) fits in the hundred lines below,
-//! which decode each line lossily and cap memory.
+//! which decode each line lossily and cap memory: one event (its lines so far plus the
+//! unfinished line) may hold at most `max_event_bytes`, so neither an endless line nor
+//! endless lines without the blank line that ends an event can grow it.
 
 use std::collections::VecDeque;
 
 use super::QwenError;
 
-/// Largest line we buffer. Thinking-summary events repeat the whole reasoning so far, so
-/// lines can be long, but not this long.
-const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// Default bound of one event. Thinking-summary events repeat the whole reasoning so far,
+/// so events can be long, but not this long. The client sets it from `MAX_ANSWER_BYTES`.
+pub(crate) const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 /// One dispatched SSE event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -26,8 +28,9 @@ pub(crate) struct SseEvent {
 }
 
 /// Incremental framer; feed it chunks as they arrive, then call [`SseParser::finish`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct SseParser {
+    max_event_bytes: usize,
     buf: Vec<u8>,
     /// How much of `buf` is known to hold no newline, so 1-byte chunks stay linear.
     scanned: usize,
@@ -42,8 +45,27 @@ struct Pending {
     has_data: bool,
 }
 
+impl Default for SseParser {
+    fn default() -> Self {
+        SseParser::new(DEFAULT_MAX_EVENT_BYTES)
+    }
+}
+
 impl SseParser {
-    /// Consumes one chunk, appending every completed event to `out`.
+    /// A framer whose events may hold at most `max_event_bytes` each.
+    pub fn new(max_event_bytes: usize) -> Self {
+        SseParser {
+            max_event_bytes,
+            buf: Vec::new(),
+            scanned: 0,
+            started: false,
+            pending: Pending::default(),
+        }
+    }
+
+    /// Consumes one chunk, appending every completed event to `out`. Fails (and drops what
+    /// it holds) once the event under way (its data so far and its unfinished line) grows
+    /// past the bound; so at most the bound plus one chunk is ever held.
     pub fn push(&mut self, chunk: &[u8], out: &mut VecDeque<SseEvent>) -> Result<(), QwenError> {
         self.buf.extend_from_slice(chunk);
         let mut line_start = 0;
@@ -63,12 +85,25 @@ impl SseParser {
         }
         self.buf.drain(..line_start);
         self.scanned = self.buf.len();
-        if self.buf.len() > MAX_LINE_BYTES {
-            return Err(QwenError::Protocol(format!(
-                "event stream line longer than {MAX_LINE_BYTES} bytes"
-            )));
+        if self.buf.len() + self.pending.data.len() > self.max_event_bytes {
+            return Err(self.too_large());
         }
         Ok(())
+    }
+
+    /// The error for an event past the bound; the buffers are released.
+    fn too_large(&mut self) -> QwenError {
+        let limit = self.max_event_bytes;
+        *self = SseParser::new(limit);
+        QwenError::Upstream {
+            status: None,
+            code: Some("too_large".into()),
+            detail: format!(
+                "an event of the answer grew past {limit} bytes (MAX_ANSWER_BYTES and room for \
+                 its JSON); the rest was dropped"
+            ),
+            retryable: false,
+        }
     }
 
     /// The body ended: a last line without newline and a last event without blank line are
@@ -178,6 +213,32 @@ mod tests {
         assert_eq!(parse_chunks(&chunks), vec![data("😊")]);
         let events = parse_chunks(&[b"data: a\xffb\n\ndata: c\n\n"]);
         assert_eq!(events, vec![data("a\u{fffd}b"), data("c")]);
+    }
+
+    #[test]
+    fn an_event_past_the_bound_fails_and_is_dropped() {
+        let mut out = VecDeque::new();
+        // An endless line.
+        let mut parser = SseParser::new(64);
+        parser.push(&[b'x'; 60], &mut out).unwrap();
+        let err = parser.push(&[b'x'; 10], &mut out).unwrap_err();
+        assert_eq!(err.kind(), crate::qwen::ErrorKind::Upstream);
+        assert!(err.to_string().contains("MAX_ANSWER_BYTES"), "{err}");
+        assert!(parser.buf.capacity() == 0 && parser.pending.data.capacity() == 0);
+        // Endless lines without the blank line that would end the event.
+        let mut parser = SseParser::new(64);
+        // (The data joined so far: five lines of 10 bytes and their newlines, 54 bytes.)
+        for _ in 0..5 {
+            parser.push(b"data: 0123456789\n", &mut out).unwrap();
+        }
+        assert!(parser.push(b"data: 0123456789\n", &mut out).is_err());
+        assert!(out.is_empty());
+        // Many small events in one chunk larger than the bound are fine.
+        let mut parser = SseParser::new(64);
+        parser
+            .push(b"data: 0123456789\n\n".repeat(10).as_slice(), &mut out)
+            .unwrap();
+        assert_eq!(out.len(), 10);
     }
 
     #[test]

@@ -1,26 +1,39 @@
 //! A completion in flight: the response body read chunk by chunk and turned into events.
 //!
-//! [`CompletionStream`] owns the I/O side of streaming: per-read idle timeouts (a stream has
-//! no total deadline, answers can take minutes), sniffing bodies that claim to be an event
-//! stream but are really an HTML captcha or a JSON error, the SSE framing ([`super::sse`]) and
-//! the end-of-body verdict. What each payload means is decided by [`super::events`]. The
+//! [`CompletionStream`] owns the I/O side of streaming: the idle timeout (a stream has no
+//! total deadline, answers can take minutes, but the time since the last complete event is
+//! bounded, so a drip of bytes that never completes one does not keep it open), the bound on
+//! the answer's size (`MAX_ANSWER_BYTES`, over the text handed out and over each event being
+//! framed), sniffing bodies that claim to be an event stream but are really an HTML captcha
+//! or a JSON error, the SSE framing ([`super::sse`]) and the end-of-body verdict. Every error
+//! it returns has passed the redaction step ([`super::redact`]), and after one it holds no
+//! buffer and no connection. What each payload means is decided by [`super::events`]. The
 //! client reads the first event before handing the stream out ([`CompletionStream::prime`]),
 //! so retries can happen while nothing has reached the caller yet.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use tokio::time::Instant;
 
 use super::classify::classify_response;
 use super::events::{Decoder, Step};
-use super::sse::{SseEvent, SseParser};
+use super::redact::Redactor;
+use super::sse::{DEFAULT_MAX_EVENT_BYTES, SseEvent, SseParser};
 use super::{QwenError, QwenEvent};
 
 /// How much of a body we keep to classify it when it turns out not to be an event stream.
 const SNIFF_LIMIT: usize = 64 * 1024;
+
+/// Default `MAX_ANSWER_BYTES` of a stream built without [`CompletionStream::with_max_answer_bytes`].
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
+/// Room one event may take beyond the answer text it carries (JSON, usage, ids, titles).
+const EVENT_OVERHEAD: usize = 1024 * 1024;
 
 type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, QwenError>> + Send>>;
 
@@ -41,6 +54,14 @@ pub struct CompletionStream {
     pub sent_body: serde_json::Value,
     body: ByteStream,
     idle_timeout: Duration,
+    /// When the last complete event was framed (or the stream began): the idle timeout
+    /// counts from here, not from the last byte.
+    last_event: Instant,
+    /// Bound on the answer and reasoning text handed out, together.
+    max_answer_bytes: usize,
+    /// Answer and reasoning text handed out so far, in bytes.
+    answer_bytes: usize,
+    redactor: Arc<Redactor>,
     mode: Mode,
     head: Vec<u8>,
     sse: SseParser,
@@ -65,7 +86,7 @@ impl CompletionStream {
     ///
     /// The client builds this from the HTTP response; it is public so that other layers can
     /// test their handling of upstream streams from recorded bytes without a server.
-    /// `idle_timeout` bounds each wait for the next chunk.
+    /// `idle_timeout` bounds the time between two complete events.
     pub fn from_byte_stream<S>(
         body: S,
         idle_timeout: Duration,
@@ -78,14 +99,33 @@ impl CompletionStream {
             sent_body,
             body: Box::pin(body),
             idle_timeout,
+            last_event: Instant::now(),
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+            answer_bytes: 0,
+            redactor: Arc::default(),
             mode: Mode::Sniffing,
             head: Vec::new(),
-            sse: SseParser::default(),
+            sse: SseParser::new(DEFAULT_MAX_EVENT_BYTES),
             raw: VecDeque::new(),
             decoder: Decoder::default(),
             body_ended: false,
             done: false,
         }
+    }
+
+    /// The stream with `MAX_ANSWER_BYTES` set: the answer and reasoning text it hands out may
+    /// total at most `max` bytes, and one event may hold at most that plus some room for its
+    /// JSON; past either, the answer ends with a [`QwenError::too_large`] error.
+    pub fn with_max_answer_bytes(mut self, max: usize) -> Self {
+        self.max_answer_bytes = max;
+        self.sse = SseParser::new(max.saturating_add(EVENT_OVERHEAD));
+        self
+    }
+
+    /// The stream with the client's redaction step applied to every error it returns.
+    pub(crate) fn with_redactor(mut self, redactor: Arc<Redactor>) -> Self {
+        self.redactor = redactor;
+        self
     }
 
     /// The next event; `Ok(None)` once the answer finished and the body ended.
@@ -115,19 +155,36 @@ impl CompletionStream {
     ) -> Result<Option<QwenEvent>, QwenError> {
         let result = self.advance_inner(per_read).await;
         if result.is_err() {
-            self.done = true;
-            self.raw.clear();
-            self.decoder.queue.clear();
+            self.release();
         }
-        result
+        result.map_err(|err| self.redactor.error(err))
+    }
+
+    /// After an error: the stream is over; its buffers and the connection are let go.
+    fn release(&mut self) {
+        self.done = true;
+        self.body = Box::pin(futures_util::stream::empty());
+        self.raw = VecDeque::new();
+        self.head = Vec::new();
+        self.sse = SseParser::new(0);
+        self.decoder.release();
     }
 
     async fn advance_inner(
         &mut self,
         per_read: Option<Duration>,
     ) -> Result<Option<QwenEvent>, QwenError> {
+        // The idle time counts from the last complete event, or from this call when the
+        // caller was busy since (a slow client must not make the upstream look idle).
+        let asked = Instant::now();
         loop {
             if let Some(event) = self.decoder.queue.pop_front() {
+                if let QwenEvent::Answer(text) | QwenEvent::Thinking(text) = &event {
+                    self.answer_bytes = self.answer_bytes.saturating_add(text.len());
+                    if self.answer_bytes > self.max_answer_bytes {
+                        return Err(QwenError::too_large("answer", self.max_answer_bytes));
+                    }
+                }
                 return Ok(Some(event));
             }
             if self.done {
@@ -146,14 +203,23 @@ impl CompletionStream {
                 continue;
             }
             let next = match per_read {
-                Some(limit) => match tokio::time::timeout(limit, self.body.next()).await {
-                    Ok(next) => next,
-                    Err(_) => Some(Err(QwenError::Timeout(limit))),
-                },
+                Some(limit) => {
+                    let idle_until = self.last_event.max(asked) + limit;
+                    match tokio::time::timeout_at(idle_until, self.body.next()).await {
+                        Ok(next) => next,
+                        Err(_) => Some(Err(QwenError::Timeout(limit))),
+                    }
+                }
                 None => self.body.next().await,
             };
             match next {
-                Some(Ok(chunk)) => self.on_chunk(&chunk)?,
+                Some(Ok(chunk)) => {
+                    let framed = self.raw.len();
+                    self.on_chunk(&chunk)?;
+                    if self.raw.len() > framed {
+                        self.last_event = Instant::now();
+                    }
+                }
                 None => self.on_body_end()?,
                 Some(Err(err)) => return self.on_transport_error(err),
             }

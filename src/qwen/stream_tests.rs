@@ -442,3 +442,117 @@ async fn prime_keeps_the_first_event() {
         CompletionStream::from_byte_stream(stream::iter(Vec::new()), IDLE, Default::default());
     assert_eq!(s.prime().await, Err(QwenError::EmptyStream));
 }
+
+/// `created` and then `piece` again and again, as fast as it is read.
+fn endless(piece: &'static [u8]) -> impl futures_util::Stream<Item = Result<Bytes, QwenError>> {
+    let created = fixture("stream-basic.sse")
+        .split(|&b| b == b'\n')
+        .next()
+        .map(|line| [line, b"\n\n"].concat())
+        .unwrap();
+    stream::iter([Ok(Bytes::from(created))])
+        .chain(stream::repeat_with(move || Ok(Bytes::from_static(piece))))
+}
+
+#[tokio::test]
+async fn an_endless_answer_ends_at_the_size_bound() {
+    const DELTA: &[u8] =
+        b"data: {\"choices\": [{\"delta\": {\"content\": \"0123456789\", \"phase\": \"answer\"}}]}\n\n";
+    let s = CompletionStream::from_byte_stream(endless(DELTA), IDLE, Default::default())
+        .with_max_answer_bytes(10_000);
+    let out = tokio::time::timeout(Duration::from_secs(10), drain(s))
+        .await
+        .expect("ends");
+    let err = out.end.clone().unwrap_err();
+    assert_eq!(err, QwenError::too_large("answer", 10_000));
+    assert!(err.to_string().contains("MAX_ANSWER_BYTES"), "{err}");
+    assert_eq!(out.answer().len(), 10_000, "everything up to the bound");
+}
+
+#[tokio::test]
+async fn endless_lines_without_a_blank_line_end_at_the_event_bound() {
+    let s = CompletionStream::from_byte_stream(
+        endless(b"data: 0123456789abcdef0123456789abcdef\n"),
+        IDLE,
+        Default::default(),
+    )
+    .with_max_answer_bytes(10_000);
+    let out = tokio::time::timeout(Duration::from_secs(10), drain(s))
+        .await
+        .expect("ends");
+    let err = out.end.unwrap_err().to_string();
+    let bound = 10_000 + EVENT_OVERHEAD;
+    assert!(
+        err.contains(&format!("grew past {bound} bytes (MAX_ANSWER_BYTES")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_drip_that_never_completes_an_event_is_idle() {
+    let created = fixture("stream-basic.sse")
+        .split(|&b| b == b'\n')
+        .next()
+        .map(|line| [line, b"\n\n"].concat())
+        .unwrap();
+    let drip = stream::unfold((), |()| async {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        Some((Ok(Bytes::from_static(b" ")), ()))
+    });
+    let body =
+        stream::iter([Ok(Bytes::from(created)), Ok(Bytes::from_static(b"data: {"))]).chain(drip);
+    let idle = Duration::from_millis(150);
+    let s = CompletionStream::from_byte_stream(body, idle, Default::default());
+    let started = std::time::Instant::now();
+    let out = tokio::time::timeout(Duration::from_secs(10), drain(s))
+        .await
+        .expect("a drip must not keep the stream open");
+    assert_eq!(out.end, Err(QwenError::Timeout(idle)));
+    assert!(matches!(out.events[..], [QwenEvent::Created(_)]));
+    assert!(started.elapsed() >= idle);
+}
+
+#[tokio::test]
+async fn errors_leave_the_stream_redacted_and_empty() {
+    let body = b"data: {\"error\": {\"code\": \"Bad_Request\", \"details\": \"you sent SecretCookieValue\"}}\n\n";
+    let redactor = Arc::new(crate::qwen::redact::Redactor::new(["SecretCookieValue"]));
+    let mut s = CompletionStream::from_byte_stream(
+        stream::iter([Ok(Bytes::from_static(body))]).chain(stream::pending()),
+        IDLE,
+        Default::default(),
+    )
+    .with_redactor(redactor);
+    let err = s.next_event().await.unwrap_err();
+    assert!(!err.to_string().contains("SecretCookieValue"), "{err}");
+    assert!(err.to_string().contains("<redacted>"), "{err}");
+    // Over, without waiting on the (pending) body.
+    assert_eq!(s.next_event().await, Ok(None));
+}
+
+#[tokio::test]
+async fn a_busy_caller_does_not_make_the_upstream_look_idle() {
+    let bytes = fixture("stream-basic.sse");
+    let split = bytes.windows(2).position(|w| w == b"\n\n").unwrap() + 2;
+    let (created, rest) = (bytes[..split].to_vec(), bytes[split..].to_vec());
+    // The upstream sends the rest 300 ms from now, whatever the caller does meanwhile.
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let _ = tx.send(Ok(Bytes::from(rest))).await;
+    });
+    let later = stream::unfold(rx, |mut rx| async { Some((rx.recv().await?, rx)) });
+    let body = stream::iter([Ok(Bytes::from(created))]).chain(later);
+    let idle = Duration::from_millis(200);
+    let mut s = CompletionStream::from_byte_stream(body, idle, Default::default());
+    assert!(matches!(
+        s.next_event().await,
+        Ok(Some(QwenEvent::Created(_)))
+    ));
+    // The caller is busy for longer than the idle timeout (a slow client), then asks again:
+    // the upstream answers 50 ms into that wait, well within it.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(
+        drain(s).await.answer(),
+        "Hello! How can I help you today? 😊"
+    );
+}

@@ -69,6 +69,25 @@ pub(crate) async fn read_body(
     Ok(body)
 }
 
+/// Reads a whole body of at most `limit` bytes; a larger one is refused as soon as it
+/// passes the limit (and what was read is dropped).
+pub(crate) async fn read_whole_body(
+    response: reqwest::Response,
+    limit: usize,
+    connect_timeout: Duration,
+) -> Result<Vec<u8>, QwenError> {
+    let mut chunks = response.bytes_stream();
+    let mut body = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| transport_error(e, connect_timeout))?;
+        if body.len() + chunk.len() > limit {
+            return Err(QwenError::too_large("reply", limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// A reqwest failure as a [`QwenError`]. reqwest's messages name the URL and the cause chain,
 /// never header values; the URL is dropped anyway to keep details short.
 pub(crate) fn transport_error(err: reqwest::Error, connect_timeout: Duration) -> QwenError {

@@ -42,7 +42,15 @@ pub(super) struct Target {
     pub model: String,
     pub thinking: bool,
     pub chat_type: ChatType,
+    /// When the turn's first upstream event must have arrived: `QWEN_FIRST_BYTE_TIMEOUT`
+    /// after the turn started, shared by the model list, a new chat and the completion, so
+    /// that is what a client waits at most before its 504.
+    pub deadline: tokio::time::Instant,
 }
+
+/// The longest a turn waits for the model list when none is cached (a quarter of
+/// `QWEN_FIRST_BYTE_TIMEOUT`, at most this); then it goes ahead with the name as given.
+const MODEL_LIST_WAIT: Duration = Duration::from_secs(2);
 
 impl Engine {
     pub fn new(
@@ -103,11 +111,14 @@ impl Engine {
     }
 
     /// The upstream model and switches for the requested name. When the upstream cannot
-    /// list its models right now, the name is tried as an upstream id rather than failing
+    /// list its models right now (failing, or not within [`MODEL_LIST_WAIT`] on a cold
+    /// cache), the name is tried as an upstream id rather than failing or waiting
     /// ([`assume_model`]).
     async fn resolve(&self, req: &TurnRequest) -> Result<Target, Refusal> {
+        let deadline = self.client.deadline();
         let name = self.alias(&req.model);
-        let resolved = match self.models().await {
+        let wait = (self.client.first_byte_timeout() / 4).min(MODEL_LIST_WAIT);
+        let resolved = match self.client.list_models_within(wait).await {
             Ok(models) => match resolve_model(name, &models) {
                 Some(resolved) => resolved,
                 None => {
@@ -117,9 +128,16 @@ impl Engine {
                     return Err(refusal);
                 }
             },
-            Err(_) => assume_model(name),
+            Err(err) => {
+                tracing::debug!(
+                    kind = err.kind().as_str(),
+                    "model list unavailable; using the model name as given"
+                );
+                assume_model(name)
+            }
         };
         Ok(Target {
+            deadline,
             thinking: req.thinking.unwrap_or(resolved.thinking),
             chat_type: if req.search.unwrap_or(resolved.search) {
                 ChatType::Search

@@ -106,7 +106,7 @@ impl Engine {
             thinking: target.thinking,
             chat_type: target.chat_type,
         };
-        self.client.complete(&upstream).await
+        self.client.complete_by(&upstream, target.deadline).await
     }
 
     /// The longest remembered, fresh prefix of this request that leaves new messages to send.
@@ -156,7 +156,10 @@ impl Engine {
         target: &Target,
         chain: Chain,
     ) -> Result<Turn, QwenError> {
-        let chat_id = self.client.new_chat(&target.model).await?;
+        let chat_id = self
+            .client
+            .new_chat_by(&target.model, target.deadline)
+            .await?;
         let upstream = CompletionRequest {
             chat_id: chat_id.clone(),
             parent_id: None,
@@ -165,7 +168,7 @@ impl Engine {
             thinking: target.thinking,
             chat_type: target.chat_type,
         };
-        let stream = self.client.complete(&upstream).await?;
+        let stream = self.client.complete_by(&upstream, target.deadline).await?;
         let session_id = uuid::Uuid::new_v4().to_string();
         let title = req
             .messages

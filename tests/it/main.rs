@@ -20,3 +20,4 @@ mod robustness;
 mod security;
 mod serve;
 mod tools;
+mod upstream;

@@ -18,7 +18,9 @@ use serde_json::{Value, json};
 
 use super::answer::{chunks, input_tokens, respond};
 use super::faults::{self, FAULT_HEADER, Fault};
-use super::stream::{Step, StreamCtx, full_answer, sse_response, wait_for_shutdown};
+use super::stream::{
+    Step, StreamCtx, full_answer, sse_response, streamed_response, wait_for_shutdown,
+};
 use super::wire::{error_envelope, ok_envelope};
 use super::{Shared, Turn, new_id, now_secs};
 
@@ -87,6 +89,22 @@ pub(crate) async fn completions(
         }
         Some(Fault::Flaky) if shared.first_flaky_sight(&valid.content) => {
             return faults::server_error();
+        }
+        Some(Fault::AuthEcho) => {
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .unwrap_or_default()
+            };
+            return faults::auth_echo(&header("cookie"), &header("authorization"));
+        }
+        Some(Fault::EndlessJson) => {
+            return streamed_response(
+                faults::endless_json(),
+                shared.shutdown_signal(),
+                "application/json",
+            );
         }
         Some(fault) => {
             if let Some(response) = faults::immediate(fault) {

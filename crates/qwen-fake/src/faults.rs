@@ -48,6 +48,11 @@ pub const FAULT_NAMES: &[&str] = &[
     "flaky",
     "keepalive",
     "slow=MS",
+    "auth-echo",
+    "endless-answer",
+    "endless-lines",
+    "endless-json",
+    "drip",
 ];
 
 const RATELIMITED_JSON: &str = include_str!("../fixtures/error-ratelimited.json");
@@ -61,6 +66,12 @@ pub(crate) const RETRY_AFTER_SECS: u64 = 7;
 
 /// Pause before a `disconnect` abort so the bytes before it reach the client.
 const FLUSH_PAUSE: Duration = Duration::from_millis(50);
+
+/// Size of each piece of the `endless-*` faults' bodies.
+const ENDLESS_PIECE: usize = 64 * 1024;
+
+/// Pause between the bytes of the `drip` fault.
+pub(crate) const DRIP_INTERVAL: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fault {
@@ -81,6 +92,16 @@ pub(crate) enum Fault {
     Hang,
     HangAfterFirst,
     Flaky,
+    /// HTTP 401 whose body repeats the request's `Cookie` and bearer token.
+    AuthEcho,
+    /// A well-formed answer that never ends: 64 KiB content deltas, forever.
+    EndlessAnswer,
+    /// `data:` lines forever, never a blank line, so no event ever completes.
+    EndlessLines,
+    /// HTTP 200 `application/json` whose document never ends.
+    EndlessJson,
+    /// `response.created`, then one byte every [`DRIP_INTERVAL`] that never completes an event.
+    Drip,
 }
 
 /// The faults one request asked for.
@@ -149,6 +170,11 @@ fn apply(name: &str, plan: &mut FaultPlan) -> Result<(), String> {
         "hang" => Fault::Hang,
         "hang-after-first" => Fault::HangAfterFirst,
         "flaky" => Fault::Flaky,
+        "auth-echo" => Fault::AuthEcho,
+        "endless-answer" => Fault::EndlessAnswer,
+        "endless-lines" => Fault::EndlessLines,
+        "endless-json" => Fault::EndlessJson,
+        "drip" => Fault::Drip,
         _ => return Err(format!("unknown fake fault `{name}`")),
     };
     plan.fault.get_or_insert(fault);
@@ -215,6 +241,28 @@ pub(crate) fn immediate(fault: Fault) -> Option<Response> {
     })
 }
 
+/// The start of a JSON document that never ends (`endless-json`).
+pub(crate) fn endless_json() -> Vec<Step> {
+    let piece = Bytes::from("x".repeat(ENDLESS_PIECE));
+    vec![
+        Step::Data(Bytes::from_static(b"{\"success\": true, \"data\": \"")),
+        Step::Repeat(piece, Duration::ZERO),
+    ]
+}
+
+/// HTTP 401 whose text repeats the credentials the request carried, as a careless gateway
+/// might (`auth-echo`): clients must keep them out of every message, log and record.
+pub(crate) fn auth_echo(cookie: &str, authorization: &str) -> Response {
+    let token = authorization
+        .split_once(' ')
+        .map_or(authorization, |(_, token)| token.trim());
+    raw_response(
+        StatusCode::UNAUTHORIZED,
+        "text/plain; charset=utf-8",
+        format!("unauthorized: you sent cookie={cookie}; token={token}"),
+    )
+}
+
 /// Plain HTTP 500, as a failing upstream gateway answers.
 pub(crate) fn server_error() -> Response {
     raw_response(
@@ -255,6 +303,28 @@ pub(crate) fn stream_plan(fault: Fault, ctx: &StreamCtx, chunks: &[String]) -> O
             steps
         }
         Fault::HangAfterFirst => vec![ctx.created(), Step::Hang],
+        Fault::EndlessAnswer => {
+            let mut steps = vec![ctx.created()];
+            let piece = "x".repeat(ENDLESS_PIECE);
+            let event = ctx.answer_chunks(&[piece], None).pop()?;
+            let Step::Data(bytes) = event else {
+                return None;
+            };
+            steps.push(Step::Repeat(bytes, Duration::ZERO));
+            steps
+        }
+        Fault::EndlessLines => {
+            let line = format!("data: {}\n", "x".repeat(ENDLESS_PIECE));
+            vec![
+                ctx.created(),
+                Step::Repeat(Bytes::from(line), Duration::ZERO),
+            ]
+        }
+        Fault::Drip => vec![
+            ctx.created(),
+            Step::Data(Bytes::from_static(b"data: {")),
+            Step::Repeat(Bytes::from_static(b" "), DRIP_INTERVAL),
+        ],
         _ => return None,
     })
 }

@@ -54,6 +54,19 @@ pub use faults::FAULT_NAMES;
 /// Path of the completion endpoint, for [`FakeUpstream::count`] and friends.
 pub const COMPLETIONS_PATH: &str = "/api/v2/chat/completions";
 
+/// A failure of both model lists (`/api/v2/models/` and `/api/models`), set with
+/// [`FakeUpstream::set_models_fault`]: the lists are fetched before any chat exists, so a
+/// message marker cannot select it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelsFault {
+    /// Never answer (no headers) until the client gives up or the fake stops.
+    Hang,
+    /// HTTP 500, at once.
+    ServerError,
+    /// HTTP 200 `application/json` whose document never ends.
+    Endless,
+}
+
 /// How the fake behaves.
 #[derive(Debug, Clone, Default)]
 pub struct FakeOptions {
@@ -202,6 +215,11 @@ impl FakeUpstream {
         lock(&self.shared.opts).chunk_delay = delay;
     }
 
+    /// Makes both model lists fail this way from now on (`None`: answer normally again).
+    pub fn set_models_fault(&self, fault: Option<ModelsFault>) {
+        *lock(&self.shared.models_fault) = fault;
+    }
+
     /// Changes the chunking of answers for requests that arrive from now on.
     pub fn set_answer_chunks(&self, chunks: Option<usize>) {
         lock(&self.shared.opts).answer_chunks = chunks;
@@ -280,6 +298,8 @@ pub(crate) struct Shared {
     chats: Mutex<Chats>,
     /// Message contents already answered with the `flaky` fault's first failure.
     flaky_seen: Mutex<FlakyMemory>,
+    /// How the model lists fail, if they do.
+    models_fault: Mutex<Option<ModelsFault>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -292,6 +312,7 @@ impl Shared {
             log: Mutex::new(RequestLog::new(limits.requests, limits.request_bytes)),
             chats: Mutex::new(Chats::new(limits.chats, limits.chat_bytes)),
             flaky_seen: Mutex::new(FlakyMemory::default()),
+            models_fault: Mutex::new(None),
             shutdown: watch::channel(false).0,
         }
     }
@@ -317,6 +338,10 @@ impl Shared {
     /// True the first time `content` is seen by the `flaky` fault.
     pub(crate) fn first_flaky_sight(&self, content: &str) -> bool {
         lock(&self.flaky_seen).first_sight(content)
+    }
+
+    pub(crate) fn models_fault(&self) -> Option<ModelsFault> {
+        *lock(&self.models_fault)
     }
 
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {

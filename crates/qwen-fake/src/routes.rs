@@ -18,8 +18,10 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::completions::completions;
+use super::faults::{endless_json, server_error};
+use super::stream::{Step, sse_response, streamed_response, wait_for_shutdown};
 use super::wire::{error_envelope, ok_envelope, raw_response, unauthorized};
-use super::{COMPLETIONS_PATH, Chat, RecordedRequest, Shared, new_id, now_secs};
+use super::{COMPLETIONS_PATH, Chat, ModelsFault, RecordedRequest, Shared, new_id, now_secs};
 
 const MODELS_JSON: &str = include_str!("../fixtures/models.json");
 const MODELS_V2_JSON: &str = include_str!("../fixtures/models-v2.json");
@@ -191,12 +193,33 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-async fn models() -> Response {
+async fn models(State(shared): State<Arc<Shared>>) -> Response {
+    if let Some(fault) = shared.models_fault() {
+        return models_failure(&shared, fault).await;
+    }
     raw_response(StatusCode::OK, "application/json", MODELS_JSON)
 }
 
-async fn models_v2() -> Response {
+async fn models_v2(State(shared): State<Arc<Shared>>) -> Response {
+    if let Some(fault) = shared.models_fault() {
+        return models_failure(&shared, fault).await;
+    }
     raw_response(StatusCode::OK, "application/json", MODELS_V2_JSON)
+}
+
+/// What a model list answers under [`ModelsFault`].
+async fn models_failure(shared: &Shared, fault: ModelsFault) -> Response {
+    match fault {
+        ModelsFault::Hang => {
+            let mut shutdown = shared.shutdown_signal();
+            wait_for_shutdown(&mut shutdown).await;
+            sse_response(vec![Step::Abort], shutdown)
+        }
+        ModelsFault::ServerError => server_error(),
+        ModelsFault::Endless => {
+            streamed_response(endless_json(), shared.shutdown_signal(), "application/json")
+        }
+    }
 }
 
 /// Accepts any email and password; returns the configured token when there is one, so a

@@ -30,6 +30,9 @@ pub(crate) enum Step {
     Abort,
     /// Send nothing more until the fake shuts down (or the client gives up).
     Hang,
+    /// Send these bytes again and again, pausing this long before each, until the client
+    /// gives up or the fake shuts down (the `endless-*` and `drip` faults).
+    Repeat(Bytes, Duration),
 }
 
 /// Everything the event builders need to know about one completion.
@@ -218,41 +221,78 @@ pub(crate) fn full_answer(
 
 /// A 200 `text/event-stream` response that plays `plan` out, one frame per data step.
 pub(crate) fn sse_response(plan: Vec<Step>, shutdown: watch::Receiver<bool>) -> Response {
-    let mut response = Response::new(play(plan, shutdown));
-    *response.status_mut() = StatusCode::OK;
+    let mut response = streamed_response(plan, shutdown, "text/event-stream; charset=utf-8");
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream; charset=utf-8"),
-    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-actual-status-code", HeaderValue::from_static("200"));
     response
 }
 
+/// A 200 response of `content_type` that plays `plan` out, one frame per data step.
+pub(crate) fn streamed_response(
+    plan: Vec<Step>,
+    shutdown: watch::Receiver<bool>,
+    content_type: &'static str,
+) -> Response {
+    let mut response = Response::new(play(plan, shutdown));
+    *response.status_mut() = StatusCode::OK;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Where playing a plan is: the steps left, the shutdown signal, whether the body has
+/// ended, and the bytes being repeated, if any.
+type Playing = (
+    std::vec::IntoIter<Step>,
+    watch::Receiver<bool>,
+    bool,
+    Option<(Bytes, Duration)>,
+);
+
 fn play(plan: Vec<Step>, shutdown: watch::Receiver<bool>) -> Body {
-    let state = (plan.into_iter(), shutdown, false);
-    let stream =
-        futures_util::stream::unfold(state, |(mut steps, mut shutdown, ended)| async move {
+    let state: Playing = (plan.into_iter(), shutdown, false, None);
+    let stream = futures_util::stream::unfold(
+        state,
+        |(mut steps, mut shutdown, ended, mut repeat)| async move {
             if ended {
                 return None;
             }
             loop {
+                if let Some((bytes, delay)) = &repeat {
+                    let bytes = bytes.clone();
+                    let go_on = if delay.is_zero() {
+                        // Still give the runtime a turn, and notice a shutdown.
+                        tokio::task::yield_now().await;
+                        !*shutdown.borrow()
+                    } else {
+                        sleep_unless_shutdown(*delay, &mut shutdown).await
+                    };
+                    if !go_on {
+                        return Some((Err(dropped()), (steps, shutdown, true, None)));
+                    }
+                    return Some((Ok(bytes), (steps, shutdown, false, repeat)));
+                }
                 match steps.next()? {
-                    Step::Data(bytes) => return Some((Ok(bytes), (steps, shutdown, false))),
+                    Step::Data(bytes) => {
+                        return Some((Ok(bytes), (steps, shutdown, false, None)));
+                    }
                     Step::Delay(delay) => {
                         if !sleep_unless_shutdown(delay, &mut shutdown).await {
-                            return Some((Err(dropped()), (steps, shutdown, true)));
+                            return Some((Err(dropped()), (steps, shutdown, true, None)));
                         }
                     }
-                    Step::Abort => return Some((Err(dropped()), (steps, shutdown, true))),
+                    Step::Abort => return Some((Err(dropped()), (steps, shutdown, true, None))),
                     Step::Hang => {
                         wait_for_shutdown(&mut shutdown).await;
-                        return Some((Err(dropped()), (steps, shutdown, true)));
+                        return Some((Err(dropped()), (steps, shutdown, true, None)));
                     }
+                    Step::Repeat(bytes, delay) => repeat = Some((bytes, delay)),
                 }
             }
-        });
+        },
+    );
     Body::from_stream(stream)
 }
 

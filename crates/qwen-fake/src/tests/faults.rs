@@ -243,3 +243,105 @@ async fn fake_slow_hang_and_hang_after_first_end_at_shutdown() {
     };
     assert!(ended, "the hanging request fails once the fake stops");
 }
+
+/// Reads up to `limit` bytes of `response` (the endless faults never end by themselves).
+async fn read_up_to(response: &mut reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut received = Vec::new();
+    while received.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => received.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    received
+}
+
+#[tokio::test]
+async fn fake_auth_echo_repeats_the_credentials_it_was_sent() {
+    let fake = fake().await;
+    let chat = new_chat(&fake).await;
+    let response = client()
+        .post(format!("{}{COMPLETIONS_PATH}", fake.url()))
+        .query(&[("chat_id", chat.as_str())])
+        .bearer_auth(TOKEN)
+        .header("cookie", "cna=abc123; token=eyJsecret")
+        .json(&body(&chat, None, "hi [[fake:auth-echo]]"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response.text().await.unwrap(),
+        format!("unauthorized: you sent cookie=cna=abc123; token=eyJsecret; token={TOKEN}")
+    );
+}
+
+#[tokio::test]
+async fn fake_endless_faults_never_finish_an_answer() {
+    let fake = fake().await;
+
+    let mut answer = with_marker(&fake, "endless-answer").await;
+    let text = String::from_utf8(read_up_to(&mut answer, 1024 * 1024).await).unwrap();
+    assert!(text.len() >= 1024 * 1024);
+    let whole: String = text[..text.rfind("\n\n").unwrap() + 2].to_owned();
+    assert!(answer_of(&whole).len() > 512 * 1024, "well-formed deltas");
+    assert!(!text.contains("finished"));
+
+    let mut lines = with_marker(&fake, "endless-lines").await;
+    let text = String::from_utf8(read_up_to(&mut lines, 512 * 1024).await).unwrap();
+    let after_created = &text[text.find("\n\n").unwrap() + 2..];
+    assert!(after_created.starts_with("data: xxx"));
+    assert!(!after_created.contains("\n\n"), "no event ever completes");
+
+    let mut json = with_marker(&fake, "endless-json").await;
+    assert_eq!(json.headers()["content-type"], "application/json");
+    let text = read_up_to(&mut json, 512 * 1024).await;
+    assert!(text.starts_with(b"{\"success\": true, \"data\": \"xxx"));
+    assert!(text.len() >= 512 * 1024);
+}
+
+#[tokio::test]
+async fn fake_drip_sends_bytes_that_never_complete_an_event() {
+    let fake = fake().await;
+    let mut drip = with_marker(&fake, "drip").await;
+    let first = drip.chunk().await.unwrap().unwrap();
+    assert!(first.starts_with(b"data: {\"response.created\""));
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    while started.elapsed() < Duration::from_millis(450) {
+        if let Ok(Ok(Some(chunk))) =
+            tokio::time::timeout(Duration::from_millis(150), drip.chunk()).await
+        {
+            rest.extend_from_slice(&chunk);
+        }
+    }
+    assert!(rest.starts_with(b"data: {"), "{rest:?}");
+    assert!(rest.len() >= 9, "a byte every 100 ms: {rest:?}");
+    assert!(!rest.contains(&b'\n'));
+}
+
+#[tokio::test]
+async fn fake_model_lists_fail_as_told_and_recover() {
+    let fake = fake().await;
+    let get = |path: &'static str| {
+        let url = format!("{}{path}", fake.url());
+        async move { client().get(url).send().await.unwrap() }
+    };
+    fake.set_models_fault(Some(crate::ModelsFault::ServerError));
+    assert_eq!(get("/api/v2/models/").await.status(), 500);
+    assert_eq!(get("/api/models").await.status(), 500);
+
+    fake.set_models_fault(Some(crate::ModelsFault::Hang));
+    let hang = tokio::time::timeout(Duration::from_millis(200), get("/api/v2/models/")).await;
+    assert!(hang.is_err(), "no headers while hanging");
+
+    fake.set_models_fault(Some(crate::ModelsFault::Endless));
+    let mut endless = get("/api/models").await;
+    assert_eq!(endless.headers()["content-type"], "application/json");
+    assert!(read_up_to(&mut endless, 256 * 1024).await.len() >= 256 * 1024);
+
+    fake.set_models_fault(None);
+    let list: Value = get("/api/v2/models/").await.json().await.unwrap();
+    assert_eq!(list["success"], true);
+    assert_eq!(fake.count("/api/v2/models/"), 3);
+}
