@@ -17,6 +17,7 @@ mod conn;
 mod filter;
 mod history;
 mod migrations;
+mod planner;
 mod queries;
 mod stats;
 mod types;
@@ -38,8 +39,8 @@ pub use types::{
     ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage, StoredToolCall,
 };
 pub use views::{
-    DbSize, Distribution, RequestDetail, RequestSummary, ResponseRow, SessionStats, SessionSummary,
-    Statistics, Transcript, Turn, UsageGroup, UsageReport,
+    DbSize, Distribution, RequestDetail, RequestSummary, ResponseRow, SessionExport, SessionKey,
+    SessionStats, SessionSummary, Statistics, Transcript, Turn, UsageGroup, UsageReport,
 };
 
 use conn::{Location, Readers};
@@ -139,6 +140,8 @@ impl Store {
         // looks, and for the in-memory case it is what keeps the database alive.
         let mut write_conn = location.open(true)?;
         let schema_version = migrations::migrate(&mut write_conn)?;
+        // Before the readers open, so they load statistics that describe the file.
+        let statistics = planner::Statistics::at_open(&write_conn);
         let checkpointer = match &location {
             Location::File(_) => {
                 write_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -157,12 +160,10 @@ impl Store {
         let readers = Readers::open(&location)?;
         let (sender, receiver) = mpsc::channel(writer::QUEUE_CAPACITY);
         let commits = Arc::new(AtomicU64::new(0));
-        let handle =
-            writer::spawn(write_conn, receiver, Arc::clone(&commits)).map_err(|source| {
-                Error::Io {
-                    path: "the store writer thread".to_owned(),
-                    source,
-                }
+        let handle = writer::spawn(write_conn, receiver, Arc::clone(&commits), statistics)
+            .map_err(|source| Error::Io {
+                path: "the store writer thread".to_owned(),
+                source,
             })?;
         Ok(Store {
             inner: Arc::new(Inner {

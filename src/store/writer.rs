@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use super::planner::Statistics;
 use super::{ConvNode, Error, Fingerprint, NewRequest, NewResponse, NewSession, Result, writes};
 
 /// Jobs that may wait in the channel; senders wait (backpressure) beyond this.
@@ -85,18 +86,25 @@ pub(crate) struct Job {
 }
 
 /// Starts the writer thread. It returns when every sender is gone and the queue is drained.
-/// `commits` counts the transactions it commits.
+/// `commits` counts the transactions it commits; `statistics` are kept up to date as the
+/// store grows.
 pub(crate) fn spawn(
     conn: Connection,
     rx: mpsc::Receiver<Job>,
     commits: Arc<AtomicU64>,
+    statistics: Statistics,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("qwenctl-store-writer".to_owned())
-        .spawn(move || run(conn, rx, &commits))
+        .spawn(move || run(conn, rx, &commits, statistics))
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Job>,
+    commits: &AtomicU64,
+    mut statistics: Statistics,
+) {
     let mut group = Vec::with_capacity(GROUP_MAX);
     while let Some(first) = rx.blocking_recv() {
         group.push(first);
@@ -106,6 +114,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
                 Err(_) => break,
             }
         }
+        let group_len = group.len();
         let mut jobs = group.drain(..).peekable();
         while jobs.peek().is_some() {
             // Commit everything up to the next vacuum, then the vacuum alone.
@@ -121,11 +130,10 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
             }
             commit_group(&mut conn, segment, commits);
         }
+        statistics.committed(&conn, group_len);
     }
-    // SQLite's advice for long-lived connections: refresh planner statistics on close.
-    if let Err(e) = conn.execute_batch("PRAGMA optimize") {
-        tracing::debug!(error = %e, "PRAGMA optimize failed");
-    }
+    // No `PRAGMA optimize` on close: after a short first run it froze statistics of one or
+    // two rows per table (see `planner`).
     tracing::debug!("store writer stopped");
 }
 
