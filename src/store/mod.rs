@@ -116,6 +116,13 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The WAL file of the database at `path` (`<path>-wal`).
+fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
 impl Store {
     /// Opens (creating it and its directory if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
@@ -142,24 +149,33 @@ impl Store {
         let schema_version = migrations::migrate(&mut write_conn)?;
         // Before the readers open, so they load statistics that describe the file.
         let statistics = planner::Statistics::at_open(&write_conn);
+        let commits = Arc::new(AtomicU64::new(0));
         let checkpointer = match &location {
-            Location::File(_) => {
+            Location::File(file) => {
                 write_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+                write_conn.pragma_update(
+                    None,
+                    "journal_size_limit",
+                    checkpoint::JOURNAL_SIZE_LIMIT,
+                )?;
                 let conn = location.open(true)?;
+                let watch = checkpoint::Watch {
+                    commits: Arc::clone(&commits),
+                    wal: wal_path(file),
+                };
                 Some(
-                    checkpoint::Checkpointer::spawn(conn, restart_after).map_err(|source| {
-                        Error::Io {
+                    checkpoint::Checkpointer::spawn(conn, restart_after, watch).map_err(
+                        |source| Error::Io {
                             path: "the store checkpoint thread".to_owned(),
                             source,
-                        }
-                    })?,
+                        },
+                    )?,
                 )
             }
             Location::Memory(_) => None,
         };
         let readers = Readers::open(&location)?;
         let (sender, receiver) = mpsc::channel(writer::QUEUE_CAPACITY);
-        let commits = Arc::new(AtomicU64::new(0));
         let handle = writer::spawn(write_conn, receiver, Arc::clone(&commits), statistics)
             .map_err(|source| Error::Io {
                 path: "the store writer thread".to_owned(),

@@ -8,6 +8,7 @@
 pub(super) mod plans;
 mod reads;
 mod tools;
+mod wal;
 mod writes;
 
 use super::*;
