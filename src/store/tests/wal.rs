@@ -56,6 +56,7 @@ async fn write_bursts(store: &Store, path: &std::path::Path, max: &AtomicU64, ta
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stderr)] // The figures, for `--nocapture`.
 async fn the_wal_stays_bounded_while_an_export_reads_everything_and_is_truncated_when_idle() {
     let (_dir, path, store) = filled_store();
 
