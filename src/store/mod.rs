@@ -15,6 +15,7 @@ mod checkpoint;
 mod codec;
 mod conn;
 mod filter;
+mod health;
 mod history;
 mod migrations;
 mod planner;
@@ -35,6 +36,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_time_ms};
+pub use health::{Degraded, WriteFailure};
 pub use types::{
     ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage, StoredToolCall,
 };
@@ -42,6 +44,8 @@ pub use views::{
     DbSize, Distribution, RequestDetail, RequestSummary, ResponseRow, SessionExport, SessionKey,
     SessionStats, SessionSummary, Statistics, Transcript, Turn, UsageGroup, UsageReport,
 };
+#[doc(hidden)]
+pub use writer::WriteFault;
 
 use conn::{Location, Readers};
 use writer::{Done, Job, Op};
@@ -58,9 +62,13 @@ pub enum Error {
     },
     #[error("the database writer has stopped")]
     WriterGone,
-    /// The transaction holding the write could not be started or committed.
-    #[error("the write was not committed: {0}")]
-    Commit(String),
+    /// The store cannot write at all (a full disk, a read-only file, an I/O error): the
+    /// write was not committed, and `/health` says degraded until a write succeeds.
+    #[error("the database cannot be written ({reason}): {detail}")]
+    Unwritable {
+        reason: WriteFailure,
+        detail: String,
+    },
     /// A database connection's lock was poisoned by a panic while it was in use.
     #[error("a database connection is unusable after an earlier failure")]
     Poisoned,
@@ -88,6 +96,8 @@ struct Inner {
     schema_version: i64,
     /// Transactions the writer has committed.
     commits: Arc<AtomicU64>,
+    /// Whether the writer can write.
+    health: Arc<health::Health>,
     /// WAL checkpoints off the write path (file databases only). Declared last: it stops
     /// after the writer has committed what was queued.
     _checkpointer: Option<checkpoint::Checkpointer>,
@@ -176,11 +186,16 @@ impl Store {
         };
         let readers = Readers::open(&location)?;
         let (sender, receiver) = mpsc::channel(writer::QUEUE_CAPACITY);
-        let handle = writer::spawn(write_conn, receiver, Arc::clone(&commits), statistics)
-            .map_err(|source| Error::Io {
-                path: "the store writer thread".to_owned(),
-                source,
-            })?;
+        let health = Arc::new(health::Health::default());
+        let shared = writer::Shared {
+            commits: Arc::clone(&commits),
+            health: Arc::clone(&health),
+            statistics,
+        };
+        let handle = writer::spawn(write_conn, receiver, shared).map_err(|source| Error::Io {
+            path: "the store writer thread".to_owned(),
+            source,
+        })?;
         Ok(Store {
             inner: Arc::new(Inner {
                 sender: Some(sender),
@@ -190,6 +205,7 @@ impl Store {
                 path,
                 schema_version,
                 commits,
+                health,
                 _checkpointer: checkpointer,
             }),
         })
@@ -209,6 +225,19 @@ impl Store {
     /// writes are grouped (for metrics and tests).
     pub fn commits(&self) -> u64 {
         self.inner.commits.load(Ordering::Relaxed)
+    }
+
+    /// The open write incident: the store could not write since `since_ms` (a full disk, a
+    /// read-only file…) and no write has succeeded since. `None` while writes succeed.
+    pub fn degraded(&self) -> Option<Degraded> {
+        self.inner.health.degraded()
+    }
+
+    /// Makes every later write fail as on a full disk or a read-only file, or with `None`
+    /// succeed again: for tests of the health reporting only.
+    #[doc(hidden)]
+    pub async fn inject_write_fault(&self, fault: Option<WriteFault>) -> Result<()> {
+        self.write(Op::Fault(fault)).await.map(|_| ())
     }
 
     /// Records a new session. Queued; resolves once the writer has accepted it.

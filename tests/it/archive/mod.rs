@@ -5,6 +5,7 @@
 
 mod db;
 mod export;
+mod health;
 mod sessions;
 
 use std::path::Path;
