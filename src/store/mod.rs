@@ -20,6 +20,7 @@ mod history;
 mod migrations;
 mod planner;
 mod queries;
+mod read_only;
 mod stats;
 mod types;
 mod views;
@@ -62,6 +63,9 @@ pub enum Error {
     },
     #[error("the database writer has stopped")]
     WriterGone,
+    /// A write through a store opened read-only ([`Store::open_read_only`]).
+    #[error("the database was opened read-only")]
+    ReadOnlyStore,
     /// The store cannot write at all (a full disk, a read-only file, an I/O error): the
     /// write was not committed, and `/health` says degraded until a write succeeds.
     #[error("the database cannot be written ({reason}): {detail}")]
@@ -98,6 +102,8 @@ struct Inner {
     commits: Arc<AtomicU64>,
     /// Whether the writer can write.
     health: Arc<health::Health>,
+    /// Opened by [`Store::open_read_only`]: no writer at all.
+    read_only: bool,
     /// WAL checkpoints off the write path (file databases only). Declared last: it stops
     /// after the writer has committed what was queued.
     _checkpointer: Option<checkpoint::Checkpointer>,
@@ -182,7 +188,7 @@ impl Store {
                     )?,
                 )
             }
-            Location::Memory(_) => None,
+            Location::Memory(_) | Location::ReadOnly { .. } => None,
         };
         let readers = Readers::open(&location)?;
         let (sender, receiver) = mpsc::channel(writer::QUEUE_CAPACITY);
@@ -206,6 +212,7 @@ impl Store {
                 schema_version,
                 commits,
                 health,
+                read_only: false,
                 _checkpointer: checkpointer,
             }),
         })
@@ -313,12 +320,19 @@ impl Store {
     }
 
     /// Whether the writer thread has ended (it only does when it panicked, while a
-    /// handle exists).
+    /// handle exists); never for a read-only store, which has none.
     fn writer_stopped(&self) -> bool {
-        self.inner
-            .sender
-            .as_ref()
-            .is_none_or(mpsc::Sender::is_closed)
+        !self.inner.read_only
+            && self
+                .inner
+                .sender
+                .as_ref()
+                .is_none_or(mpsc::Sender::is_closed)
+    }
+
+    /// Whether the store was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
     }
 
     /// Queues `op` and waits for the commit that includes it.
@@ -329,6 +343,9 @@ impl Store {
     }
 
     async fn enqueue(&self, op: Op, ack: Option<oneshot::Sender<Result<Done>>>) -> Result<()> {
+        if self.inner.read_only {
+            return Err(Error::ReadOnlyStore);
+        }
         let sender = self.inner.sender.as_ref().ok_or(Error::WriterGone)?;
         sender
             .send(Job { op, ack })

@@ -58,7 +58,7 @@ pub struct ExportArgs {
 }
 
 pub async fn run(args: ExportArgs, ctx: Ctx) -> anyhow::Result<()> {
-    let store = ctx.store()?;
+    let store = ctx.read_store()?;
     let (selection, len) = selection(&store, &args).await?;
     let out = output::writer(args.output.as_deref()).with_context(|| {
         let path = args.output.as_deref().unwrap_or(std::path::Path::new("-"));

@@ -6,6 +6,7 @@
 //! with fixed timestamps so order and filters are deterministic.
 
 pub(super) mod plans;
+mod read_only;
 mod reads;
 mod tools;
 mod wal;

@@ -6,6 +6,7 @@
 mod db;
 mod export;
 mod health;
+mod read_only;
 mod sessions;
 
 use std::path::Path;
