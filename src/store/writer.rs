@@ -220,9 +220,12 @@ fn commit_group(conn: &mut Connection, jobs: Vec<Job>, shared: &Shared, fault: O
         Ok(()) => {
             shared.commits.fetch_add(1, Ordering::Relaxed);
             // Only a write that went in shows the store can write: a group whose every op
-            // failed on its own (a response whose request was lost to a full disk) commits
-            // nothing.
-            if outcomes.iter().any(|(_, result)| result.is_ok()) {
+            // failed on its own (a response whose request was lost to a full disk) or was a
+            // flush commits nothing.
+            let wrote = outcomes
+                .iter()
+                .any(|(job, result)| result.is_ok() && !matches!(job.op, Op::Flush));
+            if wrote {
                 shared.health.succeeded();
             }
             let incident = shared.health.degraded().is_some();
