@@ -8,7 +8,13 @@
 //! after the transaction holding the response has committed, and because every write is an
 //! ordinary WAL transaction, a killed process leaves a file that passes `integrity_check`.
 //! When persistence is off the same code runs on a private in-memory database, so the
-//! conversation index works without touching the disk. See `docs/STORE.md` for the schema.
+//! conversation index works without touching the disk.
+//!
+//! Every read names its indexes, so its plan holds whatever the planner statistics say
+//! (`queries`, `planner`); a write the store cannot make (a full disk, a read-only file)
+//! opens an incident that `/health` shows until a write succeeds (`health`); the commands
+//! that only read open the file read-only, without a writer (`read_only`). See
+//! `docs/STORE.md` for the schema, the guarantees and the measurements.
 
 mod api;
 mod checkpoint;
