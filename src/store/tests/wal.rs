@@ -98,7 +98,7 @@ async fn the_wal_stays_bounded_while_an_export_reads_everything_and_is_truncated
     );
     assert!(exports >= 2, "only {exports} exports ran beside the writes");
     assert!(
-        short_max * 3 < long_max,
+        short_max * 2 < long_max,
         "the WAL beside short reads ({short_max} bytes) is not bounded \
          (one long read: {long_max} bytes)"
     );
