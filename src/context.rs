@@ -51,6 +51,15 @@ impl Ctx {
         Store::open(path).with_context(|| format!("cannot open the database {}", path.display()))
     }
 
+    /// The store at `DATABASE_PATH` opened for reading only, for the commands that only
+    /// read: nothing is created, migrated or written, so a read-only file (a backup, a
+    /// read-only mount) works too (see `store::read_only`).
+    pub fn read_store(&self) -> anyhow::Result<Store> {
+        let path = &self.config.database_path;
+        Store::open_read_only(path)
+            .with_context(|| format!("cannot open the database {}", path.display()))
+    }
+
     /// The store the conversation engine writes to: the file when persistence is on, a
     /// private in-memory database otherwise (conversations still continue, nothing is
     /// written to disk).

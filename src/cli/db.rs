@@ -1,8 +1,9 @@
 //! `qwenctl db`: backup, vacuum and prune the database.
 //!
 //! All three are safe while `serve` runs: the backup is SQLite's online backup of one
-//! consistent snapshot, and vacuum and prune go through the store's single writer in order
-//! with everything else. Each prints one line saying what it did.
+//! consistent snapshot, read through a read-only connection, and vacuum and prune go
+//! through the store's single writer in order with everything else. Each prints one line
+//! saying what it did.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
@@ -55,7 +56,8 @@ async fn backup(args: BackupArgs, ctx: Ctx) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let store = ctx.store()?;
+    // Read-only: a backup of a file nobody may write (a mount, a copy) works too.
+    let store = ctx.read_store()?;
     store
         .backup(dest)
         .await

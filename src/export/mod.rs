@@ -9,7 +9,8 @@
 //!   times and messages with the reasoning of each answer. `json` is one array of records,
 //!   written item by item; `jsonl` one record per line; `markdown` a transcript per session,
 //!   separated by rules; `openai` one fine-tuning example (`{"messages": …}`) per line.
-//!   [`write_sessions`] streams any number of them in constant memory (`stored.rs`);
+//!   [`write_sessions`] streams any number of them in constant memory, one short read per
+//!   session (`stored.rs`);
 //! - the REPL's conversation in progress ([`About::Live`]) has no record yet and is
 //!   exported to be continued elsewhere, so `json` is one object with its session, model
 //!   and OpenAI `{"role", "content"}` messages, and `jsonl` one message per line, either of
@@ -37,7 +38,7 @@ use crate::store::SessionSummary;
 mod markdown;
 mod stored;
 
-pub(crate) use stored::write_sessions;
+pub(crate) use stored::{Selection, write_sessions};
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,12 @@
 //! Sessions read from the store for export, one at a time.
 //!
-//! The caller names the sessions (ids first, so an archive of any size exports in constant
-//! memory); each is read, written and dropped before the next. Every format carries a
-//! session's conversation as the store rebuilds it — the full history of its latest
-//! answered request plus that answer, oldest first — not the deduplicated rows.
+//! The caller names the sessions, or asks for all of them; all are paged through in
+//! creation order, newest first, [`PAGE`] keys at a time, so an archive of any size exports
+//! in constant memory. Each session is read in one short read transaction (its transcript
+//! and conversation together, in one pass), written and dropped before the next, so a long
+//! export never holds a snapshot that keeps WAL checkpoints from completing. Every format
+//! carries a session's conversation as the store rebuilds it — the full history of its
+//! latest answered request plus that answer, oldest first — not the deduplicated rows.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -13,51 +16,81 @@ use indicatif::ProgressBar;
 use super::{About, Exported, Format, Message, Sink, ToolCall};
 use crate::store::{Store, StoredMessage, StoredToolCall, Transcript};
 
-/// Writes the sessions `ids`, in that order, to `out` in `format`, ticking `progress` once
-/// per session, and returns how many were written. A session deleted since its id was read
-/// is simply no longer there. Write errors come back as the `io::Error` they are.
+/// Session keys read per page of an export of every session.
+const PAGE: u32 = 256;
+
+/// Which stored sessions an export writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Selection {
+    /// These, in this order.
+    Ids(Vec<String>),
+    /// Every session, newest first (by creation).
+    All,
+}
+
+/// Writes the selected sessions to `out` in `format`, ticking `progress` once per session,
+/// and returns how many were written. A session deleted since it was listed is simply no
+/// longer there, and sessions created after an export of all began are not in it. Write
+/// errors come back as the `io::Error` they are.
 pub(crate) async fn write_sessions(
     store: &Store,
-    ids: &[String],
+    selection: &Selection,
     format: Format,
     out: impl Write,
     progress: &ProgressBar,
 ) -> anyhow::Result<usize> {
     let mut sink = Sink::new(format, out);
     let mut written = 0_usize;
-    for id in ids {
-        if let Some(session) = load(store, id, format).await? {
-            sink.write(&session)?;
-            written += 1;
+    match selection {
+        Selection::Ids(ids) => {
+            for id in ids {
+                written += write_one(store, id, format, &mut sink).await?;
+                progress.inc(1);
+            }
         }
-        progress.inc(1);
+        Selection::All => {
+            let mut after = None;
+            loop {
+                let page = store.sessions_by_creation(after.take(), PAGE).await?;
+                for key in &page {
+                    written += write_one(store, &key.id, format, &mut sink).await?;
+                    progress.inc(1);
+                }
+                match page.into_iter().last() {
+                    Some(last) => after = Some(last),
+                    None => break,
+                }
+            }
+        }
     }
     sink.finish()?;
     Ok(written)
 }
 
+/// Reads and writes one session; 1 if it was written, 0 when it no longer exists.
+async fn write_one<W: Write>(
+    store: &Store,
+    id: &str,
+    format: Format,
+    sink: &mut Sink<W>,
+) -> anyhow::Result<usize> {
+    let Some(session) = load(store, id, format).await? else {
+        return Ok(0);
+    };
+    sink.write(&session)?;
+    Ok(1)
+}
+
 /// Reads what `format` needs of one session; `None` when it no longer exists.
 async fn load(store: &Store, id: &str, format: Format) -> crate::store::Result<Option<Exported>> {
-    let Some(conversation) = store.conversation(id).await? else {
+    let Some(read) = store.session_export(id).await? else {
         return Ok(None);
     };
-    if let Format::Openai = format {
-        // Role and content only: no reasoning to look up.
-        let Some(session) = store.get_session(id).await? else {
-            return Ok(None);
-        };
-        let messages = with_reasoning(conversation, None);
-        return Ok(Some(Exported {
-            about: About::Stored(session),
-            messages,
-        }));
-    }
-    let Some(transcript) = store.transcript(id).await? else {
-        return Ok(None);
-    };
-    let messages = with_reasoning(conversation, Some(&transcript));
+    // The fine-tuning lines hold role and content only: no reasoning to attach.
+    let transcript = (format != Format::Openai).then_some(&read.transcript);
+    let messages = with_reasoning(read.conversation, transcript);
     Ok(Some(Exported {
-        about: About::Stored(transcript.session),
+        about: About::Stored(read.transcript.session),
         messages,
     }))
 }

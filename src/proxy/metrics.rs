@@ -38,8 +38,18 @@ pub fn install() {
             metrics::Unit::Bytes,
             "Resident set size of the process"
         );
+        metrics::describe_counter!(
+            "store_write_failures_total",
+            "Writes the store lost because it could not write (disk_full, read_only, io, \
+             locked, corrupt, other)"
+        );
+        metrics::describe_gauge!(
+            "store_degraded",
+            "1 while the store cannot write (since its last failed write, until one succeeds)"
+        );
         metrics::gauge!("inflight_streams").set(0.0);
         metrics::gauge!("active_sessions").set(0.0);
+        metrics::gauge!("store_degraded").set(0.0);
     });
 }
 

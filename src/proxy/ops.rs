@@ -19,11 +19,17 @@ pub async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         UpstreamHealth::AuthFailed => "failed",
         UpstreamHealth::Failing => "degraded",
     };
-    let database = match state.engine.archive().ping().await {
-        Ok(()) => "ok",
+    let store = state.engine.archive();
+    // `degraded: <reason>` while writes fail (a full disk, a read-only file…): answers go
+    // on, but nothing is recorded until a write succeeds again.
+    let database = match store.ping().await {
+        Ok(()) => match store.degraded() {
+            None => "ok".to_owned(),
+            Some(incident) => format!("degraded: {}", incident.reason),
+        },
         Err(err) => {
             tracing::warn!("health: database check failed: {err}");
-            "failed"
+            "failed".to_owned()
         }
     };
     let status = if database == "ok" && auth != "failed" {

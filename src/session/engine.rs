@@ -183,10 +183,15 @@ impl Engine {
     }
 
     /// Store failures never fail a chat: they are logged (without content) and the answer
-    /// still reaches the user.
+    /// still reaches the user. When the store cannot write at all (a full disk…), the store
+    /// logs the incident once and `/health` shows it, so each request adds only a debug line.
     pub(super) fn store_write(&self, result: store::Result<()>) {
-        if let Err(err) = result {
-            tracing::warn!("could not record to the database: {err}");
+        match result {
+            Ok(()) => {}
+            Err(err @ store::Error::Unwritable { .. }) => {
+                tracing::debug!("could not record to the database: {err}");
+            }
+            Err(err) => tracing::warn!("could not record to the database: {err}"),
         }
     }
 }

@@ -12,8 +12,8 @@ use rusqlite::backup::{Backup, StepResult};
 
 use super::{
     ConvNode, DbSize, Fingerprint, GroupBy, ListQuery, RequestDetail, RequestSummary, ResponseRow,
-    Result, SessionStats, SessionSummary, Statistics, Store, StoredMessage, Transcript,
-    UsageReport, conn, history, queries, stats,
+    Result, SessionExport, SessionKey, SessionStats, SessionSummary, Statistics, Store,
+    StoredMessage, Transcript, UsageReport, conn, history, queries, stats,
 };
 
 /// How long a backup keeps retrying while the writer holds the database.
@@ -56,6 +56,29 @@ impl Store {
     pub async fn session_ids(&self, q: &ListQuery) -> Result<Vec<String>> {
         let q = q.clone();
         self.read(move |c| queries::session_ids(c, &q)).await
+    }
+
+    /// How many sessions there are.
+    pub async fn count_sessions(&self) -> Result<u64> {
+        self.read(queries::count_sessions).await
+    }
+
+    /// Up to `limit` sessions, newest first by creation, after `after` (the last key of the
+    /// previous page): `sessions export --all` pages through these, one short read each.
+    pub async fn sessions_by_creation(
+        &self,
+        after: Option<SessionKey>,
+        limit: u32,
+    ) -> Result<Vec<SessionKey>> {
+        self.read(move |c| queries::sessions_by_creation(c, after.as_ref(), limit))
+            .await
+    }
+
+    /// A session's transcript and conversation, read together in one pass (one read
+    /// transaction, a few queries whatever its length); `None` when it does not exist.
+    pub async fn session_export(&self, id: &str) -> Result<Option<SessionExport>> {
+        let id = id.to_owned();
+        self.read(move |c| history::session_export(c, &id)).await
     }
 
     /// Requests, newest first.
@@ -121,7 +144,10 @@ impl Store {
     pub async fn active_sessions(&self, since_ms: i64) -> Result<u64> {
         self.read(move |c| {
             let n: i64 = c.query_row(
-                "SELECT count(*) FROM sessions WHERE updated_at >= ?1",
+                &format!(
+                    "SELECT count(*) FROM sessions INDEXED BY {} WHERE updated_at >= ?1",
+                    queries::index::SESSIONS_UPDATED
+                ),
                 [since_ms],
                 |row| row.get(0),
             )?;

@@ -16,12 +16,24 @@
 //! checkpoint, which waits briefly for the writer's transaction, copies the rest and makes
 //! the next write start the WAL over from its beginning, so the file stops growing. It gives
 //! up after [`RESTART_WAIT`] when readers are busy (the writer is held back no longer than
-//! that) and tries again on the next tick. It does not truncate the file: truncating a
-//! 16 MiB WAL held the writer back for tens of milliseconds, which every answer waiting on a
-//! commit then saw (p99 +26 ms at 200 requests/s); the file keeps its size and is reused.
+//! that) and tries again on the next tick. Under load it does not truncate the file:
+//! truncating a 16 MiB WAL held the writer back for tens of milliseconds, which every answer
+//! waiting on a commit then saw (p99 +26 ms at 200 requests/s); the file keeps its size and
+//! is reused.
+//!
+//! A read transaction that lasts keeps every checkpoint from passing the snapshot it reads,
+//! so while it lasts the WAL grows with whatever is written (5.9 GB under load beside an
+//! export that read the whole archive in one transaction). The store's reads are short (an
+//! export reads one session per transaction), and two things give the disk back after such
+//! an excursion: the writer's `journal_size_limit` ([`JOURNAL_SIZE_LIMIT`]) cuts the WAL
+//! down to that size on the first commit after it starts over, and once no write has been
+//! committed for [`IDLE_AFTER`] this thread runs a TRUNCATE checkpoint, which leaves the WAL
+//! empty (it waits at most [`RESTART_WAIT`] for readers, and tries again on later ticks
+//! while it cannot).
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -37,6 +49,20 @@ pub(crate) const RESTART_AFTER_PAGES: i64 = 4096;
 /// The longest a RESTART checkpoint waits for the writer and readers (and so holds back new
 /// writes) before it gives up until the next tick.
 const RESTART_WAIT: Duration = Duration::from_millis(100);
+/// The WAL size the writer cuts the file down to when it starts the WAL over
+/// (`PRAGMA journal_size_limit`): twice the length at which it is restarted, so a WAL
+/// that stays within its usual length is reused, never truncated under load.
+pub(crate) const JOURNAL_SIZE_LIMIT: i64 = 2 * RESTART_AFTER_PAGES * 4096;
+/// How long without a commit before the WAL is truncated.
+const IDLE_AFTER: Duration = Duration::from_secs(2);
+
+/// What the checkpoint thread watches.
+pub(crate) struct Watch {
+    /// The writer's commit count: unchanged for [`IDLE_AFTER`] means idle.
+    pub commits: Arc<AtomicU64>,
+    /// The WAL file (`<database>-wal`).
+    pub wal: PathBuf,
+}
 
 /// A running checkpoint thread; stops (after a last checkpoint) when dropped.
 pub(crate) struct Checkpointer {
@@ -45,13 +71,18 @@ pub(crate) struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Checkpoints through `conn`, restarting the WAL once it holds `restart_after` pages.
-    pub(crate) fn spawn(conn: Connection, restart_after: i64) -> std::io::Result<Checkpointer> {
+    /// Checkpoints through `conn`, restarting the WAL once it holds `restart_after` pages
+    /// and truncating it once the writer is idle.
+    pub(crate) fn spawn(
+        conn: Connection,
+        restart_after: i64,
+        watch: Watch,
+    ) -> std::io::Result<Checkpointer> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
             .name("qwenctl-store-checkpoint".to_owned())
-            .spawn(move || run(&conn, &flag, restart_after))?;
+            .spawn(move || run(&conn, &flag, restart_after, &watch))?;
         Ok(Checkpointer {
             stop,
             handle: Some(handle),
@@ -68,10 +99,11 @@ impl Drop for Checkpointer {
     }
 }
 
-fn run(conn: &Connection, stop: &AtomicBool, restart_after: i64) {
+fn run(conn: &Connection, stop: &AtomicBool, restart_after: i64, watch: &Watch) {
     if let Err(e) = conn.busy_timeout(RESTART_WAIT) {
         tracing::debug!(error = %e, "cannot set the checkpoint's busy timeout");
     }
+    let mut idle = Idle::default();
     loop {
         let mut waited = Duration::ZERO;
         while waited < INTERVAL {
@@ -83,6 +115,56 @@ fn run(conn: &Connection, stop: &AtomicBool, restart_after: i64) {
             waited += POLL;
         }
         tick(conn, restart_after);
+        if idle.after_tick(watch.commits.load(Ordering::Relaxed)) {
+            idle.truncated = truncate(conn, &watch.wal);
+        }
+    }
+}
+
+/// Whether the writer has been idle long enough for the WAL to be truncated.
+#[derive(Default)]
+struct Idle {
+    commits: u64,
+    quiet: Duration,
+    /// The WAL was truncated since the last commit.
+    truncated: bool,
+}
+
+impl Idle {
+    /// Notes the commit count after a tick; whether to truncate now.
+    fn after_tick(&mut self, commits: u64) -> bool {
+        if commits != self.commits {
+            *self = Idle {
+                commits,
+                ..Idle::default()
+            };
+            return false;
+        }
+        self.quiet += INTERVAL;
+        self.quiet >= IDLE_AFTER && !self.truncated
+    }
+}
+
+/// Truncates a non-empty WAL to nothing; whether it is empty now.
+fn truncate(conn: &Connection, wal: &std::path::Path) -> bool {
+    let len = std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
+    if len == 0 {
+        return true;
+    }
+    let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+        row.get::<_, i64>(0)
+    });
+    match done {
+        Ok(0) => {
+            tracing::debug!(bytes = len, "truncated the idle WAL");
+            true
+        }
+        // Busy: a reader still uses the WAL; the next tick tries again.
+        Ok(_) => false,
+        Err(e) => {
+            tracing::debug!(error = %e, "WAL truncation failed");
+            false
+        }
     }
 }
 

@@ -26,6 +26,14 @@ pub(crate) enum Location {
     File(std::path::PathBuf),
     /// A URI naming a private shared-cache in-memory database.
     Memory(String),
+    /// A file opened read-only (`SQLITE_OPEN_READ_ONLY`) by the commands that only read.
+    /// `immutable` when its directory is read-only too and no WAL lies beside it: SQLite
+    /// then cannot set up the WAL index, and since nothing can be writing the file it is
+    /// read as it is (`immutable=1`), with no locks and no `-shm`.
+    ReadOnly {
+        path: std::path::PathBuf,
+        immutable: bool,
+    },
 }
 
 impl Location {
@@ -38,6 +46,8 @@ impl Location {
     }
 
     pub(crate) fn open(&self, writer: bool) -> Result<Connection> {
+        let read_only = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let writer = writer && !matches!(self, Location::ReadOnly { .. });
         let conn = match self {
             Location::File(path) => Connection::open(path)?,
             Location::Memory(uri) => Connection::open_with_flags(
@@ -46,6 +56,17 @@ impl Location {
                     | OpenFlags::SQLITE_OPEN_CREATE
                     | OpenFlags::SQLITE_OPEN_URI
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?,
+            Location::ReadOnly {
+                path,
+                immutable: false,
+            } => Connection::open_with_flags(path, read_only)?,
+            Location::ReadOnly {
+                path,
+                immutable: true,
+            } => Connection::open_with_flags(
+                format!("file:{}?immutable=1", uri_path(path)),
+                read_only | OpenFlags::SQLITE_OPEN_URI,
             )?,
         };
         conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -72,6 +93,20 @@ impl Location {
         }
         Ok(conn)
     }
+}
+
+/// `path` as the path of an SQLite `file:` URI: `%`, `?` and `#` escaped.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Creates the parent directories of a database file.

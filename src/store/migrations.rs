@@ -18,6 +18,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_tool_calls.sql"),
     include_str!("migrations/0003_withdrawn_responses.sql"),
     include_str!("migrations/0004_key_tenancy.sql"),
+    include_str!("migrations/0005_read_indexes.sql"),
 ];
 
 /// The version a fully migrated database has.

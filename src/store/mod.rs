@@ -8,16 +8,25 @@
 //! after the transaction holding the response has committed, and because every write is an
 //! ordinary WAL transaction, a killed process leaves a file that passes `integrity_check`.
 //! When persistence is off the same code runs on a private in-memory database, so the
-//! conversation index works without touching the disk. See `docs/STORE.md` for the schema.
+//! conversation index works without touching the disk.
+//!
+//! Every read names its indexes, so its plan holds whatever the planner statistics say
+//! (`queries`, `planner`); a write the store cannot make (a full disk, a read-only file)
+//! opens an incident that `/health` shows until a write succeeds (`health`); the commands
+//! that only read open the file read-only, without a writer (`read_only`). See
+//! `docs/STORE.md` for the schema, the guarantees and the measurements.
 
 mod api;
 mod checkpoint;
 mod codec;
 mod conn;
 mod filter;
+mod health;
 mod history;
 mod migrations;
+mod planner;
 mod queries;
+mod read_only;
 mod stats;
 mod types;
 mod views;
@@ -34,13 +43,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_time_ms};
+pub use health::{Degraded, WriteFailure};
 pub use types::{
     ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage, StoredToolCall,
 };
 pub use views::{
-    DbSize, Distribution, RequestDetail, RequestSummary, ResponseRow, SessionStats, SessionSummary,
-    Statistics, Transcript, Turn, UsageGroup, UsageReport,
+    DbSize, Distribution, RequestDetail, RequestSummary, ResponseRow, SessionExport, SessionKey,
+    SessionStats, SessionSummary, Statistics, Transcript, Turn, UsageGroup, UsageReport,
 };
+#[doc(hidden)]
+pub use writer::WriteFault;
 
 use conn::{Location, Readers};
 use writer::{Done, Job, Op};
@@ -57,9 +69,16 @@ pub enum Error {
     },
     #[error("the database writer has stopped")]
     WriterGone,
-    /// The transaction holding the write could not be started or committed.
-    #[error("the write was not committed: {0}")]
-    Commit(String),
+    /// A write through a store opened read-only ([`Store::open_read_only`]).
+    #[error("the database was opened read-only")]
+    ReadOnlyStore,
+    /// The store cannot write at all (a full disk, a read-only file, an I/O error): the
+    /// write was not committed, and `/health` says degraded until a write succeeds.
+    #[error("the database cannot be written ({reason}): {detail}")]
+    Unwritable {
+        reason: WriteFailure,
+        detail: String,
+    },
     /// A database connection's lock was poisoned by a panic while it was in use.
     #[error("a database connection is unusable after an earlier failure")]
     Poisoned,
@@ -87,6 +106,10 @@ struct Inner {
     schema_version: i64,
     /// Transactions the writer has committed.
     commits: Arc<AtomicU64>,
+    /// Whether the writer can write.
+    health: Arc<health::Health>,
+    /// Opened by [`Store::open_read_only`]: no writer at all.
+    read_only: bool,
     /// WAL checkpoints off the write path (file databases only). Declared last: it stops
     /// after the writer has committed what was queued.
     _checkpointer: Option<checkpoint::Checkpointer>,
@@ -115,6 +138,13 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The WAL file of the database at `path` (`<path>-wal`).
+fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
 impl Store {
     /// Opens (creating it and its directory if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
@@ -139,31 +169,45 @@ impl Store {
         // looks, and for the in-memory case it is what keeps the database alive.
         let mut write_conn = location.open(true)?;
         let schema_version = migrations::migrate(&mut write_conn)?;
+        // Before the readers open, so they load statistics that describe the file.
+        let statistics = planner::Statistics::at_open(&write_conn);
+        let commits = Arc::new(AtomicU64::new(0));
         let checkpointer = match &location {
-            Location::File(_) => {
+            Location::File(file) => {
                 write_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+                write_conn.pragma_update(
+                    None,
+                    "journal_size_limit",
+                    checkpoint::JOURNAL_SIZE_LIMIT,
+                )?;
                 let conn = location.open(true)?;
+                let watch = checkpoint::Watch {
+                    commits: Arc::clone(&commits),
+                    wal: wal_path(file),
+                };
                 Some(
-                    checkpoint::Checkpointer::spawn(conn, restart_after).map_err(|source| {
-                        Error::Io {
+                    checkpoint::Checkpointer::spawn(conn, restart_after, watch).map_err(
+                        |source| Error::Io {
                             path: "the store checkpoint thread".to_owned(),
                             source,
-                        }
-                    })?,
+                        },
+                    )?,
                 )
             }
-            Location::Memory(_) => None,
+            Location::Memory(_) | Location::ReadOnly { .. } => None,
         };
         let readers = Readers::open(&location)?;
         let (sender, receiver) = mpsc::channel(writer::QUEUE_CAPACITY);
-        let commits = Arc::new(AtomicU64::new(0));
-        let handle =
-            writer::spawn(write_conn, receiver, Arc::clone(&commits)).map_err(|source| {
-                Error::Io {
-                    path: "the store writer thread".to_owned(),
-                    source,
-                }
-            })?;
+        let health = Arc::new(health::Health::default());
+        let shared = writer::Shared {
+            commits: Arc::clone(&commits),
+            health: Arc::clone(&health),
+            statistics,
+        };
+        let handle = writer::spawn(write_conn, receiver, shared).map_err(|source| Error::Io {
+            path: "the store writer thread".to_owned(),
+            source,
+        })?;
         Ok(Store {
             inner: Arc::new(Inner {
                 sender: Some(sender),
@@ -173,6 +217,8 @@ impl Store {
                 path,
                 schema_version,
                 commits,
+                health,
+                read_only: false,
                 _checkpointer: checkpointer,
             }),
         })
@@ -192,6 +238,19 @@ impl Store {
     /// writes are grouped (for metrics and tests).
     pub fn commits(&self) -> u64 {
         self.inner.commits.load(Ordering::Relaxed)
+    }
+
+    /// The open write incident: the store could not write since `since_ms` (a full disk, a
+    /// read-only file…) and no write has succeeded since. `None` while writes succeed.
+    pub fn degraded(&self) -> Option<Degraded> {
+        self.inner.health.degraded()
+    }
+
+    /// Makes every later write fail as on a full disk or a read-only file, or with `None`
+    /// succeed again: for tests of the health reporting only.
+    #[doc(hidden)]
+    pub async fn inject_write_fault(&self, fault: Option<WriteFault>) -> Result<()> {
+        self.write(Op::Fault(fault)).await.map(|_| ())
     }
 
     /// Records a new session. Queued; resolves once the writer has accepted it.
@@ -267,12 +326,19 @@ impl Store {
     }
 
     /// Whether the writer thread has ended (it only does when it panicked, while a
-    /// handle exists).
+    /// handle exists); never for a read-only store, which has none.
     fn writer_stopped(&self) -> bool {
-        self.inner
-            .sender
-            .as_ref()
-            .is_none_or(mpsc::Sender::is_closed)
+        !self.inner.read_only
+            && self
+                .inner
+                .sender
+                .as_ref()
+                .is_none_or(mpsc::Sender::is_closed)
+    }
+
+    /// Whether the store was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
     }
 
     /// Queues `op` and waits for the commit that includes it.
@@ -283,6 +349,9 @@ impl Store {
     }
 
     async fn enqueue(&self, op: Op, ack: Option<oneshot::Sender<Result<Done>>>) -> Result<()> {
+        if self.inner.read_only {
+            return Err(Error::ReadOnlyStore);
+        }
         let sender = self.inner.sender.as_ref().ok_or(Error::WriterGone)?;
         sender
             .send(Job { op, ack })

@@ -2,12 +2,18 @@
 //!
 //! Sums and means are left to SQL; percentiles are computed here from the rows because
 //! SQLite has no percentile function and the rows of one report fit comfortably in memory.
+//!
+//! Both read indexes only: requests through `requests_stats` (time, model, id) or, for one
+//! session, `requests_session`, and their responses through `responses_request`, which
+//! holds every figure summed here. A response row keeps its text before its figures, so
+//! reading the rows themselves would page through every answer ever recorded.
 
 use std::collections::BTreeMap;
 
 use rusqlite::{Connection, params_from_iter};
 
 use super::filter::Columns;
+use super::queries::index;
 use super::views::Distribution;
 use super::{
     GroupBy, ListQuery, Result, SessionStats, Statistics, UsageGroup, UsageReport, queries,
@@ -20,14 +26,21 @@ pub(crate) fn response_stats(conn: &Connection, q: &ListQuery) -> Result<Statist
         model: "r.model",
         time: "r.received_at",
     });
+    let requests = if q.session_id.is_some() {
+        index::REQUESTS_SESSION
+    } else {
+        index::REQUESTS_STATS
+    };
     let sql = format!(
-        "SELECT count(r.id), count(p.id),
+        "SELECT count(*), count(p.request_id),
                 coalesce(sum(p.status = 'ok'), 0), coalesce(sum(p.status = 'error'), 0),
                 coalesce(sum(p.status = 'partial'), 0), coalesce(sum(p.status = 'cancelled'), 0),
                 coalesce(sum(p.total_tokens), 0), coalesce(sum(p.prompt_tokens), 0),
                 coalesce(sum(p.completion_tokens), 0), coalesce(sum(p.reasoning_tokens), 0),
                 coalesce(avg(p.duration_ms), 0.0), coalesce(avg(p.first_token_ms), 0.0)
-         FROM requests r LEFT JOIN responses p ON p.request_id = r.id {}",
+         FROM requests r INDEXED BY {requests}
+              LEFT JOIN responses p INDEXED BY {} ON p.request_id = r.id {}",
+        index::RESPONSES_REQUEST,
         filter.clause
     );
     let stats = conn
@@ -78,19 +91,30 @@ pub(crate) fn usage_stats(
     since_ms: Option<i64>,
     by: Option<GroupBy>,
 ) -> Result<UsageReport> {
-    let mut stmt = conn.prepare(
+    // Without `since` there is no WHERE at all: `?1 IS NULL OR …` would hide the range.
+    let since = if since_ms.is_some() {
+        "WHERE r.received_at >= ?1"
+    } else {
+        ""
+    };
+    let mut stmt = conn.prepare(&format!(
         "SELECT r.model, strftime('%Y-%m-%d', r.received_at / 1000, 'unixepoch'),
                 p.status, p.error_kind, p.prompt_tokens, p.completion_tokens,
                 p.reasoning_tokens, p.total_tokens, p.duration_ms, p.first_token_ms
-         FROM requests r LEFT JOIN responses p ON p.request_id = r.id
-         WHERE ?1 IS NULL OR r.received_at >= ?1",
-    )?;
+         FROM requests r INDEXED BY {}
+              LEFT JOIN responses p INDEXED BY {} ON p.request_id = r.id {since}",
+        index::REQUESTS_STATS,
+        index::RESPONSES_REQUEST
+    ))?;
     let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
     if by.is_none() {
         // The single group exists even with no requests, so callers always get one row.
         groups.entry("all".to_owned()).or_default();
     }
-    let mut rows = stmt.query([since_ms])?;
+    let mut rows = match since_ms {
+        Some(since) => stmt.query([since])?,
+        None => stmt.query([])?,
+    };
     while let Some(row) = rows.next()? {
         let key: String = match by {
             None => "all".to_owned(),

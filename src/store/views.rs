@@ -150,6 +150,22 @@ pub struct ResponseRow {
     pub withdrawn_at: Option<i64>,
 }
 
+/// Where a session stands in creation order, newest first: what `sessions export --all`
+/// pages by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionKey {
+    pub created_at: i64,
+    pub id: String,
+}
+
+/// What an export needs of a session, read in one pass: its transcript and its
+/// conversation (the full history of its latest answered request plus that answer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionExport {
+    pub transcript: Transcript,
+    pub conversation: Vec<StoredMessage>,
+}
+
 /// A session as a readable conversation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Transcript {

@@ -6,8 +6,10 @@
 //! to [`GROUP_MAX`]) and runs the lot in one transaction. Under load many exchanges share one
 //! commit; when idle a job commits alone at once. Each job runs in its own savepoint, so one
 //! bad row (a constraint failure) is logged and reported to its waiter without undoing its
-//! neighbours or stopping the thread. Waiters are acknowledged only after the commit, which
-//! is what lets `record_response` promise durability. The thread never touches the async
+//! neighbours or stopping the thread; a failure of the store itself (a full disk, a
+//! read-only file, an I/O error) fails the whole group and is reported to `health` instead.
+//! Waiters are acknowledged only after the commit, which is what lets `record_response`
+//! promise durability. The thread never touches the async
 //! runtime except through the channel and the oneshot acks.
 
 use std::sync::Arc;
@@ -16,6 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use super::health::{Health, WriteFailure};
+use super::planner::Statistics;
 use super::{ConvNode, Error, Fingerprint, NewRequest, NewResponse, NewSession, Result, writes};
 
 /// Jobs that may wait in the channel; senders wait (backpressure) beyond this.
@@ -48,6 +52,8 @@ pub(crate) enum Op {
     Flush,
     /// Runs outside any transaction, so it ends the current group.
     Vacuum,
+    /// Makes later writes fail (or succeed again), for tests; outside any transaction.
+    Fault(Option<WriteFault>),
 }
 
 impl Op {
@@ -64,6 +70,7 @@ impl Op {
             Op::Prune { .. } => "prune",
             Op::Flush => "flush",
             Op::Vacuum => "vacuum",
+            Op::Fault(_) => "fault",
         }
     }
 }
@@ -84,20 +91,44 @@ pub(crate) struct Job {
     pub ack: Option<oneshot::Sender<Result<Done>>>,
 }
 
+/// A write failure the writer can be made to meet, for tests of the store's health
+/// reporting ([`super::Store::inject_write_fault`]).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteFault {
+    /// Every commit fails with `SQLITE_FULL` and is rolled back. That is how a full disk
+    /// shows: the statements of a WAL transaction only change pages in memory, and the
+    /// commit cannot append them to the WAL (checked on a 1 MiB tmpfs, see docs/STORE.md).
+    DiskFull,
+    /// Writes are refused (`PRAGMA query_only`): every write statement fails with
+    /// `SQLITE_READONLY`, as on a read-only file.
+    ReadOnly,
+}
+
+/// What the writer thread keeps besides its connection.
+pub(crate) struct Shared {
+    /// Transactions committed.
+    pub commits: Arc<AtomicU64>,
+    /// Whether writes succeed.
+    pub health: Arc<Health>,
+    /// Kept up to date as the store grows.
+    pub statistics: Statistics,
+}
+
 /// Starts the writer thread. It returns when every sender is gone and the queue is drained.
-/// `commits` counts the transactions it commits.
 pub(crate) fn spawn(
     conn: Connection,
     rx: mpsc::Receiver<Job>,
-    commits: Arc<AtomicU64>,
+    shared: Shared,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("qwenctl-store-writer".to_owned())
-        .spawn(move || run(conn, rx, &commits))
+        .spawn(move || run(conn, rx, shared))
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, mut shared: Shared) {
     let mut group = Vec::with_capacity(GROUP_MAX);
+    let mut fault = None;
     while let Some(first) = rx.blocking_recv() {
         group.push(first);
         while group.len() < GROUP_MAX {
@@ -106,68 +137,137 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, commits: &AtomicU64) {
                 Err(_) => break,
             }
         }
-        let mut jobs = group.drain(..).peekable();
-        while jobs.peek().is_some() {
-            // Commit everything up to the next vacuum, then the vacuum alone.
-            let mut segment = Vec::new();
-            for job in jobs.by_ref() {
-                if matches!(job.op, Op::Vacuum) {
-                    commit_group(&mut conn, std::mem::take(&mut segment), commits);
-                    let result = conn.execute_batch("VACUUM").map(|()| Done::Unit);
-                    finish(job, result.map_err(Error::from));
-                    break;
+        let group_len = group.len();
+        let mut segment = Vec::new();
+        for job in group.drain(..) {
+            // A vacuum or a fault runs outside any transaction: commit what came before it,
+            // then run it alone.
+            match job.op {
+                Op::Vacuum => {
+                    commit_group(&mut conn, std::mem::take(&mut segment), &shared, fault);
+                    let result = conn.execute_batch("VACUUM");
+                    if result.is_ok() {
+                        shared.health.succeeded();
+                    }
+                    // A failed vacuum is its caller's error, not an incident: it needs room
+                    // for a second copy that ordinary writes do not.
+                    finish(job, result.map(|()| Done::Unit).map_err(Error::from));
                 }
-                segment.push(job);
+                Op::Fault(new) => {
+                    commit_group(&mut conn, std::mem::take(&mut segment), &shared, fault);
+                    fault = new;
+                    let result =
+                        conn.pragma_update(None, "query_only", new == Some(WriteFault::ReadOnly));
+                    finish(job, result.map(|()| Done::Unit).map_err(Error::from));
+                }
+                _ => segment.push(job),
             }
-            commit_group(&mut conn, segment, commits);
         }
+        commit_group(&mut conn, segment, &shared, fault);
+        shared.statistics.committed(&conn, group_len);
     }
-    // SQLite's advice for long-lived connections: refresh planner statistics on close.
-    if let Err(e) = conn.execute_batch("PRAGMA optimize") {
-        tracing::debug!(error = %e, "PRAGMA optimize failed");
-    }
+    // No `PRAGMA optimize` on close: after a short first run it froze statistics of one or
+    // two rows per table (see `planner`).
     tracing::debug!("store writer stopped");
 }
 
 /// Runs `jobs` in one transaction and acknowledges them once it has committed (or failed).
-fn commit_group(conn: &mut Connection, jobs: Vec<Job>, commits: &AtomicU64) {
-    if jobs.is_empty() {
+///
+/// A job that fails for a reason of its own (a constraint) is rolled back alone and the
+/// others commit. A failure of the store itself (see [`WriteFailure`]) fails the whole
+/// group: SQLite may already have rolled the transaction back, so nothing of it is taken
+/// for committed, and the health report opens an incident instead of a line per job. A
+/// group of flushes alone writes nothing and says nothing about the store's health.
+fn commit_group(conn: &mut Connection, jobs: Vec<Job>, shared: &Shared, fault: Option<WriteFault>) {
+    if jobs.iter().all(|job| matches!(job.op, Op::Flush)) {
+        for job in jobs {
+            finish(job, Ok(Done::Unit));
+        }
         return;
     }
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
-        Err(e) => {
-            tracing::error!(error = %e, jobs = jobs.len(), "cannot begin a store transaction");
-            let message = e.to_string();
-            for job in jobs {
-                finish(job, Err(Error::Commit(message.clone())));
-            }
-            return;
-        }
+        Err(e) => return fail_all(jobs, &e, &shared.health),
     };
     let mut outcomes = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    let mut pending = jobs.into_iter();
+    while let Some(job) = pending.next() {
         let result = apply_in_savepoint(&mut tx, &job.op);
-        if let Err(e) = &result {
-            // The error names the op and SQLite's reason, never a message's content.
-            tracing::warn!(op = job.op.kind(), error = %e, "store write failed");
+        if let Err(Error::Sqlite(e)) = &result
+            && WriteFailure::of(e).is_some()
+        {
+            drop(tx);
+            let failed = outcomes
+                .into_iter()
+                .map(|(job, _)| job)
+                .chain(std::iter::once(job))
+                .chain(pending)
+                .collect();
+            return fail_all(failed, e, &shared.health);
         }
         outcomes.push((job, result));
     }
-    match tx.commit() {
+    let committed = if fault == Some(WriteFault::DiskFull) {
+        drop(tx);
+        Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some("database or disk is full (injected)".to_owned()),
+        ))
+    } else {
+        tx.commit()
+    };
+    match committed {
         Ok(()) => {
-            commits.fetch_add(1, Ordering::Relaxed);
+            shared.commits.fetch_add(1, Ordering::Relaxed);
+            // Only a write that went in shows the store can write: a group whose every op
+            // failed on its own (a response whose request was lost to a full disk) or was a
+            // flush commits nothing.
+            let wrote = outcomes
+                .iter()
+                .any(|(job, result)| result.is_ok() && !matches!(job.op, Op::Flush));
+            if wrote {
+                shared.health.succeeded();
+            }
+            let incident = shared.health.degraded().is_some();
             for (job, result) in outcomes {
+                if let Err(e) = &result {
+                    // The error names the op and SQLite's reason, never a message's content.
+                    // During an incident such failures follow from the writes it lost, and
+                    // the incident is what is logged.
+                    if incident {
+                        tracing::debug!(op = job.op.kind(), error = %e, "store write failed");
+                    } else {
+                        tracing::warn!(op = job.op.kind(), error = %e, "store write failed");
+                    }
+                }
                 finish(job, result);
             }
         }
         Err(e) => {
-            tracing::error!(error = %e, "cannot commit a store transaction");
-            let message = e.to_string();
-            for (job, _) in outcomes {
-                finish(job, Err(Error::Commit(message.clone())));
-            }
+            let jobs = outcomes.into_iter().map(|(job, _)| job).collect();
+            fail_all(jobs, &e, &shared.health);
         }
+    }
+}
+
+/// Fails every job of a group that could not be written because of `e`; a flush among them
+/// is acknowledged (everything before it is settled).
+fn fail_all(jobs: Vec<Job>, e: &rusqlite::Error, health: &Health) {
+    let reason = WriteFailure::of(e).unwrap_or(WriteFailure::Other);
+    let detail = e.to_string();
+    let (flushes, lost): (Vec<Job>, Vec<Job>) = jobs
+        .into_iter()
+        .partition(|job| matches!(job.op, Op::Flush));
+    health.failed(reason, &detail, lost.len());
+    for job in flushes {
+        finish(job, Ok(Done::Unit));
+    }
+    for job in lost {
+        let error = Error::Unwritable {
+            reason,
+            detail: detail.clone(),
+        };
+        finish(job, Err(error));
     }
 }
 
@@ -194,7 +294,7 @@ fn apply(conn: &Connection, op: &Op) -> Result<Done> {
             return Ok(Done::Count(writes::prune(conn, *older_than_ms)?));
         }
         // Handled by the loop; here only so the match stays exhaustive.
-        Op::Flush | Op::Vacuum => {}
+        Op::Flush | Op::Vacuum | Op::Fault(_) => {}
     }
     Ok(Done::Unit)
 }
@@ -203,5 +303,64 @@ fn finish(job: Job, result: Result<Done>) {
     if let Some(ack) = job.ack {
         // The waiter may have given up (its future was dropped); the write stands regardless.
         let _ = ack.send(result);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::{msg, request, session};
+
+    /// A group in which one write succeeds and the next meets a full file (`SQLITE_FULL`
+    /// from the statement itself, here through `max_page_count`) is rolled back whole: the
+    /// first write is not committed without the second, and both waiters hear why.
+    #[test]
+    fn a_store_failure_in_a_group_rolls_the_whole_group_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("q.db")).unwrap();
+        crate::store::migrations::migrate(&mut conn).unwrap();
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+            .unwrap();
+        let shared = Shared {
+            commits: Arc::default(),
+            health: Arc::default(),
+            statistics: Statistics::at_open(&conn),
+        };
+        let (ack_small, small) = oneshot::channel();
+        let (ack_big, big) = oneshot::channel();
+        let huge = msg("user", &"x".repeat(200_000));
+        let jobs = vec![
+            Job {
+                op: Op::CreateSession(session("s", "m", 1)),
+                ack: Some(ack_small),
+            },
+            Job {
+                op: Op::RecordRequest(Box::new(request("r", Some("s"), None, vec![huge], 2))),
+                ack: Some(ack_big),
+            },
+        ];
+        commit_group(&mut conn, jobs, &shared, None);
+        for outcome in [small, big] {
+            let err = outcome.blocking_recv().unwrap().unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Unwritable {
+                        reason: WriteFailure::DiskFull,
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+        }
+        let sessions: i64 = conn
+            .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sessions, 0, "half of the group was committed");
+        assert!(conn.is_autocommit(), "a transaction was left open");
+        assert_eq!(shared.health.degraded().unwrap().failures, 2);
     }
 }

@@ -16,12 +16,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::not_found;
 use crate::context::Ctx;
 use crate::error::UsageError;
-use crate::export::{self, Format};
+use crate::export::{self, Format, Selection};
 use crate::output;
-use crate::store::{ListQuery, Store};
+use crate::store::Store;
 
 /// Exports of more sessions than this get a progress bar (on a terminal).
-const PROGRESS_THRESHOLD: usize = 10;
+const PROGRESS_THRESHOLD: u64 = 10;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ExportFormat {
@@ -58,14 +58,15 @@ pub struct ExportArgs {
 }
 
 pub async fn run(args: ExportArgs, ctx: Ctx) -> anyhow::Result<()> {
-    let store = ctx.store()?;
-    let ids = session_ids(&store, &args).await?;
+    let store = ctx.read_store()?;
+    let (selection, len) = selection(&store, &args).await?;
     let out = output::writer(args.output.as_deref()).with_context(|| {
         let path = args.output.as_deref().unwrap_or(std::path::Path::new("-"));
         format!("cannot create {}", path.display())
     })?;
-    let progress = progress_bar(ids.len(), args.output.is_some(), ctx.quiet);
-    let exported = export::write_sessions(&store, &ids, args.format.into(), out, &progress).await?;
+    let progress = progress_bar(len, args.output.is_some(), ctx.quiet);
+    let exported =
+        export::write_sessions(&store, &selection, args.format.into(), out, &progress).await?;
     progress.finish_and_clear();
     if let Some(path) = &args.output {
         tracing::info!("exported {exported} sessions to {}", path.display());
@@ -73,15 +74,11 @@ pub async fn run(args: ExportArgs, ctx: Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The sessions to export, newest first for `--all`, in the given order otherwise.
-/// Unknown ids fail before anything is written.
-async fn session_ids(store: &Store, args: &ExportArgs) -> anyhow::Result<Vec<String>> {
+/// The sessions to export (every one, newest first, for `--all`; the given ones in their
+/// order otherwise) and how many they are. Unknown ids fail before anything is written.
+async fn selection(store: &Store, args: &ExportArgs) -> anyhow::Result<(Selection, u64)> {
     if args.all {
-        let every = ListQuery {
-            limit: u32::MAX,
-            ..ListQuery::default()
-        };
-        return Ok(store.session_ids(&every).await?);
+        return Ok((Selection::All, store.count_sessions().await?));
     }
     if args.ids.is_empty() {
         return Err(UsageError(
@@ -100,12 +97,13 @@ async fn session_ids(store: &Store, args: &ExportArgs) -> anyhow::Result<Vec<Str
         }
         ids.push(id.clone());
     }
-    Ok(ids)
+    let len = u64::try_from(ids.len()).unwrap_or(u64::MAX);
+    Ok((Selection::Ids(ids), len))
 }
 
 /// A bar on stderr only where someone watches it: stderr is a terminal that the data is
 /// not also going to, the export is long enough to wait for, and `--quiet` is off.
-fn progress_bar(len: usize, to_file: bool, quiet: bool) -> ProgressBar {
+fn progress_bar(len: u64, to_file: bool, quiet: bool) -> ProgressBar {
     let watched = output::stderr_is_terminal() && (to_file || !output::stdout_is_terminal());
     if quiet || !watched || len <= PROGRESS_THRESHOLD {
         return ProgressBar::hidden();
@@ -114,5 +112,5 @@ fn progress_bar(len: usize, to_file: bool, quiet: bool) -> ProgressBar {
         "{spinner} exporting {bar:30} {pos}/{len} sessions ({eta} left)",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar());
-    ProgressBar::new(u64::try_from(len).unwrap_or(u64::MAX)).with_style(style)
+    ProgressBar::new(len).with_style(style)
 }

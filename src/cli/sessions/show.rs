@@ -27,7 +27,7 @@ pub struct ShowArgs {
 }
 
 pub async fn run(args: ShowArgs, ctx: Ctx) -> anyhow::Result<()> {
-    let store = ctx.store()?;
+    let store = ctx.read_store()?;
     let transcript = store
         .transcript(&args.id)
         .await?

@@ -1,11 +1,15 @@
 //! Tests of the store through its public API, on temporary files and in memory.
 //!
 //! `writes` covers the writer (ordering, group commit, durability, errors), `reads` the
-//! queries and reconstructions, `tools` what tool calls add to both. The helpers build rows
+//! queries and reconstructions, `tools` what tool calls add to both, `plans` the query plans
+//! of every read on a grown store. The helpers build rows
 //! with fixed timestamps so order and filters are deterministic.
 
+pub(super) mod plans;
+mod read_only;
 mod reads;
 mod tools;
+mod wal;
 mod writes;
 
 use super::*;

@@ -328,3 +328,89 @@ async fn lookup_prefix_prefers_the_longest_then_the_freshest() {
         .expect("found");
     assert_eq!(best.fingerprint, [2; 16]);
 }
+
+/// The one-pass read of an export agrees with `transcript` and `conversation`: the history
+/// of the latest answered turn (not a later failed one) plus its answer, a history that
+/// continues a request of another session, and a session without an answer.
+#[tokio::test]
+async fn an_export_read_agrees_with_the_transcript_and_the_conversation() {
+    let (_dir, store) = temp_store();
+    chained_conversation(&store, "a", 4).await;
+    // A fifth turn of `a` that failed: the conversation ends at the fourth answer.
+    store
+        .record_request(request(
+            "a-r5",
+            Some("a"),
+            Some("a-r4"),
+            vec![msg("user", "q5")],
+            60,
+        ))
+        .await
+        .unwrap();
+    let mut failed = response("a-p5", "a-r5", Some("a"), 60);
+    failed.status = "error".into();
+    store.record_response(failed).await.unwrap();
+    // `b` continues `a`'s third request (a file edited by hand; qwenctl keeps chains within
+    // a session), then its own.
+    store.create_session(session("b", "m", 100)).await.unwrap();
+    for (id, prior, at) in [("b-r1", "a-r3", 110), ("b-r2", "b-r1", 120)] {
+        let req = request(id, Some("b"), Some(prior), vec![msg("user", id)], at);
+        store.record_request(req).await.unwrap();
+        let resp = response(&id.replace("-r", "-p"), id, Some("b"), at);
+        store.record_response(resp).await.unwrap();
+    }
+    // `c` has a request and no answer.
+    store.create_session(session("c", "m", 200)).await.unwrap();
+    store
+        .record_request(request(
+            "c-r1",
+            Some("c"),
+            None,
+            vec![msg("user", "hello")],
+            210,
+        ))
+        .await
+        .unwrap();
+    store.create_session(session("d", "m", 300)).await.unwrap();
+    store.flush().await.unwrap();
+
+    for id in ["a", "b", "c", "d"] {
+        let read = store.session_export(id).await.unwrap().unwrap();
+        let transcript = store.transcript(id).await.unwrap().unwrap();
+        let conversation = store.conversation(id).await.unwrap().unwrap();
+        assert_eq!(read.transcript, transcript, "{id}");
+        assert_eq!(read.conversation, conversation, "{id}");
+    }
+    let a = store.session_export("a").await.unwrap().unwrap();
+    assert_eq!(a.conversation.len(), 8);
+    assert_eq!(a.conversation.last(), Some(&msg("assistant", "answer 4")));
+    let b = store.session_export("b").await.unwrap().unwrap();
+    assert_eq!(b.conversation.len(), 10, "{:?}", b.conversation);
+    assert_eq!(b.conversation[6], msg("user", "b-r1"));
+    let c = store.session_export("c").await.unwrap().unwrap();
+    assert_eq!(c.conversation, vec![msg("user", "hello")]);
+    assert!(store.session_export("nope").await.unwrap().is_none());
+}
+
+/// Paging by creation visits every session once, newest first, and the count agrees.
+#[tokio::test]
+async fn sessions_page_by_creation_newest_first() {
+    let (_dir, store) = temp_store();
+    for (id, at) in [("x", 5), ("w", 5), ("v", 3), ("u", 9), ("t", 1)] {
+        store.create_session(session(id, "m", at)).await.unwrap();
+    }
+    store.flush().await.unwrap();
+    assert_eq!(store.count_sessions().await.unwrap(), 5);
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.sessions_by_creation(after.take(), 2).await.unwrap();
+        assert!(page.len() <= 2);
+        seen.extend(page.iter().map(|k| k.id.clone()));
+        match page.into_iter().last() {
+            Some(last) => after = Some(last),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["u", "x", "w", "v", "t"]);
+}

@@ -353,3 +353,87 @@ async fn a_withdrawn_response_stays_in_the_archive() {
         1
     );
 }
+
+/// A full disk: commits fail with `SQLITE_FULL`, waiters hear why, nothing of the failed
+/// group is written, the store is degraded with that reason, and the first commit after
+/// space returns ends it.
+#[tokio::test]
+async fn a_full_disk_degrades_the_store_until_a_write_succeeds() {
+    let (_dir, store) = temp_store();
+    store.create_session(session("s", "m", 1)).await.unwrap();
+    store.flush().await.unwrap();
+    store
+        .inject_write_fault(Some(WriteFault::DiskFull))
+        .await
+        .unwrap();
+    store.create_session(session("t", "m", 2)).await.unwrap();
+    let req = request("r1", Some("s"), None, vec![msg("user", "hello")], 2);
+    store.record_request(req).await.unwrap();
+    let err = store
+        .record_response(response("p1", "r1", Some("s"), 2))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Unwritable {
+                reason: WriteFailure::DiskFull,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    store.flush().await.expect("a flush is not a lost write");
+    let incident = store.degraded().expect("degraded");
+    assert_eq!(incident.reason, WriteFailure::DiskFull);
+    assert_eq!(incident.failures, 3, "{incident:?}");
+    for table in ["requests", "responses"] {
+        assert_eq!(count_committed(&store, table), 0, "{table}");
+    }
+    assert_eq!(count_committed(&store, "sessions"), 1);
+
+    store.inject_write_fault(None).await.unwrap();
+    assert!(
+        store.degraded().is_some(),
+        "ended before any write succeeded"
+    );
+    let req = request("r2", Some("s"), None, vec![msg("user", "hello")], 3);
+    store.record_request(req).await.unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(store.degraded(), None);
+    assert_eq!(count_committed(&store, "requests"), 1);
+}
+
+/// A read-only file: every write statement fails with `SQLITE_READONLY`; the store is
+/// degraded until a write succeeds.
+#[tokio::test]
+async fn a_read_only_file_degrades_the_store() {
+    let (_dir, store) = temp_store();
+    store
+        .inject_write_fault(Some(WriteFault::ReadOnly))
+        .await
+        .unwrap();
+    let err = store
+        .record_response(response("p1", "r1", None, 2))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Unwritable {
+                reason: WriteFailure::ReadOnly,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        store.degraded().map(|d| d.reason),
+        Some(WriteFailure::ReadOnly)
+    );
+    store.inject_write_fault(None).await.unwrap();
+    store.create_session(session("s", "m", 1)).await.unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(store.degraded(), None);
+    assert_eq!(count_committed(&store, "sessions"), 1);
+}

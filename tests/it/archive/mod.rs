@@ -5,6 +5,8 @@
 
 mod db;
 mod export;
+mod health;
+mod read_only;
 mod sessions;
 
 use std::path::Path;
