@@ -60,12 +60,13 @@ pub struct ExportArgs {
 pub async fn run(args: ExportArgs, ctx: Ctx) -> anyhow::Result<()> {
     let store = ctx.store()?;
     let ids = session_ids(&store, &args).await?;
-    let out = output::writer(args.output.as_deref()).with_context(|| {
+    let format = Format::from(args.format);
+    let out = output::writer(args.output.as_deref(), format.content()).with_context(|| {
         let path = args.output.as_deref().unwrap_or(std::path::Path::new("-"));
         format!("cannot create {}", path.display())
     })?;
     let progress = progress_bar(ids.len(), args.output.is_some(), ctx.quiet);
-    let exported = export::write_sessions(&store, &ids, args.format.into(), out, &progress).await?;
+    let exported = export::write_sessions(&store, &ids, format, out, &progress).await?;
     progress.finish_and_clear();
     if let Some(path) = &args.output {
         tracing::info!("exported {exported} sessions to {}", path.display());

@@ -6,6 +6,7 @@
 mod db;
 mod export;
 mod sessions;
+mod terminal;
 
 use std::path::Path;
 use std::process::{Command, Output};
