@@ -292,10 +292,10 @@ mod tests {
         t.session.chat_id = evil("chat");
         let first = &mut t.turns[0];
         first.messages = vec![
-            StoredMessage::text(&evil("role"), &evil("hello")),
+            StoredMessage::text(evil("role"), evil("hello")),
             StoredMessage {
                 name: Some(evil("tool")),
-                ..StoredMessage::text("tool", &evil("result\nline"))
+                ..StoredMessage::text("tool", evil("result\nline"))
             },
         ];
         first.reasoning = Some(evil("thinking"));
