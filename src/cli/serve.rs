@@ -62,6 +62,8 @@ impl ServeArgs {
 }
 
 pub async fn run(mut args: ServeArgs, ctx: Ctx) -> anyhow::Result<()> {
+    // Before the limit on connections is derived from it.
+    let files = proxy::conn::raise_file_limit();
     // Kept for as long as the server runs: dropping it stops the fake.
     let _stop_fake = match args.fake_listener.take() {
         Some(listener) => Some(start_fake(listener).context("cannot start the fake upstream")?),
@@ -88,6 +90,11 @@ pub async fn run(mut args: ServeArgs, ctx: Ctx) -> anyhow::Result<()> {
     let engine = Engine::new(client, store, config.session_timeout, "serve")
         .with_aliases(config.model_aliases.clone());
     let settings = Settings::from_config(config);
+    tracing::info!(
+        "file limit {}; up to {} client connections",
+        files.map_or_else(|| "unlimited".to_owned(), |n| n.to_string()),
+        settings.connections.max_connections
+    );
     let state = AppState::new(engine, settings);
 
     let addr = format!("{}:{}", config.host, config.port);

@@ -11,6 +11,7 @@
 //! `validate-config` shows ([`Shown`], [`Problem`]).
 //! This file holds the result, [`Config`].
 
+mod connections;
 pub mod defaults;
 pub mod env;
 mod reader;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use crate::session::ModelAliases;
 
+pub use connections::{Connections, max_connections_for};
 pub use defaults::{data_dir, default_database_path};
 pub use report::{Problem, Severity, Shown, describe_expiry, redact};
 pub use resolve::resolve;
@@ -57,6 +59,8 @@ pub struct Config {
     pub keepalive_interval: Duration,
     pub max_request_body: usize,
     pub shutdown_timeout: Duration,
+    /// `HEADER_READ_TIMEOUT`, `KEEPALIVE_TIMEOUT`, `MAX_CONNECTIONS`.
+    pub connections: Connections,
     pub log_level: String,
     pub log_format: LogFormat,
     /// Every variable's effective value (secrets redacted) and origin, for `validate-config`.

@@ -61,6 +61,7 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
         "a number of bytes",
     );
     let shutdown_timeout = r.millis(env::SHUTDOWN_TIMEOUT, defaults::SHUTDOWN_TIMEOUT_MS);
+    let connections = super::connections::resolve(&mut r);
 
     // Logs.
     let log_level = log_level(&mut r);
@@ -89,6 +90,7 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
         keepalive_interval,
         max_request_body,
         shutdown_timeout,
+        connections,
         log_level,
         log_format,
         shown: r.shown,

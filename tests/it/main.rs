@@ -11,6 +11,7 @@ mod archive;
 mod bad_input;
 mod chat;
 mod cli;
+mod connections;
 mod conversations;
 mod crash;
 mod examples;
