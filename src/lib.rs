@@ -16,6 +16,7 @@ pub mod config;
 pub(crate) mod context;
 pub(crate) mod error;
 pub(crate) mod export;
+mod malloc;
 pub mod openai;
 pub(crate) mod output;
 pub mod proxy;
@@ -40,6 +41,10 @@ pub fn main() -> ExitCode {
 }
 
 fn run(mut cli: Cli) -> anyhow::Result<()> {
+    if matches!(cli.command, Command::Serve(_)) {
+        // Before anything is opened: this may exec the program again (see malloc.rs).
+        malloc::tune();
+    }
     if !cli.command.needs_config() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -24,9 +24,9 @@ use crate::common::*;
 const PARTIAL: usize = 2_000;
 
 /// A `qwenctl serve` child; killed when dropped.
-struct Serve {
-    child: Child,
-    url: String,
+pub(crate) struct Serve {
+    pub child: Child,
+    pub url: String,
     addr: String,
 }
 
@@ -39,7 +39,7 @@ impl Drop for Serve {
 
 /// Starts the real binary under `ulimit -n files` against `fake_url`, with `env` on top of
 /// the harness's variables, and waits for its URL.
-fn start_serve(dir: &Path, fake_url: &str, files: u32, env: &[(&str, &str)]) -> Serve {
+pub(crate) fn start_serve(dir: &Path, fake_url: &str, files: u32, env: &[(&str, &str)]) -> Serve {
     let stderr = std::fs::File::create(dir.join("serve.err")).unwrap();
     let mut cmd = Command::new("bash");
     cmd.arg("-c")
@@ -78,7 +78,7 @@ fn start_serve(dir: &Path, fake_url: &str, files: u32, env: &[(&str, &str)]) -> 
     Serve { child, url, addr }
 }
 
-fn log(dir: &Path) -> String {
+pub(crate) fn log(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("serve.err")).unwrap_or_default()
 }
 

@@ -15,6 +15,7 @@ mod connections;
 mod conversations;
 mod crash;
 mod examples;
+mod large_request;
 mod failures;
 mod responses_api;
 mod robustness;
