@@ -39,9 +39,7 @@ pub(crate) fn parse_object<T>(
         return Err(None);
     }
     let mut de = serde_json::Deserializer::from_slice(body);
-    let parsed = de
-        .deserialize_map(Top { field, item })
-        .map_err(Some)?;
+    let parsed = de.deserialize_map(Top { field, item }).map_err(Some)?;
     de.end().map_err(Some)?;
     Ok(parsed)
 }
@@ -176,36 +174,52 @@ where
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn words(body: &str) -> Result<(Object, Option<Items<String>>), bool> {
+    fn words(body: &str) -> Result<(Object, Option<Items<String>>), &'static str> {
         parse_object(body.as_bytes(), "items", |i, v| match v {
             Value::String(s) if s != "bad" => Ok(format!("{i}:{s}")),
             _ => Err(InvalidRequest::at(format!("items[{i}]"), "refused")),
         })
-        .map_err(|e| e.is_some())
+        .map_err(|e| if e.is_some() { "not JSON" } else { "no object" })
     }
 
     #[test]
     fn items_are_made_one_by_one_and_the_rest_stays_an_object() {
         let (obj, items) = words(r#" {"a": 1, "items": ["x", "y"], "b": {"c": [true]}} "#).unwrap();
         assert_eq!(items.unwrap().unwrap(), ["0:x", "1:y"]);
-        assert_eq!(Value::Object(obj), serde_json::json!({"a": 1, "b": {"c": [true]}}));
+        assert_eq!(
+            Value::Object(obj),
+            serde_json::json!({"a": 1, "b": {"c": [true]}})
+        );
     }
 
     #[test]
     fn the_first_refusal_wins_and_the_rest_must_still_be_json() {
         let (_, items) = words(r#"{"items": ["x", "bad", 3, "bad"]}"#).unwrap();
-        assert_eq!(items.unwrap().unwrap_err().param.as_deref(), Some("items[1]"));
-        assert_eq!(words(r#"{"items": ["x", "bad", nope]}"#).unwrap_err(), true);
+        assert_eq!(
+            items.unwrap().unwrap_err().param.as_deref(),
+            Some("items[1]")
+        );
+        assert_eq!(
+            words(r#"{"items": ["x", "bad", nope]}"#).unwrap_err(),
+            "not JSON"
+        );
     }
 
     #[test]
     fn a_field_that_is_no_array_is_kept_for_the_caller() {
-        for other in ["\"text\"", "null", "3", "-1", "1.5", "true", r#"{"k": "v"}"#] {
+        for other in [
+            "\"text\"",
+            "null",
+            "3",
+            "-1",
+            "1.5",
+            "true",
+            r#"{"k": "v"}"#,
+        ] {
             let (obj, items) = words(&format!(r#"{{"items": {other}}}"#)).unwrap();
             assert!(items.is_none(), "{other}");
             let want: Value = serde_json::from_str(other).unwrap();
@@ -221,12 +235,16 @@ mod tests {
 
     #[test]
     fn not_an_object_or_not_json() {
-        assert_eq!(words("[1]").unwrap_err(), false);
-        assert_eq!(words(" \"s\"").unwrap_err(), false);
-        assert_eq!(words("").unwrap_err(), false);
-        assert_eq!(words("{\"a\": 1} trailing").unwrap_err(), true);
-        assert_eq!(words("{\"a\": ").unwrap_err(), true);
+        assert_eq!(words("[1]").unwrap_err(), "no object");
+        assert_eq!(words(" \"s\"").unwrap_err(), "no object");
+        assert_eq!(words("").unwrap_err(), "no object");
+        assert_eq!(words("{\"a\": 1} trailing").unwrap_err(), "not JSON");
+        assert_eq!(words("{\"a\": ").unwrap_err(), "not JSON");
         let deep = format!("{{\"a\": {}{}}}", "[".repeat(200), "]".repeat(200));
-        assert_eq!(words(&deep).unwrap_err(), true, "the recursion limit holds");
+        assert_eq!(
+            words(&deep).unwrap_err(),
+            "not JSON",
+            "the recursion limit holds"
+        );
     }
 }

@@ -95,7 +95,8 @@ const UNPARSABLE: &str = "We could not parse the JSON body of your request. (HIN
 /// as the body is parsed, never all held as JSON values at once (see `body.rs`).
 pub fn parse_chat_request(body: &[u8]) -> Result<ChatRequest, InvalidRequest> {
     let mut parser = messages::Parser::default();
-    let (mut obj, parsed) = match body::parse_object(body, "messages", |i, v| parser.message(i, v)) {
+    let (mut obj, parsed) = match body::parse_object(body, "messages", |i, v| parser.message(i, v))
+    {
         Ok(parsed) => parsed,
         Err(Some(_)) => return Err(InvalidRequest::new(UNPARSABLE, None)),
         Err(None) => (parse_object(body)?, None),

@@ -70,7 +70,9 @@ async fn rss_returns_near_its_baseline_after_a_100_000_message_request() {
     for round in 0..2 {
         let answer = chat(messages.clone()).await;
         // The fake echoes the folded history it was sent, which ends with the last message.
-        let content = answer["choices"][0]["message"]["content"].as_str().unwrap_or("");
+        let content = answer["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap_or("");
         assert!(
             content.starts_with("You said: Conversation so far:"),
             "{}",
