@@ -75,6 +75,7 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the final chat.completion object as JSON')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Continue the latest session')
             [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the latest session')
+            [CompletionResult]::new('--fake-upstream', '--fake-upstream', [CompletionResultType]::ParameterName, 'Chat with the built-in fake of chat.qwen.ai, in-process, instead of the real service (no credentials needed; it answers "You said: …")')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')

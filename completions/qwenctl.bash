@@ -180,7 +180,7 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__chat)
-            opts="-f -m -s -c -v -q -h -V --file --model --system --think --no-stream --json --resume --continue --env-file --database --verbose --quiet --help --version"
+            opts="-f -m -s -c -v -q -h -V --file --model --system --think --no-stream --json --resume --continue --fake-upstream --env-file --database --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -70,6 +70,7 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand --json 'Print the final chat.completion object as JSON'
             cand -c 'Continue the latest session'
             cand --continue 'Continue the latest session'
+            cand --fake-upstream 'Chat with the built-in fake of chat.qwen.ai, in-process, instead of the real service (no credentials needed; it answers "You said: …")'
             cand -v 'More log output on stderr (-v debug, -vv trace)'
             cand --verbose 'More log output on stderr (-v debug, -vv trace)'
             cand -q 'Only errors on stderr'

@@ -60,6 +60,7 @@ complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -l think -d 'Turn 
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -l no-stream -d 'Print the answer at once instead of streaming it'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -l json -d 'Print the final chat.completion object as JSON'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -s c -l continue -d 'Continue the latest session'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -l fake-upstream -d 'Chat with the built-in fake of chat.qwen.ai, in-process, instead of the real service (no credentials needed; it answers "You said: …")'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -s q -l quiet -d 'Only errors on stderr'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand chat" -s h -l help -d 'Print help'

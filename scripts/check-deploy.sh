@@ -259,7 +259,8 @@ for setting in DynamicUser=yes StateDirectory=qwenctl 'Environment=DATABASE_PATH
   ProtectHome=yes PrivateTmp=yes PrivateDevices=yes NoNewPrivileges=yes \
   'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' SystemCallFilter=@system-service CapabilityBoundingSet= \
   LockPersonality=yes MemoryDenyWriteExecute=yes RestrictNamespaces=yes ProtectKernelTunables=yes \
-  ProtectKernelModules=yes ProtectKernelLogs=yes ProtectControlGroups=yes Restart=on-failure KillSignal=SIGTERM; do
+  ProtectKernelModules=yes ProtectKernelLogs=yes ProtectControlGroups=yes Restart=on-failure KillSignal=SIGTERM \
+  LimitNOFILE=65536; do
   grep -qxF "$setting" "$unit" || fail "qwenctl.service lacks $setting"
 done
 shutdown_ms="$(sed -n 's/.*SHUTDOWN_TIMEOUT_MS: u64 = \([0-9_]*\);.*/\1/p' src/config/defaults.rs | tr -d _)"

@@ -31,7 +31,8 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Prints the error (once, on stderr) and returns the exit code it deserves.
+/// Prints the error (once, on stderr, [`crate::output::inert`]: it may quote stored or
+/// upstream text) and returns the exit code it deserves.
 pub fn report(err: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(err) {
         return ExitCode::SUCCESS;
@@ -41,7 +42,10 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     }
     #[allow(clippy::print_stderr)]
     {
-        eprintln!("qwenctl: error: {err:#}");
+        eprintln!(
+            "qwenctl: error: {}",
+            crate::output::inert(&format!("{err:#}"))
+        );
     }
     if err.downcast_ref::<UsageError>().is_some() {
         ExitCode::from(2)

@@ -16,6 +16,7 @@ pub mod config;
 pub(crate) mod context;
 pub(crate) mod error;
 pub(crate) mod export;
+mod malloc;
 pub mod openai;
 pub(crate) mod output;
 pub mod proxy;
@@ -40,6 +41,10 @@ pub fn main() -> ExitCode {
 }
 
 fn run(mut cli: Cli) -> anyhow::Result<()> {
+    if matches!(cli.command, Command::Serve(_)) {
+        // Before anything is opened: this may exec the program again (see malloc.rs).
+        malloc::tune();
+    }
     if !cli.command.needs_config() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -58,10 +63,14 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             .flags
             .insert(config::env::DATABASE_PATH, db.display().to_string());
     }
-    if let Command::Serve(args) = &mut cli.command {
-        args.apply_flags(&mut sources);
-        // Before resolving, so that the configuration already points at the fake.
-        args.bind_fake_upstream(&mut sources)?;
+    // Before resolving, so that the configuration already points at the fake.
+    match &mut cli.command {
+        Command::Serve(args) => {
+            args.apply_flags(&mut sources);
+            args.bind_fake_upstream(&mut sources)?;
+        }
+        Command::Chat(args) => args.bind_fake_upstream(&mut sources)?,
+        _ => {}
     }
     let config = config::resolve(&sources, time::unix_now());
     // A one-shot command speaks in its own words (one line on failure); its logs stay quiet

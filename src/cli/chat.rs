@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::config::Sources;
 use crate::context::Ctx;
 use crate::repl::{self, ChatOptions, Resume};
 
@@ -39,9 +40,34 @@ pub struct ChatArgs {
     /// Continue the latest session
     #[arg(short = 'c', long = "continue")]
     pub continue_latest: bool,
+    /// Chat with the built-in fake of chat.qwen.ai, in-process, instead of the real service
+    /// (no credentials needed; it answers "You said: …")
+    #[arg(long)]
+    pub fake_upstream: bool,
+    /// The fake's port, bound by [`ChatArgs::bind_fake_upstream`] before the configuration is
+    /// resolved; not a command-line argument.
+    #[arg(skip)]
+    pub fake_listener: Option<std::net::TcpListener>,
 }
 
-pub async fn run(args: ChatArgs, ctx: Ctx) -> anyhow::Result<()> {
+impl ChatArgs {
+    /// With `--fake-upstream`: binds the fake's port now, so that `config::resolve` points the
+    /// upstream (and its credentials) at it; the fake itself starts in [`run`].
+    pub fn bind_fake_upstream(&mut self, sources: &mut Sources) -> anyhow::Result<()> {
+        if self.fake_upstream {
+            self.fake_listener = Some(super::fake::bind(sources)?);
+        }
+        Ok(())
+    }
+}
+
+pub async fn run(mut args: ChatArgs, ctx: Ctx) -> anyhow::Result<()> {
+    // Kept for as long as the chat runs: dropping it stops the fake.
+    let _stop_fake = args
+        .fake_listener
+        .take()
+        .map(super::fake::start)
+        .transpose()?;
     let resume = match (args.resume, args.continue_latest) {
         (Some(id), _) => Some(Resume::Id(id)),
         (None, true) => Some(Resume::Latest),

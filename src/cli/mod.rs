@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 pub(crate) mod chat;
 pub mod completions;
 pub(crate) mod db;
+mod fake;
 pub(crate) mod models;
 pub(crate) mod serve;
 pub(crate) mod sessions;

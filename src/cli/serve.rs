@@ -1,12 +1,10 @@
 //! `qwenctl serve`: the OpenAI-compatible HTTP proxy.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use anyhow::Context as _;
 use clap::Args;
-use qwen_fake::{FakeOptions, Limits};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 use crate::config::{Sources, env};
 use crate::context::Ctx;
@@ -47,26 +45,25 @@ impl ServeArgs {
         }
     }
 
-    /// With `--fake-upstream`: binds the fake's port on 127.0.0.1 now and puts its URL in the
-    /// sources, so that `config::resolve` points the upstream (and its credentials) at it.
-    /// The fake itself starts in [`run`], on this listener.
+    /// With `--fake-upstream`: binds the fake's port now, so that `config::resolve` points the
+    /// upstream (and its credentials) at it; the fake itself starts in [`run`].
     pub fn bind_fake_upstream(&mut self, sources: &mut Sources) -> anyhow::Result<()> {
         if self.fake_upstream {
-            let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                .context("cannot bind a port for the fake upstream")?;
-            sources.fake_upstream = Some(format!("http://{}", listener.local_addr()?));
-            self.fake_listener = Some(listener);
+            self.fake_listener = Some(super::fake::bind(sources)?);
         }
         Ok(())
     }
 }
 
 pub async fn run(mut args: ServeArgs, ctx: Ctx) -> anyhow::Result<()> {
+    // Before the limit on connections is derived from it.
+    let files = proxy::conn::raise_file_limit();
     // Kept for as long as the server runs: dropping it stops the fake.
-    let _stop_fake = match args.fake_listener.take() {
-        Some(listener) => Some(start_fake(listener).context("cannot start the fake upstream")?),
-        None => None,
-    };
+    let _stop_fake = args
+        .fake_listener
+        .take()
+        .map(super::fake::start)
+        .transpose()?;
     let config = &ctx.config;
     let client = ctx.client()?;
 
@@ -88,6 +85,11 @@ pub async fn run(mut args: ServeArgs, ctx: Ctx) -> anyhow::Result<()> {
     let engine = Engine::new(client, store, config.session_timeout, "serve")
         .with_aliases(config.model_aliases.clone());
     let settings = Settings::from_config(config);
+    tracing::info!(
+        "file limit {}; up to {} client connections",
+        files.map_or_else(|| "unlimited".to_owned(), |n| n.to_string()),
+        settings.connections.max_connections
+    );
     let state = AppState::new(engine, settings);
 
     let addr = format!("{}:{}", config.host, config.port);
@@ -104,32 +106,6 @@ pub async fn run(mut args: ServeArgs, ctx: Ctx) -> anyhow::Result<()> {
     proxy::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Serves the in-process fake on the listener bound at start-up, until the returned sender
-/// is dropped. The configuration already points at it.
-fn start_fake(listener: std::net::TcpListener) -> std::io::Result<oneshot::Sender<()>> {
-    listener.set_nonblocking(true)?;
-    let listener = TcpListener::from_std(listener)?;
-    tracing::info!(
-        "fake upstream (no real Qwen involved) on http://{}",
-        listener.local_addr()?
-    );
-    let (stop, stopped) = oneshot::channel::<()>();
-    let shutdown = async move {
-        let _ = stopped.await;
-    };
-    // A long-running fake keeps little history, so memory stays flat under any load.
-    let options = FakeOptions {
-        limits: Limits::SMALL,
-        ..FakeOptions::default()
-    };
-    tokio::spawn(async move {
-        if let Err(err) = qwen_fake::serve(listener, options, shutdown).await {
-            tracing::error!("the fake upstream stopped: {err}");
-        }
-    });
-    Ok(stop)
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -24,6 +24,8 @@ pub const MAX_ANSWER_BYTES: usize = crate::qwen::DEFAULT_MAX_ANSWER_BYTES;
 /// Smallest `MAX_ANSWER_BYTES` accepted: the model list must still fit.
 pub const MIN_ANSWER_BYTES: usize = 1024 * 1024;
 pub const SHUTDOWN_TIMEOUT_MS: u64 = 30_000;
+pub const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+pub const KEEPALIVE_TIMEOUT_MS: u64 = 60_000;
 pub const ENABLE_PERSISTENCE: bool = true;
 pub const ENABLE_CRUD_API: bool = true;
 pub const LOG_LEVEL: &str = "info";

@@ -56,6 +56,12 @@ pub const MAX_REQUEST_BODY: &str = "MAX_REQUEST_BODY";
 pub const MAX_ANSWER_BYTES: &str = "MAX_ANSWER_BYTES";
 /// ms open streams get to finish on shutdown.
 pub const SHUTDOWN_TIMEOUT: &str = "SHUTDOWN_TIMEOUT";
+/// ms a client has to send a complete request head.
+pub const HEADER_READ_TIMEOUT: &str = "HEADER_READ_TIMEOUT";
+/// ms an idle keep-alive connection waits for its next request.
+pub const KEEPALIVE_TIMEOUT: &str = "KEEPALIVE_TIMEOUT";
+/// Most client connections `serve` holds at once (`auto`: from the file limit).
+pub const MAX_CONNECTIONS: &str = "MAX_CONNECTIONS";
 /// `error`, `warn`, `info`, `debug` or `trace`.
 pub const LOG_LEVEL: &str = "LOG_LEVEL";
 /// `text` or `json`.
@@ -89,6 +95,9 @@ pub const ALL: &[&str] = &[
     SSE_KEEPALIVE_INTERVAL,
     MAX_REQUEST_BODY,
     SHUTDOWN_TIMEOUT,
+    HEADER_READ_TIMEOUT,
+    KEEPALIVE_TIMEOUT,
+    MAX_CONNECTIONS,
     LOG_LEVEL,
     LOG_FORMAT,
 ];

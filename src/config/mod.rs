@@ -13,6 +13,7 @@
 //! This file holds the result, [`Config`].
 
 mod access;
+mod connections;
 pub mod defaults;
 pub mod env;
 mod reader;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use crate::session::ModelAliases;
 
 pub use access::{ApiKey, HostList, OriginList, normalize_origin, split_host_port};
+pub use connections::{Connections, max_connections_for};
 pub use defaults::{data_dir, default_database_path};
 pub use report::{Problem, Severity, Shown, describe_expiry, redact};
 pub use resolve::resolve;
@@ -67,6 +69,8 @@ pub struct Config {
     /// `MAX_ANSWER_BYTES`: largest upstream answer (or JSON reply) accepted.
     pub max_answer_bytes: usize,
     pub shutdown_timeout: Duration,
+    /// `HEADER_READ_TIMEOUT`, `KEEPALIVE_TIMEOUT`, `MAX_CONNECTIONS`.
+    pub connections: Connections,
     pub log_level: String,
     pub log_format: LogFormat,
     /// Every variable's effective value (secrets redacted) and origin, for `validate-config`.

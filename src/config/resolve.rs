@@ -67,6 +67,7 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
         "a number of bytes",
     );
     let shutdown_timeout = r.millis(env::SHUTDOWN_TIMEOUT, defaults::SHUTDOWN_TIMEOUT_MS);
+    let connections = super::connections::resolve(&mut r);
 
     // Logs.
     let log_level = log_level(&mut r);
@@ -98,6 +99,7 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
         max_request_body,
         max_answer_bytes,
         shutdown_timeout,
+        connections,
         log_level,
         log_format,
         shown: r.shown,

@@ -61,6 +61,14 @@ impl Format {
             _ => None,
         }
     }
+
+    /// What the format is, for a terminal: Markdown is text for people, the rest JSON.
+    pub(crate) fn content(self) -> output::Content {
+        match self {
+            Format::Markdown => output::Content::Text,
+            Format::Json | Format::Jsonl | Format::Openai => output::Content::Json,
+        }
+    }
 }
 
 /// One conversation to write.
@@ -302,7 +310,7 @@ impl<W: Write> Sink<W> {
 
 /// Writes one conversation to the file at `path` (created or truncated) in `format`.
 pub(crate) fn write_file(path: &Path, format: Format, e: &Exported) -> io::Result<()> {
-    let mut sink = Sink::new(format, output::writer(Some(path))?);
+    let mut sink = Sink::new(format, output::writer(Some(path), format.content())?);
     sink.write(e)?;
     sink.finish()
 }

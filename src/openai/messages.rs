@@ -24,16 +24,36 @@ pub(super) fn parse_messages(value: Option<&Value>) -> Result<Vec<Message>, Inva
         Some(Value::Array(items)) => items,
         Some(other) => return Err(wrong_type("messages", "an array", other)),
     };
-    if items.is_empty() {
+    let mut parser = Parser::default();
+    let messages = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| parser.message(i, item))
+        .collect::<Result<Vec<_>, _>>()?;
+    nonempty(messages)
+}
+
+/// Reads a `messages` array one message at a time, in order (the body parser hands them
+/// over as it parses them, see `body.rs`).
+#[derive(Debug, Default)]
+pub(super) struct Parser {
+    calls: Calls,
+}
+
+impl Parser {
+    /// Message `i`, which comes after every message before it.
+    pub(super) fn message(&mut self, i: usize, value: &Value) -> Result<Message, InvalidRequest> {
+        parse_message(i, value, &mut self.calls)
+    }
+}
+
+/// The messages, unless there are none.
+pub(super) fn nonempty(messages: Vec<Message>) -> Result<Vec<Message>, InvalidRequest> {
+    if messages.is_empty() {
         return Err(InvalidRequest::at(
             "messages",
             "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
         ));
-    }
-    let mut calls = Calls::default();
-    let mut messages = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        messages.push(parse_message(i, item, &mut calls)?);
     }
     Ok(messages)
 }

@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use super::params::{self, Object, missing, present, type_name, wrong_type};
-use super::{messages, tools};
+use super::{body, messages, tools};
 pub use crate::session::Message;
 use crate::session::{OutputFormat, ToolChoice, ToolSpec};
 
@@ -91,11 +91,21 @@ const UNPARSABLE: &str = "We could not parse the JSON body of your request. (HIN
     means you aren't using your HTTP library correctly. The API expects a JSON payload, but what \
     was sent was not valid JSON.)";
 
-/// Parses and validates a chat completion request body.
+/// Parses and validates a chat completion request body. The messages are made one by one
+/// as the body is parsed, never all held as JSON values at once (see `body.rs`).
 pub fn parse_chat_request(body: &[u8]) -> Result<ChatRequest, InvalidRequest> {
-    let mut obj = parse_object(body)?;
+    let mut parser = messages::Parser::default();
+    let (mut obj, parsed) = match body::parse_object(body, "messages", |i, v| parser.message(i, v))
+    {
+        Ok(parsed) => parsed,
+        Err(Some(_)) => return Err(InvalidRequest::new(UNPARSABLE, None)),
+        Err(None) => (parse_object(body)?, None),
+    };
     let model = params::model(&obj)?;
-    let messages = messages::parse_messages(obj.get("messages"))?;
+    let messages = match parsed {
+        Some(made) => messages::nonempty(made?)?,
+        None => messages::parse_messages(obj.get("messages"))?,
+    };
     let (stream, include_usage) = params::stream(&obj)?;
     params::check_n(&obj)?;
     let max_tokens = params::max_tokens(&obj)?;

@@ -28,7 +28,7 @@ pub(super) async fn completions(
     exchange::handle(state, request_id, key, req, ErrorShape::OpenAi, answer).await
 }
 
-async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
+async fn answer(state: Arc<AppState>, mut incoming: Incoming) -> Response {
     let state = &state;
     let request = match openai::parse_chat_request(&incoming.body) {
         Ok(request) => request,
@@ -39,6 +39,8 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
             return ApiError::from(invalid).into_response();
         }
     };
+    // Only a refusal records the body itself; a large one need not live through the answer.
+    incoming.body = Bytes::new();
     let meta = ResponseMeta::chat(&request.model);
     let turn = TurnRequest {
         model: request.model,

@@ -47,6 +47,16 @@ pub fn install() {
             "store_degraded",
             "1 while the store cannot write (since its last failed write, until one succeeds)"
         );
+        metrics::describe_gauge!("http_connections_open", "Client connections held now");
+        metrics::describe_counter!(
+            "http_connections_closed_total",
+            "Client connections closed by serve: header_timeout, keepalive_timeout, evicted \
+             (the longest idle one, to admit a new one over MAX_CONNECTIONS), shutdown"
+        );
+        metrics::describe_counter!(
+            "http_connections_refused_total",
+            "Connections closed unread: MAX_CONNECTIONS held and every one busy"
+        );
         metrics::gauge!("inflight_streams").set(0.0);
         metrics::gauge!("active_sessions").set(0.0);
         metrics::gauge!("store_degraded").set(0.0);

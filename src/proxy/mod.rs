@@ -3,8 +3,10 @@
 //!
 //! [`serve`] takes an already-bound listener and a shutdown future, so production binds the
 //! configured address and waits for SIGINT/SIGTERM while tests bind port 0 and pass a
-//! oneshot. On shutdown the server stops accepting, open streams get a grace period, and
-//! whatever still runs after it is ended with an error event.
+//! oneshot. Connections are driven by `conn`: header-read and keep-alive timeouts, the
+//! connection limit, and a shutdown in which the server stops accepting, open streams get
+//! a grace period, whatever still runs after it is ended with an error event, and every
+//! connection is gone a moment later (SHUTDOWN_TIMEOUT is a hard deadline).
 //!
 //! Each wire format is one module (`chat`: OpenAI chat completions; `legacy`: OpenAI legacy
 //! completions) that turns its request into the engine's turn request and the answer's
@@ -20,7 +22,6 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +29,7 @@ use crate::config::ApiKey;
 use crate::session::Engine;
 
 mod chat;
+pub mod conn;
 mod data;
 mod error;
 mod exchange;
@@ -54,6 +56,8 @@ pub struct Settings {
     pub max_body: usize,
     pub enable_crud_api: bool,
     pub shutdown_timeout: Duration,
+    /// Timeouts and limit of client connections.
+    pub connections: conn::Limits,
     /// Used to judge which sessions are active.
     pub session_timeout: Option<Duration>,
     /// Whether exchanges are written to disk (reported by /health).
@@ -71,6 +75,11 @@ impl Settings {
             max_body: config.max_request_body,
             enable_crud_api: config.enable_crud_api,
             shutdown_timeout: config.shutdown_timeout,
+            connections: conn::Limits {
+                header_read_timeout: config.connections.header_read_timeout,
+                keepalive_timeout: config.connections.keepalive_timeout,
+                max_connections: config.connections.max_connections(conn::file_limit()),
+            },
             session_timeout: config.session_timeout,
             persistence: config.enable_persistence,
         }
@@ -210,7 +219,8 @@ async fn maintain(state: Arc<AppState>) {
     }
 }
 
-/// Serves until `shutdown` resolves, then drains: streams get `shutdown_timeout` to finish.
+/// Serves until `shutdown` resolves, then drains: streams get `shutdown_timeout` to finish,
+/// and every connection is closed shortly after it.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
@@ -219,31 +229,19 @@ pub async fn serve(
     metrics::install();
     let maintenance = tokio::spawn(maintain(state.clone()));
     let app = router(state.clone());
-    let deadline = state.deadline.clone();
-    let grace = state.settings.shutdown_timeout;
-    // Streams are many small writes: without TCP_NODELAY the first bytes wait for the
-    // client's delayed ACK (~40 ms on Linux).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {err}");
-        }
-    });
-    // One make-service for all connections instead of a router clone per connection.
-    let result = axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!(
-                "shutting down: no new connections; open streams get {}s to finish",
-                grace.as_secs()
-            );
-            tokio::spawn(async move {
-                tokio::time::sleep(grace).await;
-                deadline.cancel();
-            });
-        })
-        .await;
+    let shutdown = conn::Shutdown {
+        signal: shutdown,
+        grace: state.settings.shutdown_timeout,
+        deadline: state.deadline.clone(),
+    };
+    let result = conn::run(listener, app, state.settings.connections, shutdown).await;
     maintenance.abort();
-    // Let the store commit what the last streams recorded.
-    state.engine.flush().await;
+    // Let the store commit what the last streams recorded (bounded: the deadline holds).
+    if tokio::time::timeout(Duration::from_secs(5), state.engine.flush())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the store did not confirm its last writes within 5 s");
+    }
     result
 }

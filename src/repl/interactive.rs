@@ -174,7 +174,7 @@ impl Repl {
     async fn command(&mut self, command: Command) -> anyhow::Result<()> {
         match command {
             Command::Help => output::line(&commands::help())?,
-            Command::Model(None) => output::line(&self.conv.model.name)?,
+            Command::Model(None) => output::line(&output::inert(&self.conv.model.name))?,
             Command::Model(Some(name)) => self.switch_model(&name).await,
             Command::Models => {
                 if let Some(models) = self.models().await {
@@ -186,7 +186,7 @@ impl Repl {
                 note("new conversation");
             }
             Command::System(SystemArg::Show) => match &self.conv.system {
-                Some(system) => output::line(system)?,
+                Some(system) => output::line(&output::inert(system))?,
                 None => note("no system prompt (set one with /system TEXT)"),
             },
             Command::System(arg) => {

@@ -5,6 +5,8 @@
 //! (plain answer on stdout, nothing else), a one-shot in a terminal (reasoning on stderr)
 //! and the REPL (reasoning dimmed above the answer on stdout). stdout is only written
 //! through [`crate::output`]; notes and reasoning bound for stderr are written here.
+//! Whatever reaches a terminal is made [`output::inert`] first (an answer can carry escape
+//! sequences as well as any stored text); a pipe gets the answer exactly.
 
 use std::io::{self, Write as _};
 use std::time::Duration;
@@ -55,6 +57,9 @@ pub struct Renderer {
     reasoning_ended_line: bool,
     /// Whether the answer printed so far ends a line (false while none was printed).
     answer_ended_line: bool,
+    /// Whether stdout and stderr are terminals (text bound for them is made inert).
+    stdout_terminal: bool,
+    stderr_terminal: bool,
 }
 
 impl Renderer {
@@ -77,6 +82,8 @@ impl Renderer {
             stdout_open: false,
             reasoning_ended_line: true,
             answer_ended_line: false,
+            stdout_terminal: output::stdout_is_terminal(),
+            stderr_terminal: output::stderr_is_terminal(),
         }
     }
 
@@ -94,10 +101,19 @@ impl Renderer {
         }
         self.phase = Phase::Reasoning;
         self.reasoning_ended_line = text.ends_with('\n');
+        let terminal = match self.view.reasoning {
+            Sink::Stdout => self.stdout_terminal,
+            _ => self.stderr_terminal,
+        };
+        let text = if terminal {
+            output::inert(text)
+        } else {
+            text.into()
+        };
         let styled = Paint {
             color: self.view.dim,
         }
-        .dim(text);
+        .dim(&text);
         match self.view.reasoning {
             Sink::Stdout => {
                 self.stdout_open = !self.reasoning_ended_line;
@@ -132,7 +148,7 @@ impl Renderer {
         if self.view.stream {
             self.answer_ended_line = text.ends_with('\n');
             self.stdout_open = !self.answer_ended_line;
-            output::text(text)
+            self.print_answer(text)
         } else {
             self.held.push_str(text);
             Ok(())
@@ -150,7 +166,7 @@ impl Renderer {
         let held = std::mem::take(&mut self.held);
         if !held.is_empty() {
             self.answer_ended_line = held.ends_with('\n');
-            output::text(&held)?;
+            self.print_answer(&held)?;
         }
         if !self.answer_ended_line {
             output::text("\n")?;
@@ -168,6 +184,15 @@ impl Renderer {
             output::text("\n")?;
         }
         Ok(())
+    }
+
+    /// Answer text on stdout: inert on a terminal, exact in a pipe.
+    fn print_answer(&self, text: &str) -> io::Result<()> {
+        if self.stdout_terminal {
+            output::text(&output::inert(text))
+        } else {
+            output::text(text)
+        }
     }
 
     /// Ends reasoning that was still open on stderr.
@@ -189,12 +214,13 @@ fn stderr(text: &str) {
 }
 
 /// A note for the person at the terminal (session ids, command feedback), on stderr so that
-/// stdout keeps only answers and command output. Dimmed when stderr is a colour terminal.
+/// stdout keeps only answers and command output. Dimmed when stderr is a colour terminal;
+/// inert, as it may quote stored text.
 pub fn note(text: &str) {
-    stderr(&format!("{}\n", Paint::stderr().dim(text)));
+    stderr(&format!("{}\n", Paint::stderr().dim(&output::inert(text))));
 }
 
 /// An error line in the REPL: the same shape as the one a failing command prints on exit.
 pub fn error(text: &str) {
-    stderr(&format!("qwenctl: error: {text}\n"));
+    stderr(&format!("qwenctl: error: {}\n", output::inert(text)));
 }

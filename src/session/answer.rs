@@ -58,8 +58,9 @@ pub struct Answer {
     queue: VecDeque<Piece>,
     /// The upstream answer is over (no more events will be read).
     over: bool,
-    /// The prompt as sent upstream, for estimating usage when the upstream gave none.
-    prompt: String,
+    /// The estimated prompt tokens of the current upstream turn, for when the upstream
+    /// reports no usage.
+    prompt_tokens: u64,
     content: String,
     reasoning: String,
     upstream_usage: Option<qwen::Usage>,
@@ -78,14 +79,14 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub(super) fn new(engine: Engine, mut turn: Turn, limits: &Limits, shaper: Shaper) -> Answer {
-        let prompt = turn
-            .stream
-            .sent_body
-            .pointer("/messages/0/content")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+    /// `prompt_tokens`: the request's estimated prompt ([`super::estimate_prompt`]).
+    pub(super) fn new(
+        engine: Engine,
+        mut turn: Turn,
+        limits: &Limits,
+        shaper: Shaper,
+        prompt_tokens: u64,
+    ) -> Answer {
         // The engine already recorded the body; a long answer need not carry its JSON tree.
         turn.stream.sent_body = serde_json::Value::Null;
         Answer {
@@ -95,7 +96,7 @@ impl Answer {
             limiter: OutputLimiter::new(limits.max_tokens, &limits.stop),
             queue: VecDeque::new(),
             over: false,
-            prompt,
+            prompt_tokens,
             content: String::new(),
             reasoning: String::new(),
             upstream_usage: None,
@@ -145,7 +146,9 @@ impl Answer {
     /// estimate.
     pub fn usage(&self) -> Usage {
         let current = match &self.upstream_usage {
-            Some(u) if u.input_tokens + u.output_tokens > 0 => Usage::from_qwen(u),
+            Some(u) if u.input_tokens + u.output_tokens > 0 => {
+                Usage::from_qwen_with(u, self.reasoning.get(self.marks.1..).unwrap_or_default())
+            }
             _ => {
                 let (content, reasoning) = self.marks;
                 let mut completion = self.content.get(content..).unwrap_or_default().to_owned();
@@ -154,7 +157,7 @@ impl Answer {
                     completion.push_str(&call.arguments);
                 }
                 Usage::estimate(
-                    &self.prompt,
+                    self.prompt_tokens,
                     &completion,
                     self.reasoning.get(reasoning..).unwrap_or_default(),
                 )
@@ -326,7 +329,10 @@ impl Answer {
         self.upstream_usage = None;
         self.upstream_response_id = None;
         self.marks = (self.content.len(), self.reasoning.len());
-        self.prompt.clone_from(&message);
+        self.prompt_tokens = super::estimate_prompt(
+            &[super::Message::text(super::Role::User, message.as_str())],
+            &[],
+        );
         self.sent = Some(message);
         self.shaper.restart();
         Ok(())

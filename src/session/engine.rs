@@ -106,8 +106,21 @@ impl Engine {
     pub async fn start(&self, mut req: TurnRequest) -> Result<Answer, StartError> {
         let target = self.resolve(&req).await?;
         let turn = self.begin(&req, target).await?;
+        // A legacy completion's prompt is plain text; everything else is a chat.
+        let prompt_tokens = match req.messages.as_slice() {
+            [prompt] if req.meta.endpoint == "completions" => {
+                u64::from(super::estimate_tokens(&prompt.content))
+            }
+            messages => super::estimate_prompt(messages, &req.tools),
+        };
         let shaper = Shaper::new(&mut req);
-        Ok(Answer::new(self.clone(), turn, &req.limits, shaper))
+        Ok(Answer::new(
+            self.clone(),
+            turn,
+            &req.limits,
+            shaper,
+            prompt_tokens,
+        ))
     }
 
     /// The upstream model and switches for the requested name. When the upstream cannot

@@ -337,3 +337,30 @@ async fn repl_resumes_a_session_made_through_serve() {
     let session = store.get_session(&id).await.unwrap().expect("the session");
     assert_eq!(session.turns, 2);
 }
+
+/// `chat --fake-upstream` needs no credentials and no server: the built-in fake answers, and
+/// the conversation continues like a real one.
+#[tokio::test]
+async fn fake_upstream_chats_offline_without_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let mut cmd = qwenctl(dir.path());
+    cmd.args(["chat", "--fake-upstream", "Hi, my name is Alice."])
+        .env("DATABASE_PATH", &db);
+    let out = run(cmd, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "You said: Hi, my name is Alice.\n");
+
+    let mut cmd = qwenctl(dir.path());
+    cmd.args(["chat", "--fake-upstream", "--continue", "What is my name?"])
+        .env("DATABASE_PATH", &db);
+    let out = run(cmd, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Your name is Alice.\n");
+
+    // Without the flag and without credentials, the same command is a usage error.
+    let mut cmd = qwenctl(dir.path());
+    cmd.args(["chat", "hello"]).env("DATABASE_PATH", &db);
+    let out = run(cmd, None).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -60,13 +60,13 @@ pub struct ExportArgs {
 pub async fn run(args: ExportArgs, ctx: Ctx) -> anyhow::Result<()> {
     let store = ctx.read_store()?;
     let (selection, len) = selection(&store, &args).await?;
-    let out = output::writer(args.output.as_deref()).with_context(|| {
+    let format = Format::from(args.format);
+    let out = output::writer(args.output.as_deref(), format.content()).with_context(|| {
         let path = args.output.as_deref().unwrap_or(std::path::Path::new("-"));
         format!("cannot create {}", path.display())
     })?;
     let progress = progress_bar(len, args.output.is_some(), ctx.quiet);
-    let exported =
-        export::write_sessions(&store, &selection, args.format.into(), out, &progress).await?;
+    let exported = export::write_sessions(&store, &selection, format, out, &progress).await?;
     progress.finish_and_clear();
     if let Some(path) = &args.output {
         tracing::info!("exported {exported} sessions to {}", path.display());

@@ -6,7 +6,8 @@
 //! without a recorded answer (failed, still running) say so instead of leaving a gap. Tool
 //! calls read as calls, never as the markers that carried them upstream: each call an
 //! answer made is a `→ name(arguments)` line, each result the client sent back a
-//! `← name: result` line.
+//! `← name: result` line. Everything stored is shown [`inert`]: escape sequences and bidi
+//! overrides a client sent are seen, never obeyed by the terminal.
 
 use std::fmt::Write as _;
 
@@ -14,7 +15,7 @@ use clap::Args;
 
 use super::not_found;
 use crate::context::Ctx;
-use crate::output::{self, Age, Paint, ago, timestamp};
+use crate::output::{self, Age, Paint, ago, inert, timestamp};
 use crate::store::{StoredMessage, StoredToolCall, Transcript, Turn};
 
 #[derive(Debug, Args)]
@@ -45,10 +46,10 @@ pub async fn run(args: ShowArgs, ctx: Ctx) -> anyhow::Result<()> {
 fn render(t: &Transcript, now_ms: i64, paint: Paint) -> String {
     let s = &t.session;
     let mut out = String::new();
-    let _ = writeln!(out, "{}", paint.bold(&s.title));
-    let _ = writeln!(out, "  session  {}", s.id);
-    let _ = writeln!(out, "  model    {}", s.model);
-    let _ = writeln!(out, "  chat id  {}", s.chat_id);
+    let _ = writeln!(out, "{}", paint.bold(&inert(&s.title)));
+    let _ = writeln!(out, "  session  {}", inert(&s.id));
+    let _ = writeln!(out, "  model    {}", inert(&s.model));
+    let _ = writeln!(out, "  chat id  {}", inert(&s.chat_id));
     let _ = writeln!(
         out,
         "  created  {} ({})",
@@ -84,7 +85,7 @@ fn render_turn(out: &mut String, n: usize, turn: &Turn, paint: Paint) {
     if let Some(reasoning) = turn.reasoning.as_deref().filter(|r| !r.trim().is_empty()) {
         let mut block = String::from("    reasoning:\n");
         for line in reasoning.trim_end().lines() {
-            let _ = writeln!(block, "    │ {line}");
+            let _ = writeln!(block, "    │ {}", inert(line));
         }
         let _ = writeln!(out, "{}", paint.dim(block.trim_end()));
         out.push('\n');
@@ -93,7 +94,7 @@ fn render_turn(out: &mut String, n: usize, turn: &Turn, paint: Paint) {
     if content.is_some() || !turn.tool_calls.is_empty() {
         let _ = writeln!(out, "{}", paint.bold("assistant:"));
         if let Some(content) = content {
-            let _ = writeln!(out, "{}", content.trim_end());
+            let _ = writeln!(out, "{}", inert(content.trim_end()));
         }
         for call in &turn.tool_calls {
             let _ = writeln!(out, "{}", call_line(call));
@@ -114,16 +115,21 @@ fn render_message(out: &mut String, m: &StoredMessage, paint: Paint) {
             .or(m.tool_call_id.as_deref())
             .unwrap_or("tool");
         let mut lines = m.content.trim_end().lines();
-        let _ = writeln!(out, "← {who}: {}", lines.next().unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "← {}: {}",
+            inert(who),
+            inert(lines.next().unwrap_or_default())
+        );
         for line in lines {
-            let _ = writeln!(out, "  {line}");
+            let _ = writeln!(out, "  {}", inert(line));
         }
         return;
     }
-    let _ = writeln!(out, "{}", paint.bold(&format!("{}:", m.role)));
+    let _ = writeln!(out, "{}", paint.bold(&format!("{}:", inert(&m.role))));
     let text = m.content.trim_end();
     if !text.is_empty() || m.tool_calls.is_empty() {
-        let _ = writeln!(out, "{text}");
+        let _ = writeln!(out, "{}", inert(text));
     }
     for call in &m.tool_calls {
         let _ = writeln!(out, "{}", call_line(call));
@@ -134,7 +140,7 @@ fn render_message(out: &mut String, m: &StoredMessage, paint: Paint) {
 fn call_line(call: &StoredToolCall) -> String {
     let arguments = serde_json::from_str::<serde_json::Value>(&call.arguments)
         .map_or_else(|_| call.arguments.trim().to_owned(), |v| v.to_string());
-    format!("→ {}({arguments})", call.name)
+    format!("→ {}({})", inert(&call.name), inert(&arguments))
 }
 
 /// `[ok · stop · 12 prompt + 30 completion = 42 tokens · qwen3-max]`
@@ -162,7 +168,7 @@ fn status_line(turn: &Turn) -> String {
         ));
     }
     parts.push(turn.model.clone());
-    format!("[{}]", parts.join(" · "))
+    inert(&format!("[{}]", parts.join(" · "))).into_owned()
 }
 
 #[cfg(test)]
@@ -274,5 +280,55 @@ mod tests {
         );
         assert!(text.contains("[ok · 2 upstream turns · "), "{text}");
         assert!(!text.contains("tool:"), "{text}");
+    }
+
+    #[test]
+    fn stored_escape_sequences_and_bidi_overrides_are_shown_not_obeyed() {
+        const EVIL: &str = "\x1b]0;owned\x07\x1b[2J\x1b]52;c;ZXZpbA==\x07\u{202e}\u{9b}\r";
+        let evil = |s: &str| format!("{s}{EVIL}");
+        let mut t = transcript();
+        t.session.title = evil("title");
+        t.session.id = evil("id");
+        t.session.model = evil("model");
+        t.session.chat_id = evil("chat");
+        let first = &mut t.turns[0];
+        first.messages = vec![
+            StoredMessage::text(evil("role"), evil("hello")),
+            StoredMessage {
+                name: Some(evil("tool")),
+                ..StoredMessage::text("tool", evil("result\nline"))
+            },
+        ];
+        first.reasoning = Some(evil("thinking"));
+        first.content = Some(evil("answer"));
+        first.tool_calls = vec![StoredToolCall {
+            id: "call_1".into(),
+            name: evil("fn"),
+            arguments: evil("args"),
+        }];
+        first.status = Some(evil("ok"));
+        first.finish_reason = Some(evil("stop"));
+        first.model = evil("model");
+        for color in [false, true] {
+            let text = render(&t, 0, Paint { color });
+            let raw: Vec<char> = text
+                .chars()
+                .filter(|&c| {
+                    (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c)
+                })
+                .collect();
+            // Colour adds its own SGR codes, and nothing else may reach the terminal.
+            let allowed = text.matches("\x1b[").count();
+            assert_eq!(raw.iter().filter(|&&c| c != '\x1b').count(), 0, "{text:?}");
+            assert_eq!(raw.len(), allowed, "{text:?}");
+            assert!(!text.contains("\x1b]"), "{text:?}");
+            assert!(text.contains("title␛]0;owned␇␛[2J␛]52;c;ZXZpbA==␇<U+202E><U+009B>␍"));
+            for part in ["hello", "line", "thinking", "answer", "fn", "args", "stop"] {
+                assert!(text.contains(&format!("{part}␛]0;owned")), "{part}: {text}");
+            }
+            if !color {
+                assert_eq!(allowed, 0);
+            }
+        }
     }
 }

@@ -8,6 +8,7 @@ mod export;
 mod health;
 mod read_only;
 mod sessions;
+mod terminal;
 
 use std::path::Path;
 use std::process::{Command, Output};
