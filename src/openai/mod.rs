@@ -19,7 +19,7 @@
 mod body;
 mod messages;
 mod models;
-mod params;
+pub(crate) mod params;
 mod request;
 pub(crate) mod response;
 mod tools;

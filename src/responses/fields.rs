@@ -3,21 +3,15 @@
 //! integer instead.`), with the offending parameter in [`InvalidRequest::param`].
 //!
 //! The Responses API is OpenAI's, so its errors are OpenAI-shaped and reuse
-//! [`crate::openai::InvalidRequest`]; these helpers mirror the chat parser's, which are private
-//! to [`crate::openai`]. As there, an explicit `null` counts as absent: several client
-//! libraries serialise every unset option as `null`.
+//! [`crate::openai::InvalidRequest`] and the chat parser's basic readers (`present`,
+//! `wrong_type`, `missing`, …); what is added here names nested parameters. As there, an
+//! explicit `null` counts as absent: several client libraries serialise every unset option
+//! as `null`.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::openai::InvalidRequest;
-
-/// A JSON object of the request.
-pub(super) type Object = Map<String, Value>;
-
-/// The field, unless it is missing or `null`.
-pub(super) fn present<'a>(obj: &'a Object, key: &str) -> Option<&'a Value> {
-    obj.get(key).filter(|v| !v.is_null())
-}
+pub(super) use crate::openai::InvalidRequest;
+pub(super) use crate::openai::params::{Object, missing, present, type_name, wrong_type};
 
 /// `param.key`, or `key` at the top level (empty `param`).
 pub(super) fn join(param: &str, key: &str) -> String {
@@ -26,35 +20,6 @@ pub(super) fn join(param: &str, key: &str) -> String {
     } else {
         format!("{param}.{key}")
     }
-}
-
-/// How OpenAI names a JSON type in its "Invalid type" messages.
-pub(super) fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a decimal",
-        Value::Number(_) => "an integer",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// "Invalid type for 'x': expected …, but got … instead." for `param`.
-pub(super) fn wrong_type(param: &str, expected: &str, got: &Value) -> InvalidRequest {
-    InvalidRequest::at(
-        param,
-        format!(
-            "Invalid type for '{param}': expected {expected}, but got {} instead.",
-            type_name(got)
-        ),
-    )
-}
-
-/// "Missing required parameter: 'x'." for `param`.
-pub(super) fn missing(param: &str) -> InvalidRequest {
-    InvalidRequest::at(param, format!("Missing required parameter: '{param}'."))
 }
 
 /// "Invalid value: 'v'. Supported values are: 'a', 'b', and 'c'." for `param`.
