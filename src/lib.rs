@@ -16,6 +16,8 @@ pub mod config;
 pub(crate) mod context;
 pub(crate) mod error;
 pub(crate) mod export;
+#[cfg(test)]
+mod fuzz;
 mod malloc;
 pub mod openai;
 pub(crate) mod output;

@@ -4,29 +4,15 @@
 
 use serde_json::{Value, json};
 
+use crate::fuzz::{Lcg, mutate};
+
 use super::request::{parse_count_tokens_request, parse_messages_request};
 use super::{MessageMeta, MessageStream, input_tokens, message};
 use crate::session::{FinishReason, ToolCall};
 
-/// Deterministic linear congruential generator (Knuth's MMIX constants).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// Replaces one random node of `value` with a random replacement.
-fn mutate(value: &mut Value, rng: &mut Lcg) {
-    let replacements = [
+/// What a mutation may put in place of a node.
+fn replacements() -> Vec<Value> {
+    vec![
         json!(null),
         json!(0),
         json!(-1),
@@ -38,24 +24,7 @@ fn mutate(value: &mut Value, rng: &mut Lcg) {
         json!([{"type": "image"}]),
         json!({"type": "tool_result", "tool_use_id": "toolu_1"}),
         json!(true),
-    ];
-    match value {
-        Value::Object(obj) if !obj.is_empty() && rng.below(3) > 0 => {
-            let key = obj
-                .keys()
-                .nth(rng.below(obj.len()))
-                .cloned()
-                .unwrap_or_default();
-            if let Some(child) = obj.get_mut(&key) {
-                mutate(child, rng);
-            }
-        }
-        Value::Array(items) if !items.is_empty() && rng.below(3) > 0 => {
-            let i = rng.below(items.len());
-            mutate(&mut items[i], rng);
-        }
-        _ => *value = replacements[rng.below(replacements.len())].clone(),
-    }
+    ]
 }
 
 #[test]
@@ -79,6 +48,7 @@ fn fuzz_parsers_never_panic() {
                 {"role": "system", "content": "s"}]}),
     ];
     let mut rng = Lcg(7);
+    let replacements = replacements();
     let meta = MessageMeta::new("m");
     let mut accepted = 0;
     for round in 0..3000 {
@@ -87,7 +57,7 @@ fn fuzz_parsers_never_panic() {
         } else {
             let mut body = seeds[round % seeds.len()].clone();
             for _ in 0..rng.below(3) {
-                mutate(&mut body, &mut rng);
+                mutate(&mut body, &mut rng, &replacements);
             }
             body.to_string().into_bytes()
         };

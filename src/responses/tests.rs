@@ -5,31 +5,17 @@
 
 use serde_json::{Value, json};
 
+use crate::fuzz::{Lcg, mutate};
+
 use super::{
     Output, ResponseMeta, ResponseStream, Status, input_items, parse_responses_request,
     response_object,
 };
 use crate::session::{ToolCall, Usage};
 
-/// Deterministic linear congruential generator (Knuth's MMIX constants).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// Replaces one random node of `value` with a random replacement.
-fn mutate(value: &mut Value, rng: &mut Lcg) {
-    let replacements = [
+/// What a mutation may put in place of a node.
+fn replacements() -> Vec<Value> {
+    vec![
         json!(null),
         json!(0),
         json!(-1),
@@ -43,24 +29,7 @@ fn mutate(value: &mut Value, rng: &mut Lcg) {
         json!({"type": "function_call_output", "call_id": "call_1", "output": "r"}),
         json!({"type": "web_search"}),
         json!(true),
-    ];
-    match value {
-        Value::Object(obj) if !obj.is_empty() && rng.below(3) > 0 => {
-            let key = obj
-                .keys()
-                .nth(rng.below(obj.len()))
-                .cloned()
-                .unwrap_or_default();
-            if let Some(child) = obj.get_mut(&key) {
-                mutate(child, rng);
-            }
-        }
-        Value::Array(items) if !items.is_empty() && rng.below(3) > 0 => {
-            let i = rng.below(items.len());
-            mutate(&mut items[i], rng);
-        }
-        _ => *value = replacements[rng.below(replacements.len())].clone(),
-    }
+    ]
 }
 
 #[test]
@@ -84,6 +53,7 @@ fn fuzz_parser_never_panics() {
                 {"type": "function_call_output", "call_id": "call_0", "output": "earlier"}]}),
     ];
     let mut rng = Lcg(11);
+    let replacements = replacements();
     let meta = ResponseMeta::new("m");
     let mut accepted = 0;
     for round in 0..3000 {
@@ -92,7 +62,7 @@ fn fuzz_parser_never_panics() {
         } else {
             let mut body = seeds[round % seeds.len()].clone();
             for _ in 0..rng.below(3) {
-                mutate(&mut body, &mut rng);
+                mutate(&mut body, &mut rng, &replacements);
             }
             body.to_string().into_bytes()
         };
