@@ -31,7 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OpenAI-compatible HTTP proxy')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the HTTP proxy (OpenAI chat completions and Responses, Anthropic Messages)')
             [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat in the terminal: a REPL, or one-shot with a prompt or piped stdin')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'List the models the upstream offers')
             [CompletionResult]::new('validate-config', 'validate-config', [CompletionResultType]::ParameterValue, 'Check the configuration (exit 0 when valid, 2 otherwise)')
@@ -334,7 +334,7 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             break
         }
         'qwenctl;help' {
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OpenAI-compatible HTTP proxy')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the HTTP proxy (OpenAI chat completions and Responses, Anthropic Messages)')
             [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat in the terminal: a REPL, or one-shot with a prompt or piped stdin')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'List the models the upstream offers')
             [CompletionResult]::new('validate-config', 'validate-config', [CompletionResultType]::ParameterValue, 'Check the configuration (exit 0 when valid, 2 otherwise)')

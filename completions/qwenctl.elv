@@ -28,7 +28,7 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand serve 'Run the OpenAI-compatible HTTP proxy'
+            cand serve 'Run the HTTP proxy (OpenAI chat completions and Responses, Anthropic Messages)'
             cand chat 'Chat in the terminal: a REPL, or one-shot with a prompt or piped stdin'
             cand models 'List the models the upstream offers'
             cand validate-config 'Check the configuration (exit 0 when valid, 2 otherwise)'
@@ -303,7 +303,7 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand --version 'Print version'
         }
         &'qwenctl;help'= {
-            cand serve 'Run the OpenAI-compatible HTTP proxy'
+            cand serve 'Run the HTTP proxy (OpenAI chat completions and Responses, Anthropic Messages)'
             cand chat 'Chat in the terminal: a REPL, or one-shot with a prompt or piped stdin'
             cand models 'List the models the upstream offers'
             cand validate-config 'Check the configuration (exit 0 when valid, 2 otherwise)'

@@ -20,7 +20,7 @@ pub(crate) mod validate_config;
 
 use crate::context::Ctx;
 
-/// OpenAI-compatible proxy, terminal chat and local archive for the Qwen web chat.
+/// OpenAI- and Anthropic-compatible proxy, terminal chat and local archive for the Qwen web chat.
 #[derive(Debug, Parser)]
 #[command(name = "qwenctl", version, about, long_about = None, propagate_version = true)]
 pub(crate) struct Cli {
@@ -49,7 +49,7 @@ pub(crate) struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Run the OpenAI-compatible HTTP proxy
+    /// Run the HTTP proxy (OpenAI chat completions and Responses, Anthropic Messages)
     Serve(serve::ServeArgs),
     /// Chat in the terminal: a REPL, or one-shot with a prompt or piped stdin
     Chat(chat::ChatArgs),
