@@ -17,6 +17,7 @@ mod headers;
 mod jwt;
 mod models;
 mod models_cache;
+mod payload;
 mod redact;
 mod retry;
 mod sse;
