@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Instruction counts of an agent turn's hot path (src/perf.rs): parsing a ~300 KB body with
-# 20 tools in each wire format, fingerprinting its messages, framing and decoding upstream
-# answers. Counted by callgrind, which measures the same figure on a busy machine as on an
-# idle one (wall time does not), in the `profiling` build (release with symbols). Prints
+# 20 tools in each wire format, fingerprinting its messages and estimating its prompt
+# tokens, framing and decoding upstream answers. Counted by callgrind, which measures the
+# same figure on a busy machine as on an idle one (wall time does not), in the `profiling`
+# build (release with symbols). Prints
 # instructions per workload iteration, the figures docs/BENCHMARKS.md records
 # ("Instruction counts"). BENCH_ANNOTATE=1 also prints each workload's top functions;
 # BENCH_KEEP=DIR keeps the callgrind files there (for callgrind_annotate).
@@ -38,5 +39,6 @@ hot_chat_parse measured_chat_parse 10 parse
 hot_messages_parse measured_messages_parse 10 parse
 hot_responses_parse measured_responses_parse 10 parse
 hot_fingerprint measured_fingerprint 10 chain
+hot_estimate_prompt measured_estimate_prompt 10 estimate
 hot_upstream_decode measured_upstream_decode 200 set-of-7-streams
 LIST

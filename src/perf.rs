@@ -1,7 +1,7 @@
 //! Test-only workloads of an agent turn's hot path, for instruction counts: the body of a
 //! turn with 20 tools (~25 KB of schemas) and a ~300 KB history of tool calls and ~3 KB tool
-//! results in each wire format, parsed; its messages fingerprinted; and an upstream answer
-//! framed and decoded. Each `#[ignore]`d test runs one workload a fixed number of times
+//! results in each wire format, parsed; its messages fingerprinted and its prompt tokens
+//! estimated; and an upstream answer framed and decoded. Each `#[ignore]`d test runs one workload a fixed number of times
 //! inside a `measured_*` function that is never inlined, so
 //! `scripts/bench-instructions.sh` can count exactly its instructions with callgrind
 //! (`--toggle-collect`), a figure that stays the same on a busy machine, unlike wall time
@@ -243,6 +243,16 @@ fn measured_fingerprint(request: &crate::openai::ChatRequest) {
 }
 
 #[inline(never)]
+fn measured_estimate_prompt(request: &crate::openai::ChatRequest) {
+    for _ in 0..REQUEST_ITERATIONS {
+        black_box(crate::session::estimate_prompt(
+            black_box(&request.messages),
+            black_box(&request.tools),
+        ));
+    }
+}
+
+#[inline(never)]
 fn measured_upstream_decode(streams: &[Vec<u8>]) {
     for _ in 0..STREAM_ITERATIONS {
         for body in streams {
@@ -280,6 +290,13 @@ fn hot_responses_parse() {
 fn hot_fingerprint() {
     let request = crate::openai::parse_chat_request(&chat_body()).expect("a valid body");
     measured_fingerprint(&request);
+}
+
+#[test]
+#[ignore = "a workload for scripts/bench-instructions.sh (callgrind)"]
+fn hot_estimate_prompt() {
+    let request = crate::openai::parse_chat_request(&chat_body()).expect("a valid body");
+    measured_estimate_prompt(&request);
 }
 
 #[test]

@@ -20,7 +20,7 @@ use super::fields::{
 };
 use super::{messages, tools};
 use crate::openai::body;
-use crate::session::{Message, OutputFormat, ToolChoice, ToolSpec, estimate_tokens};
+use crate::session::{Message, OutputFormat, ToolChoice, ToolSpec, estimate_tokens, json_tokens};
 
 /// Why a request body was refused: becomes a 400 `invalid_request_error` whose message names
 /// the field (`max_tokens: Field required`).
@@ -95,11 +95,11 @@ pub fn input_tokens(req: &MessagesRequest) -> u64 {
         .map(|t| {
             count(&t.name)
                 + count(t.description.as_deref().unwrap_or_default())
-                + count(&t.parameters.to_string())
+                + json_tokens(&t.parameters)
         })
         .sum();
     let format = match &req.format {
-        OutputFormat::JsonSchema { schema, .. } => count(&schema.to_string()),
+        OutputFormat::JsonSchema { schema, .. } => json_tokens(schema),
         OutputFormat::Text | OutputFormat::JsonObject => 0,
     };
     (messages + tools + format).max(1)
