@@ -3,6 +3,7 @@
 //! reference: on every recorded fixture and on generated payloads shaped like the
 //! upstream's (every field of the protocol, with values of every JSON type, repeated keys
 //! and escaped names), both yield the same events, errors and verdicts, payload by payload.
+//! Kept whole: the reference decoder and the payload generators exist for that property.
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;

@@ -14,7 +14,8 @@
 //! refuse as a whole only because of a part nobody reads (nesting past 128 levels, a
 //! number out of range, a lone surrogate escape): their known fields are read, where the
 //! `Value` reader dropped the whole event. The property test in `events_tests.rs` holds the
-//! decoder built on this to the `Value` one on generated payloads.
+//! decoder built on this to the `Value` one on generated payloads. Kept whole: each visitor
+//! reads one level of the same payload under the same leniency rule.
 
 use std::borrow::Cow;
 use std::fmt;
