@@ -57,7 +57,7 @@ async fn backup(args: BackupArgs, ctx: Ctx) -> anyhow::Result<()> {
         .into());
     }
     // Read-only: a backup of a file nobody may write (a mount, a copy) works too.
-    let store = ctx.read_store()?;
+    let store = ctx.read_store().await?;
     store
         .backup(dest)
         .await
@@ -74,7 +74,7 @@ async fn backup(args: BackupArgs, ctx: Ctx) -> anyhow::Result<()> {
 }
 
 async fn vacuum(ctx: Ctx) -> anyhow::Result<()> {
-    let store = ctx.store()?;
+    let store = ctx.store().await?;
     let before = store.size().await?;
     store.vacuum().await.context("VACUUM failed")?;
     let after = store.size().await?;
@@ -98,7 +98,7 @@ async fn prune(args: PruneArgs, ctx: Ctx) -> anyhow::Result<()> {
     })?;
     let age_ms = crate::time::duration_ms(age);
     let cutoff = crate::time::unix_now_ms().saturating_sub(age_ms).max(0);
-    let store = ctx.store()?;
+    let store = ctx.store().await?;
     let removed = store.prune(cutoff).await?;
     let since = u64::try_from(cutoff).map_or_else(
         |_| "the start".to_owned(),

@@ -81,7 +81,7 @@ pub async fn run(mut args: ServeArgs, ctx: Ctx) -> anyhow::Result<()> {
         .into());
     }
 
-    let store = ctx.engine_store()?;
+    let store = ctx.engine_store().await?;
     let engine = Engine::new(client, store, config.session_timeout, "serve")
         .with_aliases(config.model_aliases.clone());
     let settings = Settings::from_config(config);

@@ -86,6 +86,23 @@ struct Acc {
     first_tokens: Vec<i64>,
 }
 
+/// What the usage report reads of one request and its response (both backends read the
+/// same figures and leave the grouping and percentiles to [`usage_report`]).
+pub(crate) struct UsageRow {
+    pub model: String,
+    /// UTC calendar day of the request, `YYYY-MM-DD`.
+    pub day: Option<String>,
+    /// `None` while no response is recorded: counted as a request only.
+    pub status: Option<String>,
+    pub error_kind: Option<String>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub reasoning_tokens: i64,
+    pub total_tokens: i64,
+    pub duration_ms: i64,
+    pub first_token_ms: Option<i64>,
+}
+
 pub(crate) fn usage_stats(
     conn: &Connection,
     since_ms: Option<i64>,
@@ -106,38 +123,66 @@ pub(crate) fn usage_stats(
         index::REQUESTS_STATS,
         index::RESPONSES_REQUEST
     ))?;
+    let mut rows = match since_ms {
+        Some(since) => stmt.query([since])?,
+        None => stmt.query([])?,
+    };
+    let mut read = Vec::new();
+    while let Some(row) = rows.next()? {
+        let status: Option<String> = row.get(2)?;
+        let answered = status.is_some();
+        let figure =
+            |i: usize| -> rusqlite::Result<i64> { Ok(if answered { row.get(i)? } else { 0 }) };
+        read.push(UsageRow {
+            model: row.get(0)?,
+            day: row.get(1)?,
+            error_kind: row.get(3)?,
+            prompt_tokens: figure(4)?,
+            completion_tokens: figure(5)?,
+            reasoning_tokens: figure(6)?,
+            total_tokens: figure(7)?,
+            duration_ms: figure(8)?,
+            first_token_ms: if answered { row.get(9)? } else { None },
+            status,
+        });
+    }
+    Ok(usage_report(read, since_ms, by))
+}
+
+/// The usage report of `rows`: one `all` group, or one per model (busiest first) or day.
+pub(crate) fn usage_report(
+    rows: impl IntoIterator<Item = UsageRow>,
+    since_ms: Option<i64>,
+    by: Option<GroupBy>,
+) -> UsageReport {
     let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
     if by.is_none() {
         // The single group exists even with no requests, so callers always get one row.
         groups.entry("all".to_owned()).or_default();
     }
-    let mut rows = match since_ms {
-        Some(since) => stmt.query([since])?,
-        None => stmt.query([])?,
-    };
-    while let Some(row) = rows.next()? {
+    for row in rows {
         let key: String = match by {
             None => "all".to_owned(),
-            Some(GroupBy::Model) => row.get(0)?,
-            Some(GroupBy::Day) => row.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            Some(GroupBy::Model) => row.model,
+            Some(GroupBy::Day) => row.day.unwrap_or_default(),
         };
         let acc = groups.entry(key).or_default();
         acc.group.requests += 1;
-        let Some(status) = row.get::<_, Option<String>>(2)? else {
+        let Some(status) = row.status else {
             continue; // No response yet: counted as a request only.
         };
         if status == "ok" {
             acc.group.ok += 1;
         } else {
-            let kind = row.get::<_, Option<String>>(3)?.unwrap_or(status);
+            let kind = row.error_kind.unwrap_or(status);
             *acc.group.errors_by_kind.entry(kind).or_default() += 1;
         }
-        acc.group.prompt_tokens += row.get::<_, i64>(4)?;
-        acc.group.completion_tokens += row.get::<_, i64>(5)?;
-        acc.group.reasoning_tokens += row.get::<_, i64>(6)?;
-        acc.group.total_tokens += row.get::<_, i64>(7)?;
-        acc.durations.push(row.get(8)?);
-        if let Some(first) = row.get::<_, Option<i64>>(9)? {
+        acc.group.prompt_tokens += row.prompt_tokens;
+        acc.group.completion_tokens += row.completion_tokens;
+        acc.group.reasoning_tokens += row.reasoning_tokens;
+        acc.group.total_tokens += row.total_tokens;
+        acc.durations.push(row.duration_ms);
+        if let Some(first) = row.first_token_ms {
             acc.first_tokens.push(first);
         }
     }
@@ -154,9 +199,9 @@ pub(crate) fn usage_stats(
         // Busiest model first; days stay in calendar order.
         out.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.key.cmp(&b.key)));
     }
-    Ok(UsageReport {
+    UsageReport {
         since_ms,
         group_by: by.map_or("all", GroupBy::as_str),
         groups: out,
-    })
+    }
 }
