@@ -12,6 +12,7 @@
 use std::path::Path;
 
 use super::pg::Postgres;
+use super::pg::copy::{CopyReport, Progress as CopyProgress};
 use super::{
     ConvNode, DbSize, Degraded, Fingerprint, GroupBy, ListQuery, NewRequest, NewResponse,
     NewSession, RequestDetail, RequestSummary, ResponseRow, Result, SessionExport, SessionKey,
@@ -90,6 +91,21 @@ impl Store {
         match &self.backend {
             Backend::Postgres(p) => Some(p),
             Backend::Sqlite(_) => None,
+        }
+    }
+
+    /// Copies the SQLite file at `path` into this PostgreSQL store (`qwenctl db copy`),
+    /// resuming where an earlier copy stopped, and checks that every row arrived.
+    pub async fn copy_from_sqlite(
+        &self,
+        path: &Path,
+        progress: &dyn CopyProgress,
+    ) -> Result<CopyReport> {
+        match &self.backend {
+            Backend::Postgres(p) => super::pg::copy::from_sqlite(path, p, progress).await,
+            Backend::Sqlite(_) => Err(super::Error::Unsupported(
+                "a copy goes from an SQLite file into PostgreSQL",
+            )),
         }
     }
 

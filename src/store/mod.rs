@@ -47,6 +47,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use facade::Store;
 pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_time_ms};
 pub use health::{Degraded, WriteFailure};
+pub use pg::copy::{CopyReport, Progress as CopyProgress, TableCopy};
 pub use types::{
     ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage, StoredToolCall,
 };

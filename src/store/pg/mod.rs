@@ -51,6 +51,29 @@ use super::{
     SessionSummary, Statistics, StoredMessage, Transcript, UsageReport,
 };
 
+/// Why no connection could be had, in one line: the pool's words and each cause's (the
+/// pool's own message leaves out that the connection was refused, or why).
+fn describe(e: &deadpool_postgres::PoolError) -> String {
+    use deadpool_postgres::PoolError;
+    let mut parts = match e {
+        PoolError::Timeout(_) => vec!["no connection within the timeout".to_owned()],
+        PoolError::Backend(e) => vec![e.to_string()],
+        other => vec![other.to_string()],
+    };
+    let mut source = match e {
+        PoolError::Backend(e) => std::error::Error::source(e),
+        _ => None,
+    };
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
 /// The longest one read may take before it counts as failed (a server that stopped
 /// answering without closing the connection).
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -115,7 +138,7 @@ impl Postgres {
         let mut client = pool
             .get()
             .await
-            .map_err(|e| Error::Unreachable(format!("{shown}: {e}")))?;
+            .map_err(|e| Error::Unreachable(describe(&e)))?;
         let schema_version = if migrate {
             migrations::migrate(&mut client).await?
         } else {
@@ -150,6 +173,15 @@ impl Postgres {
                 health,
             }),
         })
+    }
+
+    /// A pooled connection for work outside the writer (`db copy`), or why there is none.
+    pub(crate) async fn connection(&self) -> Result<deadpool_postgres::Object> {
+        self.inner
+            .pool
+            .get()
+            .await
+            .map_err(|e| Error::Unreachable(describe(&e)))
     }
 
     #[cfg_attr(not(test), allow(dead_code))]
@@ -190,7 +222,7 @@ impl Postgres {
         match self.inner.pool.get().await {
             Ok(client) => Ok(client),
             Err(e) => {
-                let detail = e.to_string();
+                let detail = describe(&e);
                 self.inner
                     .health
                     .failed(WriteFailure::Unreachable, &detail, 0);
@@ -424,7 +456,7 @@ impl Postgres {
                 .pool
                 .get()
                 .await
-                .map_err(|e| Error::Unreachable(e.to_string()))?;
+                .map_err(|e| Error::Unreachable(describe(&e)))?;
             client.simple_query("SELECT 1").await?;
             Ok(())
         };

@@ -165,7 +165,7 @@ async fn run_group(
 ) -> std::result::Result<(), Failure> {
     let mut client = shared.pool.get().await.map_err(|e| Failure {
         reason: WriteFailure::Unreachable,
-        detail: e.to_string(),
+        detail: super::describe(&e),
     })?;
     let mut tx = client.transaction().await.map_err(|e| fatal(&e))?;
     for (job, result) in pending.iter_mut() {
