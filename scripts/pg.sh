@@ -4,9 +4,8 @@
 # cluster in target/pg-data (initdb as the `postgres` user when run as root, since the server
 # refuses to run as root), starts it on 127.0.0.1 on a free port with trust authentication
 # on loopback only, exports QWENCTL_TEST_PG_URL for the tests (each test makes its own schema
-# in it) and stops the server when the sourcing shell exits. The kill-and-restart test
-# stops and starts it itself with QWENCTL_TEST_PG_CTL (a command line that runs pg_ctl on
-# this cluster).
+# in it) and stops the server when the sourcing shell exits. The test that kills and
+# restarts a server makes a cluster of its own with the binaries in QWENCTL_TEST_PG_BIN.
 
 pg_root="$(pwd)"
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
@@ -44,7 +43,7 @@ pg_opts="-c listen_addresses=127.0.0.1 -p $pg_port -c unix_socket_directories= \
 "${pg_run[@]}" "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_log" -o "$pg_opts" -w -t 30 start >/dev/null
 
 export QWENCTL_TEST_PG_URL="postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable"
-export QWENCTL_TEST_PG_CTL="${pg_run[*]} $pg_bin/pg_ctl -D $pg_data -l $pg_log -o '$pg_opts' -w -t 30"
+export QWENCTL_TEST_PG_BIN="$pg_bin"
 export QWENCTL_REQUIRE_PG=1
 
 pg_stop() {

@@ -91,10 +91,11 @@ impl std::fmt::Display for WriteFailure {
 }
 
 /// Counts an exchange whose response could not be recorded in
-/// `store_unrecorded_exchanges_total{reason}`: of the writes lost, these are the ones a user
-/// would look for.
-pub(crate) fn exchange_lost(reason: WriteFailure) {
-    metrics::counter!("store_unrecorded_exchanges_total", "reason" => reason.label()).increment(1);
+/// `store_unrecorded_exchanges_total{reason}` (a [`WriteFailure`] label, or `rejected` when
+/// the row itself was refused, as a response whose request was lost is): of the writes
+/// lost, these are the ones a user would look for.
+pub(crate) fn exchange_lost(reason: &'static str) {
+    metrics::counter!("store_unrecorded_exchanges_total", "reason" => reason).increment(1);
 }
 
 /// A running incident, as `/health` shows it.

@@ -264,7 +264,7 @@ fn fail_all(jobs: Vec<Job>, e: &rusqlite::Error, health: &Health) {
     }
     for job in lost {
         if matches!(job.op, Op::RecordResponse(_)) {
-            super::health::exchange_lost(reason);
+            super::health::exchange_lost(reason.label());
         }
         let error = Error::Unwritable {
             reason,

@@ -106,7 +106,9 @@ impl TestServer {
             config.problems
         );
         let client = QwenClient::new(config.upstream()).expect("client");
-        let store = if config.enable_persistence {
+        let store = if let Some(url) = &config.database_url {
+            Store::connect(url.expose()).await.expect("store")
+        } else if config.enable_persistence {
             Store::open(&config.database_path).expect("store")
         } else {
             Store::open_in_memory().expect("store")

@@ -17,6 +17,7 @@ mod crash;
 mod examples;
 mod failures;
 mod large_request;
+mod postgres;
 mod responses_api;
 mod robustness;
 mod security;

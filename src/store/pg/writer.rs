@@ -145,6 +145,14 @@ async fn commit_group(jobs: Vec<Job>, shared: &Shared) {
     }
     let incident = shared.health.degraded().is_some();
     for (job, result) in done {
+        if let (Err(e), Op::RecordResponse(response)) = (&result, &job.op) {
+            tracing::warn!(
+                request_id = %response.request_id,
+                error = %e,
+                "an exchange could not be recorded"
+            );
+            crate::store::health::exchange_lost("rejected");
+        }
         if let Err(e) = &result {
             // The error names the op and the database's reason, never a message's content.
             if incident {
@@ -268,7 +276,7 @@ fn fail_all(jobs: Vec<Job>, reason: WriteFailure, detail: &str, health: &Health)
                 reason = reason.as_str(),
                 "an exchange could not be recorded"
             );
-            crate::store::health::exchange_lost(reason);
+            crate::store::health::exchange_lost(reason.label());
         }
         let error = Error::Unwritable {
             reason,

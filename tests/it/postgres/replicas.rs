@@ -1,0 +1,132 @@
+//! Two `serve` replicas on one PostgreSQL database in front of one upstream: a conversation
+//! whose turns alternate between them stays one upstream chat, and either replica's data
+//! API shows all of it.
+
+use qwen_fake::{FakeOptions, FakeUpstream};
+use serde_json::{Value, json};
+
+use super::{fresh_schema, server_url};
+use crate::common::{TestServer, chat_id, parent_id, sent_content};
+
+/// Two in-process `serve`s with their own pools on the database `url`, both talking to one
+/// fake upstream (the second is handed the first's URL; its own fake stays unused).
+async fn replicas(url: &str) -> (TestServer, TestServer) {
+    let env = vec![("DATABASE_URL", url.to_owned())];
+    let a = TestServer::start_with(crate::common::ServerOptions {
+        env: env.clone(),
+        ..Default::default()
+    })
+    .await;
+    let unused = FakeUpstream::start(FakeOptions::default()).await.unwrap();
+    let mut env_b = env;
+    env_b.push(("QWEN_BASE_URL", a.fake.url()));
+    let b = TestServer::start_on(unused, env_b, None).await;
+    (a, b)
+}
+
+fn user(text: &str) -> Value {
+    json!({"role": "user", "content": text})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_conversation_alternating_between_replicas_stays_one_upstream_chat() {
+    let Some(server) = server_url("a_conversation_alternating_between_replicas") else {
+        return;
+    };
+    let url = fresh_schema(&server).await;
+    let (a, b) = replicas(&url).await;
+    let mut history: Vec<Value> = vec![json!({"role": "system", "content": "Be brief."})];
+    for turn in 0..6 {
+        history.push(user(&format!("My name is Turn{turn}. What is mine?")));
+        let replica = if turn % 2 == 0 { &a } else { &b };
+        let (status, body) = replica
+            .chat("qwen3-max", &Value::Array(history.clone()))
+            .await;
+        assert_eq!(status, 200, "turn {turn}: {body}");
+        let answer = body["choices"][0]["message"]["content"]
+            .as_str()
+            .expect("content")
+            .to_owned();
+        history.push(json!({"role": "assistant", "content": answer}));
+    }
+
+    // The upstream saw one chat, one message per turn, each turn continuing the last.
+    let completions = a.fake.completions();
+    assert_eq!(completions.len(), 6);
+    assert_eq!(a.fake.chat_count(), 1, "one upstream chat");
+    let chat = chat_id(&completions[0]);
+    assert!(completions.iter().all(|c| chat_id(c) == chat));
+    assert_eq!(parent_id(&completions[0]), None);
+    for (turn, completion) in completions.iter().enumerate().skip(1) {
+        let sent = sent_content(completion);
+        assert!(sent.contains(&format!("Turn{turn}")), "turn {turn}: {sent}");
+        assert!(
+            !sent.contains("Turn0"),
+            "turn {turn} resent the history instead of continuing: {sent}"
+        );
+        assert!(parent_id(completion).is_some(), "turn {turn} has no parent");
+    }
+
+    // Either replica lists the whole conversation.
+    for replica in [&a, &b] {
+        let sessions: Value = replica.get("/v1/sessions").await.json().await.unwrap();
+        let data = sessions["data"].as_array().expect("sessions");
+        assert_eq!(data.len(), 1, "{sessions}");
+        assert_eq!(data[0]["turns"], 6, "{sessions}");
+        let id = data[0]["id"].as_str().unwrap();
+        let requests: Value = replica
+            .get(&format!("/v1/sessions/{id}/requests"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(requests["data"].as_array().map(Vec::len), Some(6));
+        let stats: Value = replica
+            .get("/v1/responses/stats")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(stats["statistics"]["total_requests"], 6, "{stats}");
+    }
+}
+
+/// The same next turn sent to both replicas at once (a client retrying on another replica,
+/// or a regenerate) continues the one chat from the same answer on both: two sibling
+/// answers in one chat, never a second chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_turn_racing_on_two_replicas_continues_one_chat() {
+    let Some(server) = server_url("the_same_turn_racing_on_two_replicas") else {
+        return;
+    };
+    let url = fresh_schema(&server).await;
+    let (a, b) = replicas(&url).await;
+    let mut history = vec![user("My name is Racer.")];
+    let (status, body) = a.chat("qwen3-max", &Value::Array(history.clone())).await;
+    assert_eq!(status, 200, "{body}");
+    history.push(json!({
+        "role": "assistant",
+        "content": body["choices"][0]["message"]["content"],
+    }));
+    history.push(user("What is my name?"));
+    let messages = Value::Array(history);
+    let (one, two) = tokio::join!(
+        a.chat("qwen3-max", &messages),
+        b.chat("qwen3-max", &messages)
+    );
+    for (status, body) in [&one, &two] {
+        assert_eq!(*status, 200, "{body}");
+        let text = body["choices"][0]["message"]["content"].as_str().unwrap();
+        assert!(
+            text.contains("Racer"),
+            "the chat's context was lost: {text}"
+        );
+    }
+    let completions = a.fake.completions();
+    assert_eq!(completions.len(), 3);
+    assert_eq!(a.fake.chat_count(), 1, "one upstream chat");
+    assert_eq!(parent_id(&completions[1]), parent_id(&completions[2]));
+    for completion in &completions[1..] {
+        assert_eq!(sent_content(completion), "What is my name?");
+    }
+}
