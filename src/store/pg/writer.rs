@@ -3,8 +3,10 @@
 //!
 //! Writes arrive through the same bounded channel and as the same ops. The task waits for
 //! one, drains whatever else is queued (up to [`GROUP_MAX`]) and runs the lot in one
-//! transaction on one pooled connection, each op in its own savepoint, so a bad row fails
-//! alone; waiters hear back only after the commit, which is what lets `record_response`
+//! transaction on one pooled connection; when an op fails on its own row (a constraint),
+//! the group is run again with each op in a savepoint, so a bad row fails alone (savepoints
+//! for every op would double the round trips of every group). Waiters hear back only after
+//! the commit, which is what lets `record_response`
 //! promise that a completed exchange is in the database before the client's last byte.
 //!
 //! A failure of the database itself fails the whole group and opens an incident in
@@ -165,8 +167,11 @@ async fn commit_group(jobs: Vec<Job>, shared: &Shared) {
     }
 }
 
-/// The group's transaction: each op in a savepoint, its own result kept beside it. Returns
-/// a failure of the database itself (which fails the group), else `Ok` once committed.
+/// The group's transaction. First every op runs straight in it (one round trip per
+/// statement, nothing more); only when an op fails on its own row is that transaction rolled
+/// back and the group run again with each op in a savepoint, so the bad row fails alone.
+/// Returns a failure of the database itself (which fails the group), else `Ok` once
+/// committed.
 async fn run_group(
     pending: &mut [(Job, Option<Result<Done>>)],
     shared: &Shared,
@@ -175,19 +180,56 @@ async fn run_group(
         reason: WriteFailure::Unreachable,
         detail: super::describe(&e),
     })?;
+    if let Some(outcomes) = straight(&mut client, pending).await? {
+        for ((_, result), outcome) in pending.iter_mut().zip(outcomes) {
+            *result = Some(outcome);
+        }
+        return Ok(());
+    }
     let mut tx = client.transaction().await.map_err(|e| fatal(&e))?;
     for (job, result) in pending.iter_mut() {
         let outcome = match &job.op {
             Op::Flush => Ok(Done::Unit),
-            Op::Vacuum | Op::Fault(_) => Err(Error::Unsupported(
-                "this operation is for the SQLite store only",
-            )),
+            Op::Vacuum | Op::Fault(_) => Err(unsupported()),
             op => in_savepoint(&mut tx, op).await?,
         };
         *result = Some(outcome);
     }
     tx.commit().await.map_err(|e| fatal(&e))?;
     Ok(())
+}
+
+fn unsupported() -> Error {
+    Error::Unsupported("this operation is for the SQLite store only")
+}
+
+/// Runs the group's ops in one transaction without savepoints and commits it: the
+/// outcomes, or `None` (rolled back, nothing written) when an op failed on its own row.
+async fn straight(
+    client: &mut deadpool_postgres::Object,
+    pending: &[(Job, Option<Result<Done>>)],
+) -> std::result::Result<Option<Vec<Result<Done>>>, Failure> {
+    let tx = client.transaction().await.map_err(|e| fatal(&e))?;
+    let mut outcomes = Vec::with_capacity(pending.len());
+    for (job, _) in pending {
+        let outcome = match &job.op {
+            Op::Flush => Ok(Done::Unit),
+            Op::Vacuum | Op::Fault(_) => Err(unsupported()),
+            op => match apply(&tx, op).await {
+                Ok(done) => Ok(done),
+                Err(e) => {
+                    if let Some(failure) = classify(&e) {
+                        return Err(failure);
+                    }
+                    tx.rollback().await.map_err(|e| fatal(&e))?;
+                    return Ok(None);
+                }
+            },
+        };
+        outcomes.push(outcome);
+    }
+    tx.commit().await.map_err(|e| fatal(&e))?;
+    Ok(Some(outcomes))
 }
 
 /// Runs `op` in a savepoint. The outer error is a failure of the database (the group
