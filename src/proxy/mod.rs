@@ -30,6 +30,7 @@ use crate::session::Engine;
 
 mod chat;
 pub mod conn;
+mod cors;
 mod data;
 mod error;
 mod exchange;
@@ -52,6 +53,8 @@ pub struct Settings {
     pub api_keys: Vec<ApiKey>,
     /// The hosts and origins a keyless `serve` answers.
     pub access: guard::Access,
+    /// `CORS_ORIGINS`: the browser origins that get CORS headers (design.md §13).
+    pub cors: crate::config::OriginList,
     pub keepalive: Duration,
     pub max_body: usize,
     pub enable_crud_api: bool,
@@ -70,6 +73,7 @@ impl Settings {
         Settings {
             api_keys: config.api_keys.clone(),
             access: guard::Access::from_config(config),
+            cors: config.cors_origins.clone(),
             // A zero interval would spin; a keep-alive every 10 ms is already absurd.
             keepalive: config.keepalive_interval.max(Duration::from_millis(10)),
             max_body: config.max_request_body,
@@ -194,6 +198,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             guard::check_caller,
         ))
         .layer(axum::middleware::from_fn(middleware::observe))
+        // Outermost: a preflight is answered before the host, origin and key checks (a
+        // browser sends no key with it), and every answer, theirs included, gets its CORS
+        // headers.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::cors,
+        ))
 }
 
 /// Housekeeping while serving: histogram upkeep, forgetting idle sessions, and, when nothing

@@ -13,6 +13,7 @@ mod chat;
 mod cli;
 mod connections;
 mod conversations;
+mod cors;
 mod crash;
 mod examples;
 mod failures;
