@@ -12,8 +12,8 @@ use rusqlite::backup::{Backup, StepResult};
 
 use super::{
     ConvNode, DbSize, Fingerprint, GroupBy, ListQuery, RequestDetail, RequestSummary, ResponseRow,
-    Result, SessionExport, SessionKey, SessionStats, SessionSummary, Statistics, Store,
-    StoredMessage, Transcript, UsageReport, conn, history, queries, stats,
+    Result, SessionExport, SessionKey, SessionMatch, SessionStats, SessionSummary, Statistics,
+    Store, StoredMessage, Transcript, UsageReport, conn, history, queries, search, stats,
 };
 
 /// How long a backup keeps retrying while the writer holds the database.
@@ -50,6 +50,16 @@ impl Store {
     pub async fn session_stats(&self, id: &str) -> Result<Option<SessionStats>> {
         let id = id.to_owned();
         self.read(move |c| stats::session_stats(c, &id)).await
+    }
+
+    /// Sessions whose messages or answers contain every word of `text` (taken as words,
+    /// never as query syntax), filtered and paged by `q`, newest first, each with a snippet
+    /// of its newest match.
+    pub async fn search_sessions(&self, text: &str, q: &ListQuery) -> Result<Vec<SessionMatch>> {
+        let text = text.to_owned();
+        let q = q.clone();
+        self.read(move |c| search::search_sessions(c, &text, &q))
+            .await
     }
 
     /// Ids of the sessions matching `q`, newest first: export walks these one at a time.
@@ -129,7 +139,14 @@ impl Store {
         self.read(move |c| history::conversation(c, &id)).await
     }
 
-    /// Usage figures since `since_ms`, in one `all` group or per model or day.
+    /// Usage figures of the requests matching `q` (filters only; paging is ignored), in one
+    /// `all` group or per model, day or hour.
+    pub async fn usage_report(&self, q: &ListQuery, by: Option<GroupBy>) -> Result<UsageReport> {
+        let q = q.clone();
+        self.read(move |c| stats::usage_report(c, &q, by)).await
+    }
+
+    /// Usage figures since `since_ms`, in one `all` group or per model, day or hour.
     pub async fn usage_stats(
         &self,
         since_ms: Option<i64>,

@@ -27,6 +27,7 @@ mod migrations;
 mod planner;
 mod queries;
 mod read_only;
+mod search;
 mod stats;
 mod types;
 mod views;
@@ -42,8 +43,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
-pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_time_ms};
+pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_since_ms, parse_time_ms};
 pub use health::{Degraded, WriteFailure};
+pub use search::{Segment, SessionMatch};
 pub use types::{
     ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage, StoredToolCall,
 };

@@ -44,6 +44,8 @@ pub(crate) mod index {
     pub(crate) const REQUESTS_STATS: &str = "requests_stats";
     /// The primary key of `request_messages` (`request_id, position`).
     pub(crate) const REQUEST_MESSAGES_PK: &str = "sqlite_autoindex_request_messages_1";
+    /// `request_messages (message_id)`: the requests a message was sent with.
+    pub(crate) const REQUEST_MESSAGES_MESSAGE: &str = "request_messages_message";
     pub(crate) const RESPONSES_PK: &str = "sqlite_autoindex_responses_1";
     /// `responses (request_id, status, error_kind, …tokens, duration_ms, first_token_ms)`.
     pub(crate) const RESPONSES_REQUEST: &str = "responses_request";
@@ -134,7 +136,7 @@ const SESSION_COLUMNS: Columns = Columns {
 
 /// A query for the sessions that `page` (a `SELECT` over `sessions` with a `seq` rowid
 /// column) picks, with their totals computed for those sessions only.
-fn with_totals(page: &str) -> String {
+pub(crate) fn with_totals(page: &str) -> String {
     let by_session = index::REQUESTS_SESSION;
     let by_request = index::RESPONSES_REQUEST;
     format!(
@@ -261,7 +263,7 @@ pub(crate) fn sessions_by_creation(
     Ok(rows?)
 }
 
-fn session_summary(row: &Row<'_>) -> rusqlite::Result<SessionSummary> {
+pub(crate) fn session_summary(row: &Row<'_>) -> rusqlite::Result<SessionSummary> {
     Ok(SessionSummary {
         object: "session",
         id: row.get("id")?,
