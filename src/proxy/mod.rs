@@ -11,8 +11,8 @@
 //! Each wire format is one module (`chat`: OpenAI chat completions; `legacy`: OpenAI legacy
 //! completions) that turns its request into the engine's turn request and the answer's
 //! pieces into its own events; `exchange` and `sse` hold what they share. Handlers reach the
-//! upstream and the store only through the [`Engine`]; the data API (`data`) alone reads the
-//! store directly.
+//! upstream and the store only through the [`Engine`]; the data API (`data`, and `events`
+//! for its live stream) alone reads the store directly. `cors` answers browsers (§13).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +33,7 @@ pub mod conn;
 mod cors;
 mod data;
 mod error;
+mod events;
 mod exchange;
 mod guard;
 mod legacy;
@@ -114,6 +115,9 @@ pub struct AppState {
     pub started: Instant,
     /// Fires when the shutdown grace period is over: streams still open end then.
     pub deadline: CancellationToken,
+    /// Fires when the shutdown begins: streams that would never end by themselves
+    /// (`/v1/events`) end then, so they do not hold it up.
+    pub stopping: CancellationToken,
     upstream_health: AtomicU8,
 }
 
@@ -124,6 +128,7 @@ impl AppState {
             settings,
             started: Instant::now(),
             deadline: CancellationToken::new(),
+            stopping: CancellationToken::new(),
             upstream_health: AtomicU8::new(UpstreamHealth::Unknown as u8),
         })
     }
@@ -175,7 +180,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(ops::metrics))
         .with_state(state.clone());
     if state.settings.enable_crud_api {
-        api = api.merge(data::router(state.engine.archive().clone()));
+        let store = state.engine.archive().clone();
+        api = api
+            .merge(data::router(store.clone()))
+            .merge(events::router(store, state.stopping.clone()));
     }
     Router::new()
         .route("/health", get(ops::health))
@@ -240,8 +248,12 @@ pub async fn serve(
     metrics::install();
     let maintenance = tokio::spawn(maintain(state.clone()));
     let app = router(state.clone());
+    let stopping = state.stopping.clone();
     let shutdown = conn::Shutdown {
-        signal: shutdown,
+        signal: async move {
+            shutdown.await;
+            stopping.cancel();
+        },
         grace: state.settings.shutdown_timeout,
         deadline: state.deadline.clone(),
     };

@@ -11,9 +11,10 @@ use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
 
 use super::{
-    ConvNode, DbSize, Fingerprint, GroupBy, ListQuery, RequestDetail, RequestSummary, ResponseRow,
-    Result, SessionExport, SessionKey, SessionMatch, SessionStats, SessionSummary, Statistics,
-    Store, StoredMessage, Transcript, UsageReport, conn, history, queries, search, stats,
+    ConvNode, DbSize, Exchange, Fingerprint, GroupBy, ListQuery, RequestDetail, RequestSummary,
+    ResponseRow, Result, SessionExport, SessionKey, SessionMatch, SessionStats, SessionSummary,
+    Statistics, Store, StoredMessage, Transcript, UsageReport, conn, history, queries, search,
+    stats,
 };
 
 /// How long a backup keeps retrying while the writer holds the database.
@@ -95,6 +96,12 @@ impl Store {
     pub async fn list_requests(&self, q: &ListQuery) -> Result<Vec<RequestSummary>> {
         let q = q.clone();
         self.read(move |c| queries::list_requests(c, &q)).await
+    }
+
+    /// A request with its response's figures (what `GET /v1/events` sends).
+    pub async fn exchange(&self, request_id: &str) -> Result<Option<Exchange>> {
+        let id = request_id.to_owned();
+        self.read(move |c| queries::exchange(c, &id)).await
     }
 
     /// A request with its bodies and full message list.

@@ -97,6 +97,28 @@ pub struct RequestSummary {
     pub status: Option<String>,
 }
 
+/// A request with the outcome of its response: an item of `GET /v1/requests` plus the
+/// response's figures (`null` while none is recorded). What `GET /v1/events` sends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exchange {
+    #[serde(flatten)]
+    pub request: RequestSummary,
+    /// The data API's id of the response (`GET /v1/responses/{id}`).
+    pub response_id: Option<String>,
+    pub error_kind: Option<String>,
+    pub finish_reason: Option<String>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub reasoning_tokens: Option<i64>,
+    pub total_tokens: Option<i64>,
+    /// Tool calls the answer made.
+    pub tool_calls: i64,
+    pub first_token_ms: Option<i64>,
+    pub duration_ms: Option<i64>,
+    /// When the response was recorded.
+    pub completed_at: Option<i64>,
+}
+
 /// A request with its bodies and its full message list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RequestDetail {

@@ -15,6 +15,7 @@ mod connections;
 mod conversations;
 mod cors;
 mod crash;
+mod events;
 mod examples;
 mod failures;
 mod large_request;
