@@ -13,11 +13,13 @@ use std::path::Path;
 
 use super::pg::Postgres;
 use super::pg::copy::{CopyReport, Progress as CopyProgress};
+use tokio::sync::broadcast;
+
 use super::{
-    ConvNode, DbSize, Degraded, Fingerprint, GroupBy, ListQuery, NewRequest, NewResponse,
-    NewSession, RequestDetail, RequestSummary, ResponseRow, Result, SessionExport, SessionKey,
-    SessionStats, SessionSummary, Sqlite, Statistics, StoredMessage, Transcript, UsageReport,
-    WriteFault,
+    ConvNode, DbSize, Degraded, Exchange, Fingerprint, GroupBy, ListQuery, NewRequest, NewResponse,
+    NewSession, Recorded, RequestDetail, RequestSummary, ResponseRow, Result, SessionExport,
+    SessionKey, SessionMatch, SessionStats, SessionSummary, Sqlite, Statistics, StoredMessage,
+    Transcript, UsageReport, WriteFault,
 };
 
 /// Handle on the store; cheap to clone.
@@ -183,6 +185,16 @@ impl Store {
         dispatch!(self.record_response(response))
     }
 
+    /// Every response committed from now on, as it is committed (`GET /v1/events`); a
+    /// subscriber that falls behind misses the oldest and is told how many. On PostgreSQL
+    /// this includes the responses the other replicas commit.
+    pub fn subscribe(&self) -> broadcast::Receiver<Recorded> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.subscribe(),
+            Backend::Postgres(p) => p.subscribe(),
+        }
+    }
+
     /// Remembers (or replaces) a conversation node by fingerprint. Queued.
     pub async fn remember(&self, node: ConvNode) -> Result<()> {
         dispatch!(self.remember(node))
@@ -247,6 +259,13 @@ impl Store {
         dispatch!(self.session_stats(id))
     }
 
+    /// Sessions whose messages or answers contain every word of `text` (taken as words,
+    /// never as query syntax), filtered and paged by `q`, newest first, each with a snippet
+    /// of its newest match.
+    pub async fn search_sessions(&self, text: &str, q: &ListQuery) -> Result<Vec<SessionMatch>> {
+        dispatch!(self.search_sessions(text, q))
+    }
+
     /// Ids of the sessions matching `q`, newest first: export walks these one at a time.
     pub async fn session_ids(&self, q: &ListQuery) -> Result<Vec<String>> {
         dispatch!(self.session_ids(q))
@@ -276,6 +295,11 @@ impl Store {
     /// Requests, newest first.
     pub async fn list_requests(&self, q: &ListQuery) -> Result<Vec<RequestSummary>> {
         dispatch!(self.list_requests(q))
+    }
+
+    /// A request with its response's figures (what `GET /v1/events` sends).
+    pub async fn exchange(&self, request_id: &str) -> Result<Option<Exchange>> {
+        dispatch!(self.exchange(request_id))
     }
 
     /// A request with its bodies and full message list.
@@ -312,7 +336,13 @@ impl Store {
         dispatch!(self.conversation(session_id))
     }
 
-    /// Usage figures since `since_ms`, in one `all` group or per model or day.
+    /// Usage figures of the requests matching `q` (filters only; paging is ignored), in one
+    /// `all` group or per model, day or hour.
+    pub async fn usage_report(&self, q: &ListQuery, by: Option<GroupBy>) -> Result<UsageReport> {
+        dispatch!(self.usage_report(q, by))
+    }
+
+    /// Usage figures since `since_ms`, in one `all` group or per model, day or hour.
     pub async fn usage_stats(
         &self,
         since_ms: Option<i64>,

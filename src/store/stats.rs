@@ -1,4 +1,5 @@
-//! Aggregates: the statistics of the data endpoints and the usage report of `qwenctl stats`.
+//! Aggregates: the statistics of the data endpoints and the usage report of `qwenctl stats`
+//! and of `/v1/responses/stats?group_by=` (per model, UTC day or UTC hour).
 //!
 //! Sums and means are left to SQL; percentiles are computed here from the rows because
 //! SQLite has no percentile function and the rows of one report fit comfortably in memory.
@@ -86,12 +87,80 @@ struct Acc {
     first_tokens: Vec<i64>,
 }
 
+pub(crate) fn usage_stats(
+    conn: &Connection,
+    since_ms: Option<i64>,
+    by: Option<GroupBy>,
+) -> Result<UsageReport> {
+    let q = ListQuery {
+        since_ms,
+        ..ListQuery::default()
+    };
+    usage_report(conn, &q, by)
+}
+
+/// The usage figures of the requests matching `q` (its filters; paging is ignored), in one
+/// `all` group or per model, day or hour.
+pub(crate) fn usage_report(
+    conn: &Connection,
+    q: &ListQuery,
+    by: Option<GroupBy>,
+) -> Result<UsageReport> {
+    // The filter renders only the fields given (`?1 IS NULL OR …` would hide the range
+    // from the planner), so a report over everything has no WHERE at all.
+    let filter = q.filter(&Columns {
+        key: "r.api_key_id",
+        session: "r.session_id",
+        model: "r.model",
+        time: "r.received_at",
+    });
+    let requests = if q.session_id.is_some() {
+        index::REQUESTS_SESSION
+    } else {
+        index::REQUESTS_STATS
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT r.model, strftime('%Y-%m-%d', r.received_at / 1000, 'unixepoch'),
+                strftime('%Y-%m-%dT%H:00:00Z', r.received_at / 1000, 'unixepoch'),
+                p.status, p.error_kind, p.prompt_tokens, p.completion_tokens,
+                p.reasoning_tokens, p.total_tokens, p.duration_ms, p.first_token_ms
+         FROM requests r INDEXED BY {requests}
+              LEFT JOIN responses p INDEXED BY {} ON p.request_id = r.id {}",
+        index::RESPONSES_REQUEST,
+        filter.clause
+    ))?;
+    let mut rows = stmt.query(params_from_iter(filter.args.iter()))?;
+    let mut read = Vec::new();
+    while let Some(row) = rows.next()? {
+        let status: Option<String> = row.get(3)?;
+        let answered = status.is_some();
+        let figure =
+            |i: usize| -> rusqlite::Result<i64> { Ok(if answered { row.get(i)? } else { 0 }) };
+        read.push(UsageRow {
+            model: row.get(0)?,
+            day: row.get(1)?,
+            hour: row.get(2)?,
+            error_kind: row.get(4)?,
+            prompt_tokens: figure(5)?,
+            completion_tokens: figure(6)?,
+            reasoning_tokens: figure(7)?,
+            total_tokens: figure(8)?,
+            duration_ms: figure(9)?,
+            first_token_ms: if answered { row.get(10)? } else { None },
+            status,
+        });
+    }
+    Ok(aggregate(read, q.since_ms, by))
+}
+
 /// What the usage report reads of one request and its response (both backends read the
-/// same figures and leave the grouping and percentiles to [`usage_report`]).
+/// same figures and leave the grouping and percentiles to [`aggregate`]).
 pub(crate) struct UsageRow {
     pub model: String,
     /// UTC calendar day of the request, `YYYY-MM-DD`.
     pub day: Option<String>,
+    /// UTC hour of the request, `YYYY-MM-DDTHH:00:00Z`.
+    pub hour: Option<String>,
     /// `None` while no response is recorded: counted as a request only.
     pub status: Option<String>,
     pub error_kind: Option<String>,
@@ -103,54 +172,9 @@ pub(crate) struct UsageRow {
     pub first_token_ms: Option<i64>,
 }
 
-pub(crate) fn usage_stats(
-    conn: &Connection,
-    since_ms: Option<i64>,
-    by: Option<GroupBy>,
-) -> Result<UsageReport> {
-    // Without `since` there is no WHERE at all: `?1 IS NULL OR …` would hide the range.
-    let since = if since_ms.is_some() {
-        "WHERE r.received_at >= ?1"
-    } else {
-        ""
-    };
-    let mut stmt = conn.prepare(&format!(
-        "SELECT r.model, strftime('%Y-%m-%d', r.received_at / 1000, 'unixepoch'),
-                p.status, p.error_kind, p.prompt_tokens, p.completion_tokens,
-                p.reasoning_tokens, p.total_tokens, p.duration_ms, p.first_token_ms
-         FROM requests r INDEXED BY {}
-              LEFT JOIN responses p INDEXED BY {} ON p.request_id = r.id {since}",
-        index::REQUESTS_STATS,
-        index::RESPONSES_REQUEST
-    ))?;
-    let mut rows = match since_ms {
-        Some(since) => stmt.query([since])?,
-        None => stmt.query([])?,
-    };
-    let mut read = Vec::new();
-    while let Some(row) = rows.next()? {
-        let status: Option<String> = row.get(2)?;
-        let answered = status.is_some();
-        let figure =
-            |i: usize| -> rusqlite::Result<i64> { Ok(if answered { row.get(i)? } else { 0 }) };
-        read.push(UsageRow {
-            model: row.get(0)?,
-            day: row.get(1)?,
-            error_kind: row.get(3)?,
-            prompt_tokens: figure(4)?,
-            completion_tokens: figure(5)?,
-            reasoning_tokens: figure(6)?,
-            total_tokens: figure(7)?,
-            duration_ms: figure(8)?,
-            first_token_ms: if answered { row.get(9)? } else { None },
-            status,
-        });
-    }
-    Ok(usage_report(read, since_ms, by))
-}
-
-/// The usage report of `rows`: one `all` group, or one per model (busiest first) or day.
-pub(crate) fn usage_report(
+/// The usage report of `rows`: one `all` group, or one per model (busiest first), day or
+/// hour.
+pub(crate) fn aggregate(
     rows: impl IntoIterator<Item = UsageRow>,
     since_ms: Option<i64>,
     by: Option<GroupBy>,
@@ -165,6 +189,7 @@ pub(crate) fn usage_report(
             None => "all".to_owned(),
             Some(GroupBy::Model) => row.model,
             Some(GroupBy::Day) => row.day.unwrap_or_default(),
+            Some(GroupBy::Hour) => row.hour.unwrap_or_default(),
         };
         let acc = groups.entry(key).or_default();
         acc.group.requests += 1;
@@ -174,6 +199,9 @@ pub(crate) fn usage_report(
         if status == "ok" {
             acc.group.ok += 1;
         } else {
+            if status == "error" {
+                acc.group.errors += 1;
+            }
             let kind = row.error_kind.unwrap_or(status);
             *acc.group.errors_by_kind.entry(kind).or_default() += 1;
         }
@@ -196,7 +224,7 @@ pub(crate) fn usage_report(
         })
         .collect();
     if by == Some(GroupBy::Model) {
-        // Busiest model first; days stay in calendar order.
+        // Busiest model first; days and hours stay in calendar order.
         out.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.key.cmp(&b.key)));
     }
     UsageReport {

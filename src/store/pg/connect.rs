@@ -67,17 +67,30 @@ pub(crate) fn config(url: &str) -> Result<tokio_postgres::Config> {
     Ok(config)
 }
 
+/// The TLS connector `config` asks for: none with `sslmode=disable`.
+pub(crate) fn tls_for(
+    config: &tokio_postgres::Config,
+) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>> {
+    if config.get_ssl_mode() == SslMode::Disable {
+        Ok(None)
+    } else {
+        tls().map(Some)
+    }
+}
+
 /// The pool of connections to `config`'s database. Nothing is connected yet.
-pub(crate) fn pool(config: tokio_postgres::Config) -> Result<Pool> {
+pub(crate) fn pool(
+    config: tokio_postgres::Config,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+) -> Result<Pool> {
     let manager_config = ManagerConfig {
         // A connection the server closed (a restart) is found closed and replaced; a
         // query on each checkout would cost a round trip per read.
         recycling_method: RecyclingMethod::Fast,
     };
-    let manager = if config.get_ssl_mode() == SslMode::Disable {
-        Manager::from_config(config, tokio_postgres::NoTls, manager_config)
-    } else {
-        Manager::from_config(config, tls()?, manager_config)
+    let manager = match tls {
+        None => Manager::from_config(config, tokio_postgres::NoTls, manager_config),
+        Some(tls) => Manager::from_config(config, tls, manager_config),
     };
     let connect = CONNECT_TIMEOUT + Duration::from_secs(1);
     Pool::builder(manager)

@@ -13,8 +13,10 @@ use tokio_postgres::GenericClient;
 use crate::store::Result;
 
 /// The SQL migrations, oldest first: `(version, name, sql)`. Append only.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("migrations/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (2, "search", include_str!("migrations/0002_search.sql")),
+];
 
 /// The advisory lock every migration run holds: "qwenctl" in ASCII, so other applications
 /// sharing the database are unlikely to collide with it.

@@ -17,6 +17,7 @@
 
 mod connect;
 pub(crate) mod copy;
+mod events;
 mod failure;
 pub(crate) mod migrations;
 mod reads;
@@ -46,9 +47,10 @@ pub(crate) fn check_url(url: &str) -> std::result::Result<(), String> {
 use super::health::{Degraded, Health, WriteFailure};
 use super::writer::{Done, Job, Op, QUEUE_CAPACITY, WriteFault};
 use super::{
-    ConvNode, DbSize, Error, Fingerprint, GroupBy, ListQuery, NewRequest, NewResponse, NewSession,
-    RequestDetail, RequestSummary, ResponseRow, Result, SessionExport, SessionKey, SessionStats,
-    SessionSummary, Statistics, StoredMessage, Transcript, UsageReport,
+    ConvNode, DbSize, Error, Exchange, Fingerprint, GroupBy, ListQuery, NewRequest, NewResponse,
+    NewSession, Recorded, RequestDetail, RequestSummary, ResponseRow, Result, SessionExport,
+    SessionKey, SessionMatch, SessionStats, SessionSummary, Statistics, StoredMessage, Transcript,
+    UsageReport,
 };
 
 /// Why no connection could be had, in one line: the pool's words and each cause's (the
@@ -96,6 +98,8 @@ struct Inner {
     schema_version: i64,
     commits: Arc<AtomicU64>,
     health: Arc<Health>,
+    /// The responses every replica commits, for `GET /v1/events`.
+    events: Arc<events::Events>,
 }
 
 impl std::fmt::Debug for Postgres {
@@ -134,7 +138,9 @@ impl Postgres {
     /// schema is older than this qwenctl reads, and starts no writer).
     pub(crate) async fn connect(url: &str, migrate: bool) -> Result<Postgres> {
         let shown = redacted(url);
-        let pool = connect::pool(connect::config(url)?)?;
+        let config = connect::config(url)?;
+        let tls = connect::tls_for(&config)?;
+        let pool = connect::pool(config.clone(), tls.clone())?;
         let mut client = pool
             .get()
             .await
@@ -171,8 +177,15 @@ impl Postgres {
                 schema_version,
                 commits,
                 health,
+                events: Arc::new(events::Events::new(config, tls)),
             }),
         })
+    }
+
+    /// Every response any replica commits from now on (`GET /v1/events`), heard through
+    /// PostgreSQL's `LISTEN`/`NOTIFY` on a connection of its own, opened at the first call.
+    pub(crate) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Recorded> {
+        self.inner.events.subscribe()
     }
 
     /// A pooled connection for work outside the writer (`db copy`), or why there is none.
@@ -395,6 +408,28 @@ impl Postgres {
         in_snapshot!(self, |tx| reads::session_export(tx, id))
     }
 
+    pub(crate) async fn search_sessions(
+        &self,
+        text: &str,
+        q: &ListQuery,
+    ) -> Result<Vec<SessionMatch>> {
+        in_snapshot!(self, |tx| reads::search_sessions(tx, text, q))
+    }
+
+    pub(crate) async fn exchange(&self, request_id: &str) -> Result<Option<Exchange>> {
+        let client = self.client().await?;
+        let read = reads::exchange(&**client, request_id);
+        self.observe(tokio::time::timeout(READ_TIMEOUT, read).await)
+    }
+
+    pub(crate) async fn usage_report(
+        &self,
+        q: &ListQuery,
+        by: Option<GroupBy>,
+    ) -> Result<UsageReport> {
+        in_snapshot!(self, |tx| reads::usage_report(tx, q, by))
+    }
+
     pub(crate) async fn list_requests(&self, q: &ListQuery) -> Result<Vec<RequestSummary>> {
         in_snapshot!(self, |tx| reads::list_requests(tx, q))
     }
@@ -438,7 +473,11 @@ impl Postgres {
         since_ms: Option<i64>,
         by: Option<GroupBy>,
     ) -> Result<UsageReport> {
-        in_snapshot!(self, |tx| reads::usage_stats(tx, since_ms, by))
+        let q = ListQuery {
+            since_ms,
+            ..ListQuery::default()
+        };
+        in_snapshot!(self, |tx| reads::usage_report(tx, &q, by))
     }
 
     pub(crate) async fn active_sessions(&self, since_ms: i64) -> Result<u64> {

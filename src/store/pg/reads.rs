@@ -16,11 +16,12 @@ use tokio_postgres::types::{FromSql, ToSql};
 
 use crate::store::codec::{decode_calls, parse_json};
 use crate::store::filter::Columns;
-use crate::store::stats::{UsageRow, usage_report};
+use crate::store::search::{self, CLOSE, MAX_WORDS, OPEN, SNIPPET_TOKENS};
+use crate::store::stats::{UsageRow, aggregate};
 use crate::store::{
-    ConvNode, Error, Fingerprint, GroupBy, ListQuery, RequestDetail, RequestSummary, ResponseRow,
-    Result, SessionExport, SessionKey, SessionStats, SessionSummary, Statistics, StoredMessage,
-    StoredToolCall, Transcript, Turn, UsageReport,
+    ConvNode, Error, Exchange, Fingerprint, GroupBy, ListQuery, RequestDetail, RequestSummary,
+    ResponseRow, Result, SessionExport, SessionKey, SessionMatch, SessionStats, SessionSummary,
+    Statistics, StoredMessage, StoredToolCall, Transcript, Turn, UsageReport,
 };
 
 /// The longest chain of requests followed when rebuilding a history (as SQLite's).
@@ -485,23 +486,31 @@ pub(crate) async fn session_stats(
     }))
 }
 
-pub(crate) async fn usage_stats(
+pub(crate) async fn usage_report(
     c: &impl GenericClient,
-    since_ms: Option<i64>,
+    q: &ListQuery,
     by: Option<GroupBy>,
 ) -> Result<UsageReport> {
-    let select = "SELECT r.model,
+    let mut args = Args::default();
+    let filter = args.filter(
+        q,
+        &Columns {
+            key: "r.api_key_id",
+            session: "r.session_id",
+            model: "r.model",
+            time: "r.received_at",
+        },
+    );
+    let sql = format!(
+        "SELECT r.model,
             to_char(to_timestamp(r.received_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+            to_char(to_timestamp(r.received_at / 1000) AT TIME ZONE 'UTC',
+                'YYYY-MM-DD\"T\"HH24:00:00\"Z\"') AS hour,
             p.status, p.error_kind, p.prompt_tokens, p.completion_tokens, p.reasoning_tokens,
             p.total_tokens, p.duration_ms, p.first_token_ms
-        FROM requests r LEFT JOIN responses p ON p.request_id = r.id";
-    let rows = match since_ms {
-        Some(since) => {
-            c.query(&format!("{select} WHERE r.received_at >= $1"), &[&since])
-                .await?
-        }
-        None => c.query(select, &[]).await?,
-    };
+         FROM requests r LEFT JOIN responses p ON p.request_id = r.id {filter}"
+    );
+    let rows = c.query(&sql, &args.refs()).await?;
     let mut read = Vec::with_capacity(rows.len());
     for row in &rows {
         let status: Option<String> = get(row, "status")?;
@@ -510,6 +519,7 @@ pub(crate) async fn usage_stats(
         read.push(UsageRow {
             model: get(row, "model")?,
             day: get(row, "day")?,
+            hour: get(row, "hour")?,
             error_kind: get(row, "error_kind")?,
             prompt_tokens: figure("prompt_tokens")?,
             completion_tokens: figure("completion_tokens")?,
@@ -520,7 +530,151 @@ pub(crate) async fn usage_stats(
             status,
         });
     }
-    Ok(usage_report(read, since_ms, by))
+    Ok(aggregate(read, q.since_ms, by))
+}
+
+/// A request with its response's figures, as `GET /v1/events` sends it.
+pub(crate) async fn exchange(c: &impl GenericClient, request_id: &str) -> Result<Option<Exchange>> {
+    let row = c
+        .query_opt(
+            "SELECT r.id, r.session_id, r.endpoint, r.model, r.stream, r.api_key_id,
+                    r.client_request_id, r.prior_request_id, r.message_count, r.chat_id,
+                    r.parent_id, r.received_at, p.status, p.id AS response_id, p.error_kind,
+                    p.finish_reason, p.prompt_tokens, p.completion_tokens, p.reasoning_tokens,
+                    p.total_tokens, p.first_token_ms, p.duration_ms, p.created_at,
+                    coalesce(json_array_length(p.tool_calls::json), 0)::bigint AS tool_calls
+             FROM requests r LEFT JOIN responses p ON p.request_id = r.id
+             WHERE r.id = $1",
+            &[&request_id],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Exchange {
+        request: request_summary(&row)?,
+        response_id: get(&row, "response_id")?,
+        error_kind: get(&row, "error_kind")?,
+        finish_reason: get(&row, "finish_reason")?,
+        prompt_tokens: get(&row, "prompt_tokens")?,
+        completion_tokens: get(&row, "completion_tokens")?,
+        reasoning_tokens: get(&row, "reasoning_tokens")?,
+        total_tokens: get(&row, "total_tokens")?,
+        tool_calls: get(&row, "tool_calls")?,
+        first_token_ms: get(&row, "first_token_ms")?,
+        duration_ms: get(&row, "duration_ms")?,
+        completed_at: get(&row, "created_at")?,
+    }))
+}
+
+// --- Search ----------------------------------------------------------------------------------
+
+/// The words of what a person typed, as the SQLite store takes them (a word without a
+/// letter or digit dropped, at most [`MAX_WORDS`]), joined for `plainto_tsquery`, which
+/// matches them as plain words (never as query syntax) and requires all of them.
+fn search_words(input: &str) -> Option<String> {
+    // PostgreSQL's text cannot hold a NUL; it separates words like a space.
+    let input = input.replace('\0', " ");
+    let words: Vec<&str> = input
+        .split_whitespace()
+        .filter(|word| word.chars().any(char::is_alphanumeric))
+        .take(MAX_WORDS)
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// The sessions whose messages (those clients sent) or answers (text or reasoning) contain
+/// every word of `text`, filtered and paged by `q`, newest first, each with a snippet of
+/// its newest match: the SQLite store's search, with PostgreSQL's text search over migration
+/// 0002's indexes (configuration `qwenctl_search`: words lowercased and, where the
+/// `unaccent` extension could be installed, without diacritics; never stemmed).
+pub(crate) async fn search_sessions(
+    c: &impl GenericClient,
+    text: &str,
+    q: &ListQuery,
+) -> Result<Vec<SessionMatch>> {
+    let Some(words) = search_words(text) else {
+        return Ok(Vec::new());
+    };
+    let mut args = Args::default();
+    let query = args.push(words.clone());
+    let filter = args.filter(q, &SESSION_COLUMNS);
+    let page = args.page(q);
+    // Each session's newest hit, then the usual filters and paging on the sessions.
+    let sql = with_totals(&format!(
+        "WITH hit AS (
+             SELECT r.session_id, 0 AS kind, m.id AS doc, r.received_at AS at
+             FROM messages m JOIN request_messages rm ON rm.message_id = m.id
+                  JOIN requests r ON r.id = rm.request_id
+             WHERE m.role <> 'assistant'
+               AND to_tsvector('qwenctl_search', m.content) @@ plainto_tsquery('qwenctl_search', {query})
+               AND r.session_id IS NOT NULL
+             UNION ALL
+             SELECT p.session_id, 1, p.seq, p.created_at FROM responses p
+             WHERE to_tsvector('qwenctl_search', p.content || ' ' || p.reasoning)
+                       @@ plainto_tsquery('qwenctl_search', {query})
+               AND p.session_id IS NOT NULL),
+         best AS (
+             SELECT DISTINCT ON (session_id) session_id, kind, doc
+             FROM hit ORDER BY session_id, at DESC)
+         SELECT {SESSION_FIELDS}, best.kind AS hit_kind, best.doc AS hit_doc
+         FROM best JOIN sessions s ON s.id = best.session_id {filter}
+         ORDER BY s.updated_at DESC, s.seq DESC {page}"
+    ));
+    let rows = c.query(&sql, &args.refs()).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let session = session_summary(row)?;
+        let kind: i32 = get(row, "hit_kind")?;
+        let doc: i64 = get(row, "hit_doc")?;
+        let snippet = snippet(c, &words, kind, doc).await?;
+        out.push(SessionMatch { session, snippet });
+    }
+    Ok(out)
+}
+
+/// The snippet of one matching message (`kind` 0, by id) or answer (1, by `seq`: its text
+/// when that matches, else its reasoning), marked as the SQLite store marks its snippets,
+/// with `…` where it cuts the text as FTS5 does, and split into the same segments.
+async fn snippet(
+    c: &impl GenericClient,
+    words: &str,
+    kind: i32,
+    doc: i64,
+) -> Result<Vec<search::Segment>> {
+    let options = format!(
+        "StartSel={OPEN}, StopSel={CLOSE}, MaxWords={SNIPPET_TOKENS}, MinWords={}, ShortWord=0",
+        SNIPPET_TOKENS / 2
+    );
+    let sql = if kind == 0 {
+        "SELECT content AS text FROM messages WHERE id = $2"
+    } else {
+        "SELECT CASE WHEN to_tsvector('qwenctl_search', content)
+                          @@ plainto_tsquery('qwenctl_search', $1)
+                     THEN content ELSE reasoning END AS text
+         FROM responses WHERE seq = $2"
+    };
+    let sql = format!(
+        "SELECT text, ts_headline('qwenctl_search', text, plainto_tsquery('qwenctl_search', $1),
+                    $3) AS marked
+         FROM ({sql}) AS doc"
+    );
+    let Some(row) = c.query_opt(&sql, &[&words, &doc, &options]).await? else {
+        return Ok(Vec::new());
+    };
+    let text: String = get(&row, "text")?;
+    let mut marked: String = get(&row, "marked")?;
+    let plain: String = marked
+        .chars()
+        .filter(|&ch| ch != OPEN && ch != CLOSE)
+        .collect();
+    if !text.trim_start().starts_with(plain.trim_start()) {
+        marked.insert(0, '…');
+    }
+    if !text.trim_end().ends_with(plain.trim_end()) {
+        marked.push('…');
+    }
+    Ok(search::segments(&marked))
 }
 
 // --- Histories -------------------------------------------------------------------------------

@@ -195,7 +195,36 @@ async fn run_group(
         };
         *result = Some(outcome);
     }
+    let written = pending
+        .iter()
+        .filter(|(_, result)| matches!(result, Some(Ok(_))))
+        .map(|(job, _)| job);
+    announce(&tx, written).await?;
     tx.commit().await.map_err(|e| fatal(&e))?;
+    Ok(())
+}
+
+/// Announces the responses among `jobs` on the events channel, in the transaction that
+/// records them: listeners (every replica's `GET /v1/events`) hear of them on its commit.
+async fn announce<'a>(
+    tx: &Transaction<'_>,
+    jobs: impl Iterator<Item = &'a Job>,
+) -> std::result::Result<(), Failure> {
+    let payloads: Vec<String> = jobs
+        .filter_map(|job| match &job.op {
+            Op::RecordResponse(r) => Some(super::events::payload(&r.request_id, &r.id)),
+            _ => None,
+        })
+        .collect();
+    if payloads.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload",
+        &[&super::events::CHANNEL, &payloads],
+    )
+    .await
+    .map_err(|e| fatal(&e))?;
     Ok(())
 }
 
@@ -228,6 +257,7 @@ async fn straight(
         };
         outcomes.push(outcome);
     }
+    announce(&tx, pending.iter().map(|(job, _)| job)).await?;
     tx.commit().await.map_err(|e| fatal(&e))?;
     Ok(Some(outcomes))
 }

@@ -15,6 +15,7 @@ pub(super) mod plans;
 mod postgres;
 mod read_only;
 mod reads;
+mod search;
 mod tools;
 mod wal;
 mod writes;

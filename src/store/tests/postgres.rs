@@ -105,7 +105,7 @@ async fn two_replicas_share_the_record_and_the_conversation_index() {
 }
 
 #[tokio::test]
-async fn an_unreachable_server_fails_with_one_line_naming_it_without_the_password() {
+async fn an_unreachable_server_fails_with_one_line_and_its_cause_without_the_password() {
     // A port nothing listens on: connection refused at once.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -113,7 +113,10 @@ async fn an_unreachable_server_fails_with_one_line_naming_it_without_the_passwor
     let url = format!("postgres://qwen:s3cret@127.0.0.1:{port}/q?sslmode=disable");
     let err = Store::connect(&url).await.unwrap_err().to_string();
     assert!(err.contains("cannot reach the database"), "{err}");
-    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(
+        err.contains("Connection refused"),
+        "the cause is given: {err}"
+    );
     assert!(!err.contains("s3cret"), "{err}");
     assert!(!err.contains('\n'), "{err}");
 }

@@ -130,3 +130,49 @@ async fn the_same_turn_racing_on_two_replicas_continues_one_chat() {
         assert_eq!(sent_content(completion), "What is my name?");
     }
 }
+
+/// `GET /v1/events` on one replica tells of the exchanges another replica serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replicas_event_stream_tells_of_the_other_replicas_exchanges() {
+    use futures_util::StreamExt as _;
+    let Some(server) = server_url("a_replicas_event_stream_tells_of_the_other") else {
+        return;
+    };
+    let url = fresh_schema(&server).await;
+    let (a, b) = replicas(&url).await;
+    let resp = b.get("/v1/events").await;
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.bytes_stream().boxed();
+    let mut buffer = String::new();
+    // B starts listening when its stream opens; an exchange committed before that is not
+    // heard, so A serves chats until B tells of one of them.
+    let mut sent = Vec::new();
+    for attempt in 0..20 {
+        let (status, reply) = a
+            .chat("qwen3-max", &json!([user(&format!("event {attempt}"))]))
+            .await;
+        assert_eq!(status, 200, "{reply}");
+        let requests: Value = a.get("/v1/requests?limit=1").await.json().await.unwrap();
+        sent.push(requests["data"][0]["id"].as_str().unwrap().to_owned());
+        let heard = tokio::time::timeout(std::time::Duration::from_millis(500), async {
+            while let Some(chunk) = body.next().await {
+                buffer.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+                if let Some(start) = buffer.find("event: exchange\ndata: ") {
+                    let rest = &buffer[start + "event: exchange\ndata: ".len()..];
+                    if let Some(end) = rest.find('\n') {
+                        return Some(serde_json::from_str::<Value>(&rest[..end]).unwrap());
+                    }
+                }
+            }
+            None
+        })
+        .await;
+        if let Ok(Some(event)) = heard {
+            let id = event["id"].as_str().unwrap_or_default();
+            assert!(sent.iter().any(|s| s == id), "{event} is none of {sent:?}");
+            assert_eq!(event["status"], "ok", "{event}");
+            return;
+        }
+    }
+    panic!("replica B never told of an exchange replica A served");
+}
