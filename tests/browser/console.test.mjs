@@ -252,7 +252,10 @@ await check("a session downloads as Markdown and JSON", async () => {
 async function liveExchange(p, messages) {
   await p.goto(`${base}/ui/live`);
   if (await p.locator("dialog input#api-key").isVisible().catch(() => false)) await enterKey(p);
-  await p.getByText("Connected").waitFor();
+  const status = p.locator("main [role=status]", { hasText: /Connected|does not publish/ });
+  await status.waitFor();
+  const said = await status.textContent();
+  assert(said.startsWith("Connected"), "the live view did not connect: " + said);
   const { requestId } = await chat(messages);
   await p.locator(`tr[data-request-id="${requestId}"]`).waitFor();
   return requestId;
@@ -272,34 +275,51 @@ await check("no script errors on any page", async () => {
 
 // --- Screenshots ---------------------------------------------------------------------------
 
+const VARIANTS = [
+  ["desktop", { width: 1280, height: 900 }, "light"],
+  ["desktop", { width: 1280, height: 900 }, "dark"],
+  ["phone", { width: 390, height: 844 }, "light"],
+  ["phone", { width: 390, height: 844 }, "dark"],
+];
+
+/** A fresh tab of this size and colour scheme, with the key entered. */
+async function variantPage(viewport, scheme) {
+  const p = await newPage();
+  await p.setViewportSize(viewport);
+  await p.emulateMedia({ colorScheme: scheme, reducedMotion: "reduce" });
+  await p.goto(base + "/ui");
+  await enterKey(p);
+  return p;
+}
+
 await check("screenshots of every view, desktop and phone, light and dark", async () => {
   const views = [
     ["overview", "/ui", "[data-stat=total_requests]"],
     ["sessions", "/ui/sessions", "li.session"],
+    ["search", "/ui/sessions?q=aurora", "li.session"],
     ["session", `/ui/sessions/${weatherId}`, "article.turn"],
     ["branches", `/ui/sessions/${auroraId}`, ".branch"],
     ["hostile", `/ui/sessions/${hostileId}`, "article.turn"],
   ];
-  for (const [size, viewport] of [
-    ["desktop", { width: 1280, height: 900 }],
-    ["phone", { width: 390, height: 844 }],
-  ]) {
-    for (const scheme of ["light", "dark"]) {
-      const p = await newPage();
-      await p.setViewportSize(viewport);
-      await p.emulateMedia({ colorScheme: scheme, reducedMotion: "reduce" });
-      await p.goto(base + "/ui");
-      await enterKey(p);
-      for (const [name, path, ready] of views) {
-        await p.goto(base + path);
-        await p.locator(ready).first().waitFor();
-        await p.screenshot({ path: `${shots}/${name}-${size}-${scheme}.png`, fullPage: size === "phone" });
-      }
-      await liveExchange(p, [{ role: "user", content: `Screenshot probe, ${size} ${scheme}.` }]);
-      await p.screenshot({ path: `${shots}/live-${size}-${scheme}.png` });
-      await assertInert(p, `${size} ${scheme}`);
-      await p.close();
+  for (const [size, viewport, scheme] of VARIANTS) {
+    const p = await variantPage(viewport, scheme);
+    for (const [name, path, ready] of views) {
+      await p.goto(base + path);
+      await p.locator(ready).first().waitFor();
+      await p.screenshot({ path: `${shots}/${name}-${size}-${scheme}.png`, fullPage: size === "phone" });
     }
+    await assertInert(p, `${size} ${scheme}`);
+    await p.close();
+  }
+});
+
+await check("screenshots of the live view, desktop and phone, light and dark", async () => {
+  for (const [size, viewport, scheme] of VARIANTS) {
+    const p = await variantPage(viewport, scheme);
+    await liveExchange(p, [{ role: "user", content: `Screenshot probe, ${size} ${scheme}.` }]);
+    await p.screenshot({ path: `${shots}/live-${size}-${scheme}.png` });
+    await assertInert(p, `live ${size} ${scheme}`);
+    await p.close();
   }
 });
 

@@ -462,7 +462,7 @@ export async function sessionView(main, params, signal, id) {
       "p",
       { class: "meta" },
       h("span", {}, session.model),
-      h("span", {}, num(session.turns) + " turns"),
+      h("span", {}, num(session.turns) + (session.turns === 1 ? " turn" : " turns")),
       h("span", {}, num(session.prompt_tokens) + " in / " + num(session.completion_tokens) + " out tokens"),
       h("span", {}, "started ", time(session.created_at)),
       h("span", { class: "muted" }, session.id),
