@@ -151,7 +151,7 @@ function percentiles(groups) {
 
 function errorsByClass(classes) {
   if (!classes || typeof classes !== "object") return null;
-  const entries = Object.entries(classes).filter(([, n]) => n);
+  const entries = (Array.isArray(classes) ? classes.map((c) => [c.class ?? c.key, c.count ?? c.errors]) : Object.entries(classes)).filter(([, n]) => n);
   return section(
     "Errors by class",
     entries.length
