@@ -72,11 +72,17 @@ await chat([...weather1, w1, { role: "tool", tool_call_id: w1.tool_calls[0].id, 
 const hostile = (await chat([{ role: "user", content: XSS }])).json.choices[0].message.content;
 assert(hostile.includes("<script>") && hostile.includes("javascript:"), "the fake did not echo the payload: " + hostile);
 
+const MARKDOWN =
+  "Markdown check\n\n## Steps\n\n1. first *step*\n2. second `code`\n\n> quoted\n\n" +
+  "```js\nconsole.log(1 < 2);\n```\n\nSee [the docs](https://example.com/docs) or <mailto:a@example.com>.";
+await chat([{ role: "user", content: MARKDOWN }]);
+
 const sessions = (await call("/v1/sessions?limit=100")).json.data;
 const sessionOf = (word) => sessions.find((s) => s.title.includes(word));
 const auroraId = sessionOf("aurora").id;
 const weatherId = sessionOf("weather").id;
 const hostileId = sessionOf("Hostile").id;
+const markdownId = sessionOf("Markdown check").id;
 
 // --- The browser ---------------------------------------------------------------------------
 
@@ -230,6 +236,30 @@ await check("the hostile conversation renders inert, as visible text", async () 
   await page.goto(`${base}/ui`);
   await page.locator("[data-stat=total_requests]").waitFor();
   await assertInert(page, "overview after the hostile conversation");
+});
+
+await check("Markdown renders as elements: headings, lists, quotes, code, safe links", async () => {
+  await page.goto(`${base}/ui/sessions/${markdownId}`);
+  const user = page.locator(".msg-user .md");
+  await user.waitFor();
+  const found = await user.evaluate((el) => ({
+    heading: el.querySelector("h4") && el.querySelector("h4").textContent,
+    items: el.querySelectorAll("ol > li").length,
+    em: el.querySelector("li em") && el.querySelector("li em").textContent,
+    code: el.querySelector("li code") && el.querySelector("li code").textContent,
+    quote: el.querySelector("blockquote") && el.querySelector("blockquote").textContent.trim(),
+    block: el.querySelector("pre code[data-lang=js]") && el.querySelector("pre code").textContent,
+    links: [...el.querySelectorAll("a")].map((a) => a.href),
+  }));
+  assert(found.heading === "Steps", "heading: " + found.heading);
+  assert(found.items === 2 && found.em === "step" && found.code === "code", JSON.stringify(found));
+  assert(found.quote === "quoted", "quote: " + found.quote);
+  assert(found.block === "console.log(1 < 2);", "code block: " + found.block);
+  assert(
+    found.links.length === 2 && found.links[0] === "https://example.com/docs" && found.links[1] === "mailto:a@example.com",
+    "links: " + found.links,
+  );
+  await assertInert(page, "markdown session");
 });
 
 await check("a session downloads as Markdown and JSON", async () => {
