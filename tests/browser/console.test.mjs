@@ -174,7 +174,13 @@ await check("the overview's numbers equal /v1/responses/stats", async () => {
   }
   const text = await page.locator("[data-stat=total_requests]").textContent();
   assert(text.replace(/\D/g, "") === String(stats.total_requests), `requests shown as ${text}`);
-  await page.locator("svg.chart rect").first().waitFor();
+  // The first chart is requests per hour: its bars add up to the same total.
+  await page.locator("svg.chart").first().waitFor();
+  const bars = await page.locator("svg.chart").first().locator("rect").evaluateAll((rs) => rs.map((r) => Number(r.dataset.value)));
+  assert(bars.length >= 24, `${bars.length} hourly bars`);
+  assert(bars.reduce((a, b) => a + b, 0) === stats.total_requests, "the hourly bars add up to " + bars);
+  const models = await page.locator("table.numbers tbody th").allTextContents();
+  assert(models.includes("qwen3-max"), "no percentile row for qwen3-max: " + models);
   await page.getByRole("heading", { name: "Errors by class" }).waitFor();
   await page.getByRole("heading", { name: "Upstream" }).waitFor();
   await assertInert(page, "overview");

@@ -76,11 +76,38 @@ export async function overviewView(main, params, signal) {
       card("Avg duration", "avg_duration_ms", s.avg_duration_ms, ms(s.avg_duration_ms)),
       card("Avg first token", "avg_first_token_ms", s.avg_first_token_ms, ms(s.avg_first_token_ms)),
     ),
-    charts(stats.groups, groupBy),
+    charts(Array.isArray(stats.groups) ? timeline(stats.groups, groupBy, from) : null, groupBy),
     percentiles(byModel.groups),
     errorsByClass(stats.errors_by_class),
     healthPanel(health),
   );
+}
+
+/** The store's key of the UTC hour or day holding `t`. */
+function slotKey(t, groupBy) {
+  const iso = new Date(t).toISOString();
+  return groupBy === "hour" ? iso.slice(0, 13) + ":00:00Z" : iso.slice(0, 10);
+}
+
+/** Every hour or day from `from` to now, with the groups the store reported (it leaves out
+ * empty ones) and zeros between them, so the charts are a time line. */
+function timeline(groups, groupBy, from) {
+  const step = groupBy === "hour" ? 3600e3 : 86400e3;
+  const byKey = new Map(groups.map((g) => [String(g.key), g]));
+  const slots = [];
+  const now = Date.now();
+  for (let t = from - (from % step); t <= now && slots.length < 1000; t += step) {
+    const key = slotKey(t, groupBy);
+    slots.push(byKey.get(key) || { key, requests: 0, total_tokens: 0, errors: 0 });
+    byKey.delete(key);
+  }
+  // Groups outside the window (clock skew) are still shown rather than lost.
+  return [...slots, ...byKey.values()];
+}
+
+/** An hour key as local "HH:00", a day as it is. */
+function slotLabel(key) {
+  return /T\d\d:00:00Z$/.test(key) ? new Date(key).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : key;
 }
 
 function charts(groups, groupBy) {
@@ -113,13 +140,13 @@ function barChart(title, groups, value, barClass = "bar") {
       const bar = Math.max((values[i] / max) * (height - 4), values[i] ? 1 : 0);
       return svg(
         "rect",
-        { x: i * slot + slot * 0.1, y: height - bar, width: slot * 0.8, height: bar, class: barClass },
-        svg("title", {}, `${g.key}: ${num(values[i])}`),
+        { x: i * slot + slot * 0.1, y: height - bar, width: slot * 0.8, height: bar, class: barClass, "data-value": values[i] },
+        svg("title", {}, `${slotLabel(String(g.key))}: ${num(values[i])}`),
       );
     }),
   );
-  const first = groups.length ? String(groups[0].key) : "";
-  const last = groups.length ? String(groups[groups.length - 1].key) : "";
+  const first = groups.length ? slotLabel(String(groups[0].key)) : "";
+  const last = groups.length ? slotLabel(String(groups[groups.length - 1].key)) : "";
   return section(
     title,
     groups.length ? chart : h("p", { class: "muted" }, "Nothing in this period."),
