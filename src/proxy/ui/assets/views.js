@@ -191,7 +191,8 @@ function errorsByClass(classes) {
 function moment(value) {
   if (value === null || value === undefined || value === "") return "–";
   if (typeof value === "number") return when(value > 1e12 ? value : value * 1000);
-  return String(value);
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? String(value) : when(t);
 }
 
 function healthPanel(health) {
