@@ -107,7 +107,7 @@ function timeline(groups, groupBy, from) {
 
 /** An hour key as local "HH:00", a day as it is. */
 function slotLabel(key) {
-  return /T\d\d:00:00Z$/.test(key) ? new Date(key).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : key;
+  return /T\d\d:00:00Z$/.test(key) ? new Date(key).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" }) : key;
 }
 
 function charts(groups, groupBy) {
