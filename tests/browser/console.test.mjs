@@ -76,6 +76,7 @@ const MARKDOWN =
   "Markdown check\n\n## Steps\n\n1. first *step*\n2. second `code`\n\n> quoted\n\n" +
   "```js\nconsole.log(1 < 2);\n```\n\nSee [the docs](https://example.com/docs) or <mailto:a@example.com>.";
 await chat([{ role: "user", content: MARKDOWN }]);
+await call("/v1/chat/completions", { model: "qwen3.7-plus-thinking", messages: [{ role: "user", content: "Ponder the primes." }] });
 
 const sessions = (await call("/v1/sessions?limit=100")).json.data;
 const sessionOf = (word) => sessions.find((s) => s.title.includes(word));
@@ -83,6 +84,7 @@ const auroraId = sessionOf("aurora").id;
 const weatherId = sessionOf("weather").id;
 const hostileId = sessionOf("Hostile").id;
 const markdownId = sessionOf("Markdown check").id;
+const thinkingId = sessionOf("Ponder").id;
 
 // --- The browser ---------------------------------------------------------------------------
 
@@ -266,6 +268,17 @@ await check("Markdown renders as elements: headings, lists, quotes, code, safe l
     "links: " + found.links,
   );
   await assertInert(page, "markdown session");
+});
+
+await check("reasoning is folded away in <details>", async () => {
+  await page.goto(`${base}/ui/sessions/${thinkingId}`);
+  const details = page.locator(".msg-assistant details.reasoning");
+  await details.waitFor();
+  assert((await details.getAttribute("open")) === null, "the reasoning is unfolded");
+  assert((await details.locator("summary").textContent()) === "Reasoning", "no summary");
+  assert(((await details.locator(".md").textContent()) || "").trim().length > 0, "empty reasoning");
+  await details.locator("summary").click();
+  assert((await details.getAttribute("open")) !== null, "the reasoning does not unfold");
 });
 
 await check("a session downloads as Markdown and JSON", async () => {
