@@ -512,8 +512,8 @@ function liveRow(e) {
     h("td", {}, time(e.received_at || Date.now())),
     h("td", {}, String(e.endpoint || "–")),
     h("td", {}, String(e.model || "–")),
-    h("td", {}, badge(e.status)),
-    h("td", {}, num(tokens)),
+    h("td", {}, badge(e.status), e.error_kind ? " " + String(e.error_kind) : null),
+    h("td", {}, num(tokens), e.tool_calls ? ` (${num(e.tool_calls)} tool calls)` : null),
     h("td", {}, ms(e.first_token_ms)),
     h("td", {}, ms(e.duration_ms)),
     h("td", {}, e.session_id ? link("/ui/sessions/" + encodeURIComponent(e.session_id), "open") : "–"),
@@ -561,7 +561,14 @@ export async function liveView(main, params, signal) {
   );
   const onEvent = (name, data) => {
     if (name === "lagged") {
-      body.prepend(h("tr", { class: "lagged" }, h("td", { colspan: 8 }, "Some exchanges were skipped: the console fell behind.")));
+      let missed = null;
+      try {
+        missed = JSON.parse(data).missed;
+      } catch {
+        // The count is a courtesy; the note stands without it.
+      }
+      const what = missed ? `${num(missed)} exchanges were` : "Some exchanges were";
+      body.prepend(h("tr", { class: "lagged" }, h("td", { colspan: 8 }, `${what} skipped: the console fell behind (they are in the sessions).`)));
       return;
     }
     if (name !== "exchange") return;
