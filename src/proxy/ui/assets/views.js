@@ -27,7 +27,7 @@ function table(headers, rows, attrs = {}) {
       "table",
       attrs,
       h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows),
+      rows instanceof HTMLTableSectionElement ? rows : h("tbody", {}, rows),
     ),
   );
 }
@@ -129,7 +129,8 @@ function barChart(title, groups, value, barClass = "bar") {
   const width = 300;
   const height = 120;
   const values = groups.map((g) => Number(value(g)) || 0);
-  const max = Math.max(1, ...values);
+  const top = Math.max(0, ...values);
+  const max = Math.max(1, top);
   const slot = width / Math.max(groups.length, 1);
   const chart = svg(
     "svg",
@@ -150,7 +151,7 @@ function barChart(title, groups, value, barClass = "bar") {
   return section(
     title,
     groups.length ? chart : h("p", { class: "muted" }, "Nothing in this period."),
-    groups.length ? h("p", { class: "axis-labels" }, h("span", {}, first), h("span", {}, "max " + num(max)), h("span", {}, last)) : null,
+    groups.length ? h("p", { class: "axis-labels" }, h("span", {}, first), h("span", {}, "max " + num(top)), h("span", {}, last)) : null,
   );
 }
 
@@ -504,12 +505,17 @@ export async function sessionView(main, params, signal, id) {
 
 const LIVE_ROWS = 200;
 
+/** The time of day, for rows that all happened today. */
+function clock(unixMs) {
+  return h("time", { datetime: new Date(unixMs).toISOString(), title: when(unixMs) }, new Date(unixMs).toLocaleTimeString());
+}
+
 function liveRow(e) {
   const tokens = e.total_tokens ?? (e.prompt_tokens != null || e.completion_tokens != null ? (e.prompt_tokens || 0) + (e.completion_tokens || 0) : null);
   return h(
     "tr",
     { class: "fresh", "data-request-id": e.id || "" },
-    h("td", {}, time(e.received_at || Date.now())),
+    h("td", {}, clock(e.received_at || Date.now())),
     h("td", {}, String(e.endpoint || "–")),
     h("td", {}, String(e.model || "–")),
     h("td", {}, badge(e.status), e.error_kind ? " " + String(e.error_kind) : null),
