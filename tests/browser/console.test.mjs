@@ -78,6 +78,14 @@ const MARKDOWN =
 await chat([{ role: "user", content: MARKDOWN }]);
 await call("/v1/chat/completions", { model: "qwen3.7-plus-thinking", messages: [{ role: "user", content: "Ponder the primes." }] });
 
+// One the upstream fails (after serve's retries): an error to count by class.
+const refused = await fetch(base + "/v1/chat/completions", {
+  method: "POST",
+  headers: { Authorization: `Bearer ${key}`, "content-type": "application/json" },
+  body: JSON.stringify({ model: "qwen3-max", messages: [{ role: "user", content: "Rate me [[fake:ratelimit]]" }] }),
+});
+assert(refused.status === 429, "the injected rate limit answered " + refused.status);
+
 const sessions = (await call("/v1/sessions?limit=100")).json.data;
 const sessionOf = (word) => sessions.find((s) => s.title.includes(word));
 const auroraId = sessionOf("aurora").id;
@@ -184,6 +192,12 @@ await check("the overview's numbers equal /v1/responses/stats", async () => {
   const models = await page.locator("table.numbers tbody th").allTextContents();
   assert(models.includes("qwen3-max"), "no percentile row for qwen3-max: " + models);
   await page.getByRole("heading", { name: "Errors by class" }).waitFor();
+  const classes = (await call(source)).json.errors_by_class;
+  assert(Object.keys(classes).length >= 1, "the rate limit is not counted: " + JSON.stringify(classes));
+  for (const [name, n] of Object.entries(classes)) {
+    const row = page.locator(".panel", { hasText: "Errors by class" }).locator("tr", { hasText: name });
+    assert((await row.locator("td").textContent()) === String(n), `errors of class ${name}`);
+  }
   await page.getByRole("heading", { name: "Upstream" }).waitFor();
   await assertInert(page, "overview");
 });
