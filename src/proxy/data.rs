@@ -372,7 +372,15 @@ async fn export_session(
     use axum::http::header;
     use axum::response::IntoResponse;
 
-    let format = query.ok().and_then(|Query(q)| q.format);
+    let format = match query {
+        Ok(Query(q)) => q.format,
+        Err(rejection) => {
+            return Err(ApiError::bad_request(
+                format!("Invalid query parameters: {}", rejection.body_text()),
+                Some("format"),
+            ));
+        }
+    };
     let (format, content_type, ext) = match format.as_deref().unwrap_or("json") {
         "json" => (Format::Json, "application/json", "json"),
         "markdown" | "md" => (Format::Markdown, "text/markdown; charset=utf-8", "md"),

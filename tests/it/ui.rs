@@ -267,11 +267,13 @@ async fn a_session_exports_as_markdown_and_json_for_its_owner_only() {
         let resp = get(path.clone(), key).await.unwrap();
         assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
     }
-    let bad = get(format!("/v1/sessions/{id}/export?format=pdf"), "sk-one")
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    let body: serde_json::Value = bad.json().await.unwrap();
-    assert_eq!(body["error"]["param"], "format", "{body}");
+    for query in ["format=pdf", "format=json&format=markdown"] {
+        let bad = get(format!("/v1/sessions/{id}/export?{query}"), "sk-one")
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body: serde_json::Value = bad.json().await.unwrap();
+        assert_eq!(body["error"]["param"], "format", "{query}: {body}");
+    }
     let _ = server.stop().await;
 }
