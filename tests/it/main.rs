@@ -24,4 +24,5 @@ mod robustness;
 mod security;
 mod serve;
 mod tools;
+mod ui;
 mod upstream;
