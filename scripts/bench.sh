@@ -20,7 +20,7 @@
 # on, both fakes, both modes, every concurrency, and the two target loads) once on SQLite and
 # once on PostgreSQL, side by side, and writes them between the bench-stores markers of the
 # same file. The PostgreSQL server is QWENCTL_TEST_PG_URL's, or a private one started by
-# scripts/pg.sh; each run gets a schema of its own.
+# scripts/pg.sh with PostgreSQL's default durability; each run gets a schema of its own.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -191,6 +191,8 @@ direct_scenario() {
 
 if [ -n "$stores_mode" ]; then
   if [ -z "${QWENCTL_TEST_PG_URL:-}" ]; then
+    # With PostgreSQL's default durability (fsync on every commit), unlike the tests.
+    export QWENCTL_PG_DURABLE=1
     # shellcheck source=scripts/pg.sh
     source "$root/scripts/pg.sh"
     # pg.sh's exit trap replaces lib.sh's: stop both.

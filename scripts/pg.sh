@@ -37,9 +37,14 @@ fi
 "${pg_run[@]}" "$pg_bin/initdb" -D "$pg_data" -U postgres --auth=trust --no-sync \
   --no-instructions -E UTF8 --locale=C.UTF-8 >/dev/null
 # Loopback only, no Unix socket; enough connections for many test processes at once; no
-# fsync (only a crash of the machine would lose what it holds).
+# fsync for the tests (only a crash of the machine would lose what it holds), PostgreSQL's
+# own durability for the benchmark (QWENCTL_PG_DURABLE=1).
+pg_sync="-c fsync=off -c full_page_writes=off"
+if [ "${QWENCTL_PG_DURABLE:-}" = 1 ]; then
+  pg_sync=""
+fi
 pg_opts="-c listen_addresses=127.0.0.1 -p $pg_port -c unix_socket_directories= \
--c max_connections=400 -c fsync=off -c full_page_writes=off"
+-c max_connections=400 $pg_sync"
 "${pg_run[@]}" "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_log" -o "$pg_opts" -w -t 30 start >/dev/null
 
 export QWENCTL_TEST_PG_URL="postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable"
