@@ -353,7 +353,7 @@ impl Table {
             inserted += 1;
             if self.name == "requests" {
                 let id: String = new.try_get(0)?;
-                writes::link_messages(&tx, &id, &row.messages).await?;
+                writes::run(&tx, &writes::link_messages(&id, &row.messages)).await?;
             }
         }
         tx.commit().await?;

@@ -167,9 +167,9 @@ async fn commit_group(jobs: Vec<Job>, shared: &Shared) {
     }
 }
 
-/// The group's transaction. First every op runs straight in it (one round trip per
-/// statement, nothing more); only when an op fails on its own row is that transaction rolled
-/// back and the group run again with each op in a savepoint, so the bad row fails alone.
+/// The group's transaction. First every op runs straight in it (its statements pipelined,
+/// no savepoints); only when an op fails on its own row is that transaction rolled back and
+/// the group run again with each op in a savepoint, so the bad row fails alone.
 /// Returns a failure of the database itself (which fails the group), else `Ok` once
 /// committed.
 async fn run_group(
@@ -210,56 +210,82 @@ async fn announce<'a>(
     tx: &Transaction<'_>,
     jobs: impl Iterator<Item = &'a Job>,
 ) -> std::result::Result<(), Failure> {
-    let payloads: Vec<String> = jobs
-        .filter_map(|job| match &job.op {
-            Op::RecordResponse(r) => Some(super::events::payload(&r.request_id, &r.id)),
-            _ => None,
-        })
-        .collect();
-    if payloads.is_empty() {
+    let Some(statement) = announcement(jobs) else {
         return Ok(());
-    }
-    tx.execute(
-        "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload",
-        &[&super::events::CHANNEL, &payloads],
-    )
-    .await
-    .map_err(|e| fatal(&e))?;
-    Ok(())
+    };
+    writes::run(tx, &[statement]).await.map_err(|e| fatal(&e))
 }
 
 fn unsupported() -> Error {
     Error::Unsupported("this operation is for the SQLite store only")
 }
 
+/// The `NOTIFY` of the responses among `jobs`, if any.
+fn announcement<'a>(jobs: impl Iterator<Item = &'a Job>) -> Option<writes::Statement> {
+    let payloads: Vec<String> = jobs
+        .filter_map(|job| match &job.op {
+            Op::RecordResponse(r) => Some(super::events::payload(&r.request_id, &r.id)),
+            _ => None,
+        })
+        .collect();
+    (!payloads.is_empty()).then(|| writes::Statement {
+        sql: "SELECT pg_notify('qwenctl_recorded', payload) FROM unnest($1::text[]) AS payload",
+        args: vec![Box::new(payloads)],
+    })
+}
+
 /// Runs the group's ops in one transaction without savepoints and commits it: the
 /// outcomes, or `None` (rolled back, nothing written) when an op failed on its own row.
+/// When every op is one of an exchange's writes (the usual group), their statements go to
+/// the server all at once (`writes::pipeline`).
 async fn straight(
     client: &mut deadpool_postgres::Object,
     pending: &[(Job, Option<Result<Done>>)],
 ) -> std::result::Result<Option<Vec<Result<Done>>>, Failure> {
     let tx = client.transaction().await.map_err(|e| fatal(&e))?;
+    let all: Option<Vec<writes::Statements>> =
+        pending.iter().map(|(job, _)| statements(&job.op)).collect();
+    let outcome = match all {
+        Some(lists) => {
+            let mut batch: writes::Statements = lists.into_iter().flatten().collect();
+            batch.extend(announcement(pending.iter().map(|(job, _)| job)));
+            writes::pipeline(&tx, &batch)
+                .await
+                .map(|()| pending.iter().map(|_| Ok(Done::Unit)).collect())
+        }
+        None => sequential(&tx, pending).await,
+    };
+    match outcome {
+        Ok(outcomes) => {
+            tx.commit().await.map_err(|e| fatal(&e))?;
+            Ok(Some(outcomes))
+        }
+        Err(e) => {
+            if let Some(failure) = classify(&e) {
+                return Err(failure);
+            }
+            tx.rollback().await.map_err(|e| fatal(&e))?;
+            Ok(None)
+        }
+    }
+}
+
+/// The group's ops one after the other, then its announcement.
+async fn sequential(
+    tx: &Transaction<'_>,
+    pending: &[(Job, Option<Result<Done>>)],
+) -> std::result::Result<Vec<Result<Done>>, tokio_postgres::Error> {
     let mut outcomes = Vec::with_capacity(pending.len());
     for (job, _) in pending {
-        let outcome = match &job.op {
-            Op::Flush => Ok(Done::Unit),
+        outcomes.push(match &job.op {
             Op::Vacuum | Op::Fault(_) => Err(unsupported()),
-            op => match apply(&tx, op).await {
-                Ok(done) => Ok(done),
-                Err(e) => {
-                    if let Some(failure) = classify(&e) {
-                        return Err(failure);
-                    }
-                    tx.rollback().await.map_err(|e| fatal(&e))?;
-                    return Ok(None);
-                }
-            },
-        };
-        outcomes.push(outcome);
+            op => Ok(apply(tx, op).await?),
+        });
     }
-    announce(&tx, pending.iter().map(|(job, _)| job)).await?;
-    tx.commit().await.map_err(|e| fatal(&e))?;
-    Ok(Some(outcomes))
+    if let Some(statement) = announcement(pending.iter().map(|(job, _)| job)) {
+        writes::run(tx, &[statement]).await?;
+    }
+    Ok(outcomes)
 }
 
 /// Runs `op` in a savepoint. The outer error is a failure of the database (the group
@@ -306,27 +332,37 @@ fn fatal(e: &tokio_postgres::Error) -> Failure {
     })
 }
 
+/// The statements of `op`, when it is one of an exchange's writes (see `writes`); `None`
+/// for the ops that answer with what they found and run alone.
+fn statements(op: &Op) -> Option<writes::Statements> {
+    Some(match op {
+        Op::CreateSession(session) => writes::insert_session(session),
+        Op::RecordRequest(request) => writes::insert_request(request),
+        Op::RecordResponse(response) => writes::insert_response(response),
+        Op::Remember(node) => writes::upsert_node(node),
+        Op::TouchNode { fingerprint, at_ms } => writes::touch_node(fingerprint, *at_ms),
+        Op::Flush => Vec::new(),
+        Op::DeleteSession { .. }
+        | Op::WithdrawResponse { .. }
+        | Op::Prune { .. }
+        | Op::Vacuum
+        | Op::Fault(_) => return None,
+    })
+}
+
 async fn apply(tx: &Transaction<'_>, op: &Op) -> std::result::Result<Done, tokio_postgres::Error> {
-    match op {
-        Op::CreateSession(session) => writes::insert_session(tx, session).await?,
-        Op::RecordRequest(request) => writes::insert_request(tx, request).await?,
-        Op::RecordResponse(response) => writes::insert_response(tx, response).await?,
-        Op::Remember(node) => writes::upsert_node(tx, node).await?,
-        Op::TouchNode { fingerprint, at_ms } => {
-            writes::touch_node(tx, fingerprint, *at_ms).await?;
-        }
-        Op::DeleteSession { id } => return Ok(Done::Found(writes::delete_session(tx, id).await?)),
-        Op::WithdrawResponse { id, at_ms } => {
-            return Ok(Done::Found(
-                writes::withdraw_response(tx, id, *at_ms).await?,
-            ));
-        }
-        Op::Prune { older_than_ms } => {
-            return Ok(Done::Count(writes::prune(tx, *older_than_ms).await?));
-        }
-        Op::Flush | Op::Vacuum | Op::Fault(_) => {}
+    if let Some(statements) = statements(op) {
+        writes::run(tx, &statements).await?;
+        return Ok(Done::Unit);
     }
-    Ok(Done::Unit)
+    match op {
+        Op::DeleteSession { id } => Ok(Done::Found(writes::delete_session(tx, id).await?)),
+        Op::WithdrawResponse { id, at_ms } => Ok(Done::Found(
+            writes::withdraw_response(tx, id, *at_ms).await?,
+        )),
+        Op::Prune { older_than_ms } => Ok(Done::Count(writes::prune(tx, *older_than_ms).await?)),
+        _ => Ok(Done::Unit),
+    }
 }
 
 /// Fails every job of a group that could not be written; a flush among them is acknowledged

@@ -1,227 +1,234 @@
-//! The SQL of every write on PostgreSQL, run by the writer inside its group transaction (each
-//! op in its own savepoint). The same statements as the SQLite store's `writes.rs`, in
-//! PostgreSQL's dialect; statements are prepared once per connection (`prepare_cached`).
+//! The SQL of every write on PostgreSQL: the same writes as the SQLite store's `writes.rs`,
+//! in PostgreSQL's dialect.
+//!
+//! The ops an exchange makes (a session, a request with its messages, a response, a
+//! conversation node) are each a fixed list of statements whose arguments are known before
+//! any runs ([`Statements`]): interning a message and linking it to its request is one
+//! statement, not a lookup followed by an insert. So the writer can send a whole group's
+//! statements at once and read the answers after (pipelining), one round trip per group
+//! instead of one per statement; and run them one by one in savepoints when a row fails. The
+//! maintenance ops (delete, withdraw, prune) answer with what they found and run alone.
+//! Statements are prepared once per connection (`prepare_cached`).
 
 use deadpool_postgres::Transaction;
+use tokio_postgres::types::ToSql;
 
 use crate::store::codec::encode_calls;
 use crate::store::writes::content_hash;
-use crate::store::{ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage};
+use crate::store::{ConvNode, NewRequest, NewResponse, NewSession, StoredMessage};
 
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
 
-pub(crate) async fn insert_session(tx: &Transaction<'_>, s: &NewSession) -> Result<()> {
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO sessions (id, chat_id, model, title, source, created_at, updated_at,
-                 api_key_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
-        )
-        .await?;
-    tx.execute(
-        &stmt,
-        &[
-            &s.id,
-            &s.chat_id,
-            &s.model,
-            &s.title,
-            &s.source,
-            &s.created_at,
-            &s.api_key_id,
-        ],
-    )
-    .await?;
-    Ok(())
+/// One statement and its arguments.
+pub(crate) struct Statement {
+    pub sql: &'static str,
+    pub args: Vec<Box<dyn ToSql + Sync + Send>>,
 }
+
+/// The statements of one op, in the order they run.
+pub(crate) type Statements = Vec<Statement>;
+
+/// Builds a [`Statement`] from owned arguments.
+macro_rules! statement {
+    ($sql:expr $(, $arg:expr)* $(,)?) => {
+        Statement {
+            sql: $sql,
+            args: vec![$(Box::new($arg) as Box<dyn ToSql + Sync + Send>),*],
+        }
+    };
+}
+
+const INSERT_SESSION: &str =
+    "INSERT INTO sessions (id, chat_id, model, title, source, created_at, updated_at, api_key_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $6, $7)";
 
 /// Moves `updated_at` forward only: ops from concurrent requests may arrive out of order.
-async fn touch_session(tx: &Transaction<'_>, id: &str, at_ms: i64) -> Result<()> {
-    let stmt = tx
-        .prepare_cached("UPDATE sessions SET updated_at = greatest(updated_at, $2) WHERE id = $1")
-        .await?;
-    tx.execute(&stmt, &[&id, &at_ms]).await?;
-    Ok(())
+const TOUCH_SESSION: &str =
+    "UPDATE sessions SET updated_at = greatest(updated_at, $2) WHERE id = $1";
+
+// The sub-select records an unknown (e.g. just deleted) session as none instead of failing
+// the foreign key and losing the request.
+const INSERT_REQUEST: &str = "INSERT INTO requests (id, session_id, endpoint, model, stream,
+        api_key_id, prior_request_id, message_count, params, upstream_request, chat_id,
+        parent_id, received_at, client_request_id)
+    VALUES ($1, (SELECT id FROM sessions WHERE id = $2), $3, $4, $5, $6, $7, $8, $9, $10, $11,
+        $12, $13, $14)";
+
+/// Message `$3…$8` as the new message at `$2` of request `$1`: the row holding an equal
+/// message (every column equal, NULL equal to NULL) when there is one, else a new row. Two
+/// replicas may insert the same new message at once; the two rows are equal, and either
+/// serves.
+const LINK_MESSAGE: &str = "WITH found AS (
+        SELECT id FROM messages
+        WHERE content_hash = $3 AND role = $4 AND content = $5
+          AND tool_calls IS NOT DISTINCT FROM $6 AND tool_call_id IS NOT DISTINCT FROM $7
+          AND name IS NOT DISTINCT FROM $8
+        LIMIT 1),
+    made AS (
+        INSERT INTO messages (content_hash, role, content, tool_calls, tool_call_id, name)
+        SELECT $3, $4, $5, $6, $7, $8 WHERE NOT EXISTS (SELECT 1 FROM found)
+        RETURNING id)
+    INSERT INTO request_messages (request_id, position, message_id)
+    SELECT $1, $2, id FROM (SELECT id FROM found UNION ALL SELECT id FROM made) AS m LIMIT 1";
+
+/// A request's second response replaces the first, so a request shows its latest outcome.
+const REPLACE_RESPONSE: &str = "DELETE FROM responses WHERE request_id = $1 OR id = $2";
+
+const INSERT_RESPONSE: &str = "INSERT INTO responses (id, request_id, session_id, response_id,
+        status, error_kind, error_message, content, reasoning, finish_reason, prompt_tokens,
+        completion_tokens, reasoning_tokens, total_tokens, upstream_first_byte_ms,
+        first_token_ms, duration_ms, created_at, tool_calls, upstream_turns)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+        $19, $20)";
+
+const UPSERT_NODE: &str = "INSERT INTO conversation_nodes (fingerprint, session_id, chat_id,
+        response_id, model, request_id, message_count, last_used_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    ON CONFLICT (fingerprint) DO UPDATE SET
+        session_id = excluded.session_id, chat_id = excluded.chat_id,
+        response_id = excluded.response_id, model = excluded.model,
+        request_id = excluded.request_id, message_count = excluded.message_count,
+        last_used_at = excluded.last_used_at";
+
+const TOUCH_NODE: &str = "UPDATE conversation_nodes SET last_used_at = greatest(last_used_at, $2)
+    WHERE fingerprint = $1";
+
+pub(crate) fn insert_session(s: &NewSession) -> Statements {
+    vec![statement!(
+        INSERT_SESSION,
+        s.id.clone(),
+        s.chat_id.clone(),
+        s.model.clone(),
+        s.title.clone(),
+        s.source.clone(),
+        s.created_at,
+        s.api_key_id.clone(),
+    )]
 }
 
-pub(crate) async fn insert_request(tx: &Transaction<'_>, r: &NewRequest) -> Result<()> {
-    // The sub-select records an unknown (e.g. just deleted) session as none instead of
-    // failing the foreign key and losing the request.
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO requests (id, session_id, endpoint, model, stream, api_key_id,
-                 prior_request_id, message_count, params, upstream_request, chat_id, parent_id,
-                 received_at, client_request_id)
-             VALUES ($1, (SELECT id FROM sessions WHERE id = $2), $3, $4, $5, $6, $7, $8, $9,
-                 $10, $11, $12, $13, $14)",
-        )
-        .await?;
-    tx.execute(
-        &stmt,
-        &[
-            &r.id,
-            &r.session_id,
-            &r.endpoint,
-            &r.model,
-            &r.stream,
-            &r.api_key_id,
-            &r.prior_request_id,
-            &r.message_count,
-            &r.params.to_string(),
-            &r.upstream_request.as_ref().map(ToString::to_string),
-            &r.chat_id,
-            &r.parent_id,
-            &r.received_at,
-            &r.client_request_id,
-        ],
-    )
-    .await?;
-    link_messages(tx, &r.id, &r.new_messages).await?;
+pub(crate) fn insert_request(r: &NewRequest) -> Statements {
+    let mut out = vec![statement!(
+        INSERT_REQUEST,
+        r.id.clone(),
+        r.session_id.clone(),
+        r.endpoint.clone(),
+        r.model.clone(),
+        r.stream,
+        r.api_key_id.clone(),
+        r.prior_request_id.clone(),
+        r.message_count,
+        r.params.to_string(),
+        r.upstream_request.as_ref().map(ToString::to_string),
+        r.chat_id.clone(),
+        r.parent_id.clone(),
+        r.received_at,
+        r.client_request_id.clone(),
+    )];
+    out.extend(link_messages(&r.id, &r.new_messages));
     if let Some(session) = &r.session_id {
-        touch_session(tx, session, r.received_at).await?;
+        out.push(statement!(TOUCH_SESSION, session.clone(), r.received_at));
     }
-    Ok(())
+    out
 }
 
-/// Stores `messages` (each distinct one once) as the new messages of request `id`.
-pub(crate) async fn link_messages(
-    tx: &Transaction<'_>,
-    id: &str,
-    messages: &[StoredMessage],
-) -> Result<()> {
-    let link = tx
-        .prepare_cached(
-            "INSERT INTO request_messages (request_id, position, message_id) VALUES ($1, $2, $3)",
-        )
-        .await?;
-    for (position, message) in (0_i64..).zip(messages) {
-        let message_id = intern_message(tx, message).await?;
-        tx.execute(&link, &[&id, &position, &message_id]).await?;
-    }
-    Ok(())
+/// `messages` (each distinct one stored once) as the new messages of request `id`.
+pub(crate) fn link_messages(id: &str, messages: &[StoredMessage]) -> Statements {
+    (0_i64..)
+        .zip(messages)
+        .map(|(position, m)| {
+            statement!(
+                LINK_MESSAGE,
+                id.to_owned(),
+                position,
+                content_hash(&m.role, &m.content),
+                m.role.clone(),
+                m.content.clone(),
+                encode_calls(&m.tool_calls),
+                m.tool_call_id.clone(),
+                m.name.clone(),
+            )
+        })
+        .collect()
 }
 
-/// The id of the row holding `message`, inserting it if it is new. A row is reused only when
-/// every column matches (`IS NOT DISTINCT FROM`, so NULL equals NULL). Two replicas may
-/// insert the same new message at once; the two rows are equal, and either serves.
-async fn intern_message(tx: &Transaction<'_>, message: &StoredMessage) -> Result<i64> {
-    let hash = content_hash(&message.role, &message.content);
-    let tool_calls = encode_calls(&message.tool_calls);
-    let find = tx
-        .prepare_cached(
-            "SELECT id FROM messages WHERE content_hash = $1 AND role = $2 AND content = $3
-                 AND tool_calls IS NOT DISTINCT FROM $4 AND tool_call_id IS NOT DISTINCT FROM $5
-                 AND name IS NOT DISTINCT FROM $6
-             LIMIT 1",
-        )
-        .await?;
-    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
-        &hash,
-        &message.role,
-        &message.content,
-        &tool_calls,
-        &message.tool_call_id,
-        &message.name,
+pub(crate) fn insert_response(r: &NewResponse) -> Statements {
+    let mut out = vec![
+        statement!(REPLACE_RESPONSE, r.request_id.clone(), r.id.clone()),
+        statement!(
+            INSERT_RESPONSE,
+            r.id.clone(),
+            r.request_id.clone(),
+            r.session_id.clone(),
+            r.response_id.clone(),
+            r.status.clone(),
+            r.error_kind.clone(),
+            r.error_message.clone(),
+            r.content.clone(),
+            r.reasoning.clone(),
+            r.finish_reason.clone(),
+            r.prompt_tokens,
+            r.completion_tokens,
+            r.reasoning_tokens,
+            r.prompt_tokens.saturating_add(r.completion_tokens),
+            r.upstream_first_byte_ms,
+            r.first_token_ms,
+            r.duration_ms,
+            r.created_at,
+            encode_calls(&r.tool_calls),
+            r.upstream_turns.as_ref().map(ToString::to_string),
+        ),
     ];
-    if let Some(row) = tx.query_opt(&find, &args).await? {
-        return row.try_get(0);
-    }
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO messages (content_hash, role, content, tool_calls, tool_call_id, name)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .await?;
-    tx.query_one(&insert, &args).await?.try_get(0)
-}
-
-/// Records a response; a second one for the same request replaces the first, so a request
-/// always shows its latest outcome.
-pub(crate) async fn insert_response(tx: &Transaction<'_>, r: &NewResponse) -> Result<()> {
-    let replace = tx
-        .prepare_cached("DELETE FROM responses WHERE request_id = $1 OR id = $2")
-        .await?;
-    tx.execute(&replace, &[&r.request_id, &r.id]).await?;
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO responses (id, request_id, session_id, response_id, status,
-                 error_kind, error_message, content, reasoning, finish_reason, prompt_tokens,
-                 completion_tokens, reasoning_tokens, total_tokens, upstream_first_byte_ms,
-                 first_token_ms, duration_ms, created_at, tool_calls, upstream_turns)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19, $20)",
-        )
-        .await?;
-    tx.execute(
-        &stmt,
-        &[
-            &r.id,
-            &r.request_id,
-            &r.session_id,
-            &r.response_id,
-            &r.status,
-            &r.error_kind,
-            &r.error_message,
-            &r.content,
-            &r.reasoning,
-            &r.finish_reason,
-            &r.prompt_tokens,
-            &r.completion_tokens,
-            &r.reasoning_tokens,
-            &r.prompt_tokens.saturating_add(r.completion_tokens),
-            &r.upstream_first_byte_ms,
-            &r.first_token_ms,
-            &r.duration_ms,
-            &r.created_at,
-            &encode_calls(&r.tool_calls),
-            &r.upstream_turns.as_ref().map(ToString::to_string),
-        ],
-    )
-    .await?;
     if let Some(session) = &r.session_id {
-        touch_session(tx, session, r.created_at).await?;
+        out.push(statement!(TOUCH_SESSION, session.clone(), r.created_at));
+    }
+    out
+}
+
+pub(crate) fn upsert_node(n: &ConvNode) -> Statements {
+    vec![statement!(
+        UPSERT_NODE,
+        n.fingerprint.to_vec(),
+        n.session_id.clone(),
+        n.chat_id.clone(),
+        n.response_id.clone(),
+        n.model.clone(),
+        n.request_id.clone(),
+        n.message_count,
+        n.last_used_at,
+    )]
+}
+
+pub(crate) fn touch_node(fingerprint: &[u8; 16], at_ms: i64) -> Statements {
+    vec![statement!(TOUCH_NODE, fingerprint.to_vec(), at_ms)]
+}
+
+/// Runs `statements` one after the other.
+pub(crate) async fn run(tx: &Transaction<'_>, statements: &[Statement]) -> Result<()> {
+    for s in statements {
+        let prepared = tx.prepare_cached(s.sql).await?;
+        tx.execute_raw(&prepared, args(s)).await?;
     }
     Ok(())
 }
 
-pub(crate) async fn upsert_node(tx: &Transaction<'_>, n: &ConvNode) -> Result<()> {
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO conversation_nodes (fingerprint, session_id, chat_id, response_id,
-                 model, request_id, message_count, last_used_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (fingerprint) DO UPDATE SET
-                 session_id = excluded.session_id, chat_id = excluded.chat_id,
-                 response_id = excluded.response_id, model = excluded.model,
-                 request_id = excluded.request_id, message_count = excluded.message_count,
-                 last_used_at = excluded.last_used_at",
-        )
-        .await?;
-    tx.execute(
-        &stmt,
-        &[
-            &&n.fingerprint[..],
-            &n.session_id,
-            &n.chat_id,
-            &n.response_id,
-            &n.model,
-            &n.request_id,
-            &n.message_count,
-            &n.last_used_at,
-        ],
-    )
-    .await?;
+/// Sends all of `statements` before reading any answer (they run in order all the same):
+/// one round trip for the lot. The first failure is returned; PostgreSQL then refuses the
+/// rest of the transaction, which the caller rolls back.
+pub(crate) async fn pipeline(tx: &Transaction<'_>, statements: &[Statement]) -> Result<()> {
+    let mut prepared = Vec::with_capacity(statements.len());
+    for s in statements {
+        prepared.push(tx.prepare_cached(s.sql).await?);
+    }
+    let pending = statements
+        .iter()
+        .zip(&prepared)
+        .map(|(s, p)| tx.execute_raw(p, args(s)));
+    futures_util::future::try_join_all(pending).await?;
     Ok(())
 }
 
-pub(crate) async fn touch_node(tx: &Transaction<'_>, fp: &Fingerprint, at_ms: i64) -> Result<()> {
-    let stmt = tx
-        .prepare_cached(
-            "UPDATE conversation_nodes SET last_used_at = greatest(last_used_at, $2)
-             WHERE fingerprint = $1",
-        )
-        .await?;
-    tx.execute(&stmt, &[&&fp[..], &at_ms]).await?;
-    Ok(())
+fn args(s: &Statement) -> impl ExactSizeIterator<Item = &(dyn ToSql + Sync)> {
+    s.args.iter().map(|a| a.as_ref() as &(dyn ToSql + Sync))
 }
 
 /// Deletes a session; its requests, responses and nodes go with it (foreign keys cascade).

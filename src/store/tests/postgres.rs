@@ -120,3 +120,65 @@ async fn an_unreachable_server_fails_with_one_line_and_its_cause_without_the_pas
     assert!(!err.contains("s3cret"), "{err}");
     assert!(!err.contains('\n'), "{err}");
 }
+
+/// A group whose statements go to the server at once, with one bad row among them: the
+/// group is run again op by op, the bad row fails alone and the others are committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bad_row_in_a_pipelined_group_fails_alone() {
+    let Some(url) = fresh("a_bad_row_in_a_pipelined_group_fails_alone").await else {
+        return;
+    };
+    let store = Store::connect(&url).await.expect("connect");
+    store.create_session(session("s", "m", 1)).await.unwrap();
+    store.flush().await.unwrap();
+    let before = store.commits();
+    // Another connection holds the sessions table, so what follows queues behind the first
+    // write and goes out as one group.
+    let (blocker, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(connection);
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let first = tokio::spawn({
+        let store = store.clone();
+        async move { store.create_session(session("t", "m", 2)).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut writes = Vec::new();
+    for i in 0..5 {
+        let store = store.clone();
+        writes.push(tokio::spawn(async move {
+            let id = format!("r{i}");
+            let req = request(&id, Some("s"), None, vec![msg("user", &id)], 10 + i);
+            store.record_request(req).await?;
+            // The third response names a request that does not exist.
+            let of = if i == 2 { "missing".to_owned() } else { id };
+            store
+                .record_response(response(&format!("p{i}"), &of, Some("s"), 10 + i))
+                .await
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    blocker.batch_execute("COMMIT").await.unwrap();
+    drop(blocker);
+    let _ = driver.await;
+    first.await.unwrap().unwrap();
+    let outcomes: Vec<bool> = futures_util::future::join_all(writes)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().is_ok())
+        .collect();
+    assert_eq!(outcomes, [true, true, false, true, true]);
+    store.flush().await.unwrap();
+    let commits = store.commits() - before;
+    assert!(
+        commits <= 3,
+        "{commits} commits: the writes were not one group"
+    );
+    assert_eq!(count_committed(&store, "requests").await, 5);
+    assert_eq!(count_committed(&store, "responses").await, 4);
+    assert_eq!(count_committed(&store, "sessions").await, 2);
+}
