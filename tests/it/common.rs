@@ -106,12 +106,13 @@ impl TestServer {
             config.problems
         );
         let client = QwenClient::new(config.upstream()).expect("client");
+        let accounts = qwenctl::accounts::pool(&config, client).expect("accounts");
         let store = if config.enable_persistence {
             Store::open(&config.database_path).expect("store")
         } else {
             Store::open_in_memory().expect("store")
         };
-        let engine = Engine::new(client, store.clone(), config.session_timeout, "serve")
+        let engine = Engine::new(accounts, store.clone(), config.session_timeout, "serve")
             .with_aliases(config.model_aliases.clone());
         let settings = Settings::from_config(&config);
         let state = AppState::new(engine, settings);
