@@ -18,7 +18,7 @@
 //! else. The log gets one line when an account logs in or renews, cools down, or fails.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -42,6 +42,19 @@ const RENEW_FRACTION: i64 = 5;
 const UMID_RETRY: Duration = Duration::from_secs(60);
 /// Pasted cookies are `expiring` when less than this is left.
 const EXPIRING_WITHIN: Duration = Duration::from_secs(86_400);
+
+/// An account event that went wrong: a warning in a service (`serve`), whose log is how
+/// operators learn of it; an info line in one-shot commands, which report the failure in
+/// their own one line.
+macro_rules! trouble {
+    ($pool:expr, $($arg:tt)+) => {
+        if $pool.inner.service.load(Ordering::Relaxed) {
+            tracing::warn!($($arg)+)
+        } else {
+            tracing::info!($($arg)+)
+        }
+    };
+}
 
 /// What every account shares: the extra browser cookies and where the `bx-umidtoken`
 /// comes from.
@@ -77,6 +90,8 @@ struct Inner {
     tokens: Option<Arc<TokenCache>>,
     /// Hands out the order in which accounts were leased (least recently used first).
     clock: AtomicU64,
+    /// Whether this is a long-running service (see `trouble!`).
+    service: AtomicBool,
 }
 
 struct Account {
@@ -288,8 +303,16 @@ impl Pool {
                 },
                 tokens,
                 clock: AtomicU64::new(1),
+                service: AtomicBool::new(false),
             }),
         })
+    }
+
+    /// Marks the pool as a long-running service's (`serve`): account failures are logged
+    /// as warnings.
+    pub fn serving(self) -> Pool {
+        self.inner.service.store(true, Ordering::Relaxed);
+        self
     }
 
     /// The upstream client the pool's credentials are for.
@@ -466,7 +489,8 @@ impl Pool {
             QwenError::Auth { .. } if !lease.renewable() => {
                 let mut state = lock(&account.state);
                 if state.failure.is_none() {
-                    tracing::warn!(
+                    trouble!(
+                        self,
                         account = %account.name,
                         "Qwen refused the pasted cookies: refresh QWEN_COOKIES (and QWEN_TOKEN)"
                     );
@@ -498,7 +522,8 @@ impl Pool {
         if !cooling {
             metrics::counter!("qwen_account_cooldowns_total", "account" => account.name.clone())
                 .increment(1);
-            tracing::warn!(
+            trouble!(
+                self,
                 account = %account.name,
                 "account `{}` is rate-limited; it cools down for {}",
                 account.name,
@@ -633,7 +658,7 @@ impl Pool {
                         error: err.clone(),
                     });
                 }
-                tracing::warn!(account = %name, "account `{name}` cannot log in: {err}");
+                trouble!(self, account = %name, "account `{name}` cannot log in: {err}");
                 return Err(err);
             }
         };

@@ -65,7 +65,7 @@ pub async fn run(mut args: ServeArgs, ctx: Ctx) -> anyhow::Result<()> {
         .map(super::fake::start)
         .transpose()?;
     let config = &ctx.config;
-    let accounts = ctx.accounts()?;
+    let accounts = ctx.accounts()?.serving();
 
     let loopback = config.host == "localhost"
         || config
