@@ -198,10 +198,15 @@ async fn bad_input_at_login_is_one_line_and_exit_2() {
     // A wrong password: the line names the account, never the password.
     let wrong = "definitely-wrong-pw";
     write_accounts(dir.path(), &[("alice", ALICE.0, wrong)]);
-    let out = qwenctl_run(dir.path(), &env, &["accounts", "login"], None).await;
-    let err = one_line_exit_2(&out);
-    assert!(err.contains("alice") && err.contains("password"), "{err}");
-    assert!(!err.contains(wrong), "{err}");
+    for args in [&["accounts", "login"][..], &["chat", "hi"][..]] {
+        let out = qwenctl_run(dir.path(), &env, args, None).await;
+        let err = one_line_exit_2(&out);
+        assert!(
+            err.contains("alice") && err.contains("password"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains(wrong), "{args:?}: {err}");
+    }
 
     // An unreachable upstream at login.
     write_accounts(dir.path(), ONLY_ALICE);
@@ -258,4 +263,39 @@ async fn bad_input_at_login_is_one_line_and_exit_2() {
     let out = qwenctl_run(dir.path(), &none, &["accounts", "list"], None).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("No accounts yet"), "{}", stdout(&out));
+}
+
+#[tokio::test]
+async fn a_password_typed_at_a_terminal_is_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.toml");
+    let env = env("http://127.0.0.1:9");
+    let mut cmd = qwenctl(dir.path());
+    cmd.args(["accounts", "add", "carol@example.com", "--name", "carol"])
+        .envs(&env)
+        .env("QWEN_ACCOUNTS_FILE", &path)
+        .env("TERM", "xterm");
+    let typed = "typed-Secret-123";
+    let screen = tokio::task::spawn_blocking(move || {
+        let options = rexpect::session::Options::new()
+            .timeout_ms(Some(20_000))
+            .strip_ansi_escape_codes(true);
+        let mut p = rexpect::session::spawn_with_options(cmd, options).expect("spawn");
+        let mut screen = p
+            .exp_string("Password for carol@example.com: ")
+            .expect("prompt");
+        p.send_line(typed).expect("type");
+        screen.push_str(&p.exp_string("Again: ").expect("second prompt"));
+        p.send_line(typed).expect("type");
+        screen.push_str(&p.exp_eof().expect("the command ends"));
+        screen
+    });
+    let screen = tokio::time::timeout(Duration::from_secs(60), screen)
+        .await
+        .expect("in time")
+        .unwrap();
+    assert!(!screen.contains(typed), "the password was echoed: {screen}");
+    assert!(screen.contains("Added account carol"), "{screen}");
+    let accounts = qwenctl::accounts::file::read(&path).expect("a private accounts file");
+    assert_eq!(accounts[0].password.expose(), typed);
 }

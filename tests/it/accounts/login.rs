@@ -184,3 +184,39 @@ async fn a_restart_reuses_the_cached_token() {
         "no sign-in on the second start"
     );
 }
+
+#[tokio::test]
+async fn pasted_cookies_about_to_expire_are_reported() {
+    use base64::Engine as _;
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{{\"id\":\"u\",\"exp\":{exp}}}"));
+    let jwt = format!("eyJhbGciOiJIUzI1NiJ9.{payload}.sig");
+    let s = TestServer::start_with(ServerOptions {
+        env: vec![("QWEN_COOKIES", format!("cna=x; token={jwt}"))],
+        ..ServerOptions::default()
+    })
+    .await;
+    let cookies = health_of(&s, "cookies").await;
+    assert_eq!(cookies["status"], "expiring", "{cookies}");
+    assert!(cookies["email"].is_null() && cookies["token_expires_at"].is_string());
+    // Still used: it has an hour left.
+    assert_eq!(s.answer(&msgs(&[("user", "hi")])).await, "You said: hi");
+    assert_eq!(served_by(&s).await, [Some("cookies".to_owned())]);
+
+    // `serve` says so when it starts.
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env(&s.fake.url());
+    env.insert("QWEN_COOKIES".into(), format!("token={jwt}"));
+    env.insert("ENABLE_PERSISTENCE".into(), "false".into());
+    let (_serve, _url, log) = spawn_serve(dir.path(), &env).await;
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(
+        log.contains("WARN") && log.contains("expires in 60 minutes"),
+        "{log}"
+    );
+}

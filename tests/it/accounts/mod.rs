@@ -8,7 +8,10 @@ mod login;
 mod rotation;
 mod secrets;
 
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use qwen_fake::{FakeAccount, FakeOptions};
@@ -100,4 +103,43 @@ pub async fn health_of(s: &TestServer, name: &str) -> Value {
         .find(|a| a["name"] == name)
         .cloned()
         .unwrap_or_else(|| panic!("no account {name} in {health}"))
+}
+
+/// A child process that is killed when the test ends, passed or not.
+pub struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The real `serve` on a free port with `env`: the process, its URL and the file its
+/// stderr goes to.
+pub async fn spawn_serve(
+    dir: &Path,
+    env: &HashMap<String, String>,
+) -> (KillOnDrop, String, PathBuf) {
+    let log = dir.join("serve.log");
+    let mut cmd = qwenctl(dir);
+    cmd.args(["serve", "--port", "0"])
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut serve = KillOnDrop(cmd.spawn().expect("spawn qwenctl serve"));
+    let out_pipe = serve.0.stdout.take().unwrap();
+    let url = tokio::task::spawn_blocking(move || {
+        BufReader::new(out_pipe)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("Listening on ").map(str::to_owned))
+    });
+    let url = tokio::time::timeout(Duration::from_secs(30), url)
+        .await
+        .expect("serve printed no URL in time")
+        .unwrap()
+        .unwrap_or_else(|| panic!("{}", std::fs::read_to_string(&log).unwrap()));
+    (serve, url, log)
 }

@@ -2,24 +2,12 @@
 //! `/health`, `/metrics`, an error body or `accounts list --json`, through a run that logs
 //! in, renews a refused token, meets a rate limit and a wrong password.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use qwen_fake::{AccountLimit, FakeUpstream};
 use serde_json::json;
 
 use super::*;
-
-/// A child process that is killed when the test ends, passed or not.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test]
 async fn secrets_reach_no_log_database_or_answer() {
@@ -33,32 +21,13 @@ async fn secrets_reach_no_log_database_or_answer() {
         &[("alice", ALICE.0, ALICE.1), ("bob", BOB.0, bob_wrong)],
     );
     let db = dir.path().join("qwen.db");
-    let log = dir.path().join("serve.log");
     let mut env = base_env(&fake.url());
     env.remove("QWEN_COOKIES");
     env.insert("QWEN_ACCOUNTS_FILE".into(), accounts.display().to_string());
     env.insert("DATABASE_PATH".into(), db.display().to_string());
     env.insert("LOG_LEVEL".into(), "trace".into());
 
-    let mut cmd = qwenctl(dir.path());
-    cmd.args(["serve", "--port", "0"])
-        .envs(&env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap());
-    let mut serve = KillOnDrop(cmd.spawn().expect("spawn qwenctl serve"));
-    let out_pipe = serve.0.stdout.take().unwrap();
-    let url = tokio::task::spawn_blocking(move || {
-        BufReader::new(out_pipe)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("Listening on ").map(str::to_owned))
-    });
-    let url = tokio::time::timeout(Duration::from_secs(30), url)
-        .await
-        .expect("serve printed no URL in time")
-        .unwrap()
-        .unwrap_or_else(|| panic!("{}", std::fs::read_to_string(&log).unwrap()));
+    let (serve, url, log) = spawn_serve(dir.path(), &env).await;
     let http = reqwest::Client::new();
     let mut seen = String::new();
     let mut exchange = async |path: &str, body: Option<serde_json::Value>| {
