@@ -302,3 +302,55 @@ fn hashes_and_masks() {
     assert_eq!(mask_email("alice@example.com"), "a***@example.com");
     assert_eq!(mask_email("nobody"), "n***");
 }
+
+#[tokio::test]
+async fn a_fetched_umid_token_is_kept_until_a_block_rejects_it() {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&fetches);
+    let (signin_url, _) = signin_server(3600).await;
+    let app = Router::new().route(
+        "/w/wu.json",
+        get(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move { format!("umx.wu('T2gAumid-number-{n}')") }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let umid_url = format!("http://{}/w/wu.json", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let roster = Roster {
+        source: CredentialSource::AccountsFile,
+        accounts: vec![login("alice")],
+        tokens_file: None,
+    };
+    let shared = Shared {
+        umid_url,
+        ..Shared::default()
+    };
+    let p = Pool::new(client(&signin_url), roster, shared).unwrap();
+    let lease = p.lease("alice").unwrap();
+    call_ok(&p, &lease).await.unwrap();
+    call_ok(&p, &lease).await.unwrap();
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "one token for the sign-in and both calls"
+    );
+    p.note_failure(
+        &lease,
+        &QwenError::Blocked {
+            detail: "captcha".into(),
+        },
+    );
+    call_ok(&p, &lease).await.unwrap();
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        2,
+        "a new token after the block"
+    );
+    // The fetched tokens are secrets like the others.
+    assert_eq!(
+        p.client().redactor().text("T2gAumid-number-1"),
+        "<redacted>"
+    );
+}
