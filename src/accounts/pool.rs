@@ -134,25 +134,44 @@ struct Token {
     issued_at: i64,
     /// Unix ms: `exp`, when the JWT has one.
     expires_at: Option<i64>,
+    /// Unix ms by this machine's clock when this process obtained it (`None`: read from
+    /// the cache).
+    obtained: Option<i64>,
 }
 
 impl Token {
-    fn new(jwt: String, now: i64) -> Token {
+    /// A token this process just obtained.
+    fn obtained(jwt: String, now: i64) -> Token {
+        Token {
+            obtained: Some(now),
+            ..Token::cached(jwt, now)
+        }
+    }
+
+    /// A token read from the cache.
+    fn cached(jwt: String, now: i64) -> Token {
         Token {
             issued_at: jwt_issued_at(&jwt).map_or(now, |s| s.saturating_mul(1000)),
             expires_at: jwt_expiry(&jwt).map(|s| s.saturating_mul(1000)),
+            obtained: None,
             jwt,
         }
     }
 
     /// Usable without renewing: more than a fifth of its lifetime left (a token without
-    /// `exp` is used until the upstream refuses it).
+    /// `exp` is used until the upstream refuses it). A token obtained less than a fifth of
+    /// its lifetime ago is used whatever the clocks say: `iat` and `exp` are whole seconds
+    /// of the upstream's clock, and a clock here that runs ahead of it must not make every
+    /// call log in again (a refused token is still renewed, once, on the 401).
     fn is_fresh(&self, now: i64) -> bool {
         let Some(exp) = self.expires_at else {
             return true;
         };
         let lifetime = (exp - self.issued_at).max(1);
-        (exp - now).saturating_mul(RENEW_FRACTION) > lifetime
+        let just_obtained = self
+            .obtained
+            .is_some_and(|at| (now - at).saturating_mul(RENEW_FRACTION) < lifetime);
+        just_obtained || (exp - now).saturating_mul(RENEW_FRACTION) > lifetime
     }
 }
 
@@ -256,7 +275,7 @@ impl Pool {
                     let token = cached
                         .get(&spec.name)
                         .filter(|c| c.email.eq_ignore_ascii_case(&email))
-                        .map(|c| Token::new(c.token.clone(), now))
+                        .map(|c| Token::cached(c.token.clone(), now))
                         .filter(|t| t.expires_at.is_none_or(|exp| exp > now));
                     if let Some(token) = &token {
                         redactor.learn(&spec.name, &token.jwt);
@@ -664,7 +683,7 @@ impl Pool {
         };
         self.inner.client.redactor().learn(name, &jwt);
         let now = unix_now_ms();
-        let token = Token::new(jwt.clone(), now);
+        let token = Token::obtained(jwt.clone(), now);
         let lifetime = token
             .expires_at
             .map(|exp| Duration::from_millis(u64::try_from(exp - now).unwrap_or(0)));
@@ -917,4 +936,35 @@ pub fn mask_email(email: &str) -> String {
 fn rfc3339(ms: i64) -> String {
     let secs = u64::try_from(ms.max(0) / 1000).unwrap_or(0);
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::Token;
+
+    /// `{"iat": 1000, "exp": 1900}` (a 15-minute token).
+    const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InUiLCJpYXQiOjEwMDAsImV4cCI6MTkwMH0.sig";
+
+    #[test]
+    fn renewal_starts_when_a_fifth_of_the_lifetime_is_left() {
+        let cached = Token::cached(JWT.into(), 0);
+        assert!(cached.is_fresh(1_000_000));
+        assert!(cached.is_fresh(1_719_000), "181 s left of 900");
+        assert!(!cached.is_fresh(1_721_000), "179 s left");
+        assert!(!cached.is_fresh(2_000_000), "expired");
+    }
+
+    #[test]
+    fn a_token_just_obtained_is_used_even_when_the_clocks_disagree() {
+        // This machine's clock is 13 minutes ahead of the upstream's: by `exp`, the token
+        // is due for renewal the moment it arrives.
+        let ahead = 1_000_000 + 13 * 60_000;
+        let token = Token::obtained(JWT.into(), ahead);
+        assert!(token.is_fresh(ahead + 1000));
+        assert!(token.is_fresh(ahead + 179_000));
+        assert!(
+            !token.is_fresh(ahead + 181_000),
+            "renewed a fifth of a lifetime later"
+        );
+    }
 }
