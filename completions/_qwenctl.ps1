@@ -128,6 +128,7 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List sessions, newest first')
+            [CompletionResult]::new('search', 'search', [CompletionResultType]::ParameterValue, 'Find sessions by the words in their messages and answers, newest first')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one session as a transcript')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a session and everything recorded for it')
@@ -139,6 +140,23 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
             [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;sessions;search' {
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Only sessions of this model')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only sessions active since this long ago (e.g. 24h, 7d) or this date (2026-11-01)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'How many sessions to show')
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of text')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
@@ -195,6 +213,7 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
         }
         'qwenctl;sessions;help' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List sessions, newest first')
+            [CompletionResult]::new('search', 'search', [CompletionResultType]::ParameterValue, 'Find sessions by the words in their messages and answers, newest first')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one session as a transcript')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a session and everything recorded for it')
@@ -202,6 +221,9 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             break
         }
         'qwenctl;sessions;help;list' {
+            break
+        }
+        'qwenctl;sessions;help;search' {
             break
         }
         'qwenctl;sessions;help;show' {
@@ -475,12 +497,16 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
         }
         'qwenctl;help;sessions' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List sessions, newest first')
+            [CompletionResult]::new('search', 'search', [CompletionResultType]::ParameterValue, 'Find sessions by the words in their messages and answers, newest first')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one session as a transcript')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a session and everything recorded for it')
             break
         }
         'qwenctl;help;sessions;list' {
+            break
+        }
+        'qwenctl;help;sessions;search' {
             break
         }
         'qwenctl;help;sessions;show' {

@@ -175,6 +175,9 @@ _qwenctl() {
             qwenctl__subcmd__help__subcmd__sessions,list)
                 cmd="qwenctl__subcmd__help__subcmd__sessions__subcmd__list"
                 ;;
+            qwenctl__subcmd__help__subcmd__sessions,search)
+                cmd="qwenctl__subcmd__help__subcmd__sessions__subcmd__search"
+                ;;
             qwenctl__subcmd__help__subcmd__sessions,show)
                 cmd="qwenctl__subcmd__help__subcmd__sessions__subcmd__show"
                 ;;
@@ -190,6 +193,9 @@ _qwenctl() {
             qwenctl__subcmd__sessions,list)
                 cmd="qwenctl__subcmd__sessions__subcmd__list"
                 ;;
+            qwenctl__subcmd__sessions,search)
+                cmd="qwenctl__subcmd__sessions__subcmd__search"
+                ;;
             qwenctl__subcmd__sessions,show)
                 cmd="qwenctl__subcmd__sessions__subcmd__show"
                 ;;
@@ -204,6 +210,9 @@ _qwenctl() {
                 ;;
             qwenctl__subcmd__sessions__subcmd__help,list)
                 cmd="qwenctl__subcmd__sessions__subcmd__help__subcmd__list"
+                ;;
+            qwenctl__subcmd__sessions__subcmd__help,search)
+                cmd="qwenctl__subcmd__sessions__subcmd__help__subcmd__search"
                 ;;
             qwenctl__subcmd__sessions__subcmd__help,show)
                 cmd="qwenctl__subcmd__sessions__subcmd__help__subcmd__show"
@@ -965,7 +974,7 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__help__subcmd__sessions)
-            opts="list show export delete"
+            opts="list search show export delete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1007,6 +1016,20 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__help__subcmd__sessions__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__sessions__subcmd__search)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1115,7 +1138,7 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__sessions)
-            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version list show export delete help"
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version list search show export delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1193,7 +1216,7 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__sessions__subcmd__help)
-            opts="list show export delete help"
+            opts="list search show export delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1262,6 +1285,20 @@ _qwenctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        qwenctl__subcmd__sessions__subcmd__help__subcmd__search)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         qwenctl__subcmd__sessions__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1283,6 +1320,40 @@ _qwenctl() {
                 return 0
             fi
             case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__sessions__subcmd__search)
+            opts="-v -q -h -V --model --since --limit --json --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1336,7 +1407,7 @@ _qwenctl() {
                     return 0
                     ;;
                 --by)
-                    COMPREPLY=($(compgen -W "model day" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "model day hour" -- "${cur}"))
                     return 0
                     ;;
                 --env-file)

@@ -120,6 +120,7 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand list 'List sessions, newest first'
+            cand search 'Find sessions by the words in their messages and answers, newest first'
             cand show 'Show one session as a transcript'
             cand export 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines'
             cand delete 'Delete a session and everything recorded for it'
@@ -130,6 +131,22 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand --env-file 'Read variables from this file instead of ./.env'
             cand --database 'SQLite database file (overrides DATABASE_PATH)'
             cand --json 'Print JSON instead of a table'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;sessions;search'= {
+            cand --model 'Only sessions of this model'
+            cand --since 'Only sessions active since this long ago (e.g. 24h, 7d) or this date (2026-11-01)'
+            cand --limit 'How many sessions to show'
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand --json 'Print JSON instead of text'
             cand -v 'More log output on stderr (-v debug, -vv trace)'
             cand --verbose 'More log output on stderr (-v debug, -vv trace)'
             cand -q 'Only errors on stderr'
@@ -182,12 +199,15 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
         }
         &'qwenctl;sessions;help'= {
             cand list 'List sessions, newest first'
+            cand search 'Find sessions by the words in their messages and answers, newest first'
             cand show 'Show one session as a transcript'
             cand export 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines'
             cand delete 'Delete a session and everything recorded for it'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'qwenctl;sessions;help;list'= {
+        }
+        &'qwenctl;sessions;help;search'= {
         }
         &'qwenctl;sessions;help;show'= {
         }
@@ -426,11 +446,14 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
         }
         &'qwenctl;help;sessions'= {
             cand list 'List sessions, newest first'
+            cand search 'Find sessions by the words in their messages and answers, newest first'
             cand show 'Show one session as a transcript'
             cand export 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines'
             cand delete 'Delete a session and everything recorded for it'
         }
         &'qwenctl;help;sessions;list'= {
+        }
+        &'qwenctl;help;sessions;search'= {
         }
         &'qwenctl;help;sessions;show'= {
         }

@@ -81,17 +81,18 @@ complete -c qwenctl -n "__fish_qwenctl_using_subcommand validate-config" -s v -l
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand validate-config" -s q -l quiet -d 'Only errors on stderr'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand validate-config" -s h -l help -d 'Print help'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand validate-config" -s V -l version -d 'Print version'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list show export delete help" -l env-file -d 'Read variables from this file instead of ./.env' -r -F
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list show export delete help" -l database -d 'SQLite database file (overrides DATABASE_PATH)' -r -F
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list show export delete help" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list show export delete help" -s q -l quiet -d 'Only errors on stderr'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list show export delete help" -s h -l help -d 'Print help'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list show export delete help" -s V -l version -d 'Print version'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list show export delete help" -f -a "list" -d 'List sessions, newest first'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list show export delete help" -f -a "show" -d 'Show one session as a transcript'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list show export delete help" -f -a "export" -d 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list show export delete help" -f -a "delete" -d 'Delete a session and everything recorded for it'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list show export delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list search show export delete help" -l env-file -d 'Read variables from this file instead of ./.env' -r -F
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list search show export delete help" -l database -d 'SQLite database file (overrides DATABASE_PATH)' -r -F
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list search show export delete help" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list search show export delete help" -s q -l quiet -d 'Only errors on stderr'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list search show export delete help" -s h -l help -d 'Print help'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list search show export delete help" -s V -l version -d 'Print version'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list search show export delete help" -f -a "list" -d 'List sessions, newest first'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list search show export delete help" -f -a "search" -d 'Find sessions by the words in their messages and answers, newest first'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list search show export delete help" -f -a "show" -d 'Show one session as a transcript'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list search show export delete help" -f -a "export" -d 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list search show export delete help" -f -a "delete" -d 'Delete a session and everything recorded for it'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and not __fish_seen_subcommand_from list search show export delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from list" -l limit -d 'How many sessions to list' -r
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from list" -l env-file -d 'Read variables from this file instead of ./.env' -r -F
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from list" -l database -d 'SQLite database file (overrides DATABASE_PATH)' -r -F
@@ -100,6 +101,16 @@ complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_see
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from search" -l model -d 'Only sessions of this model' -r
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from search" -l since -d 'Only sessions active since this long ago (e.g. 24h, 7d) or this date (2026-11-01)' -r
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from search" -l limit -d 'How many sessions to show' -r
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from search" -l env-file -d 'Read variables from this file instead of ./.env' -r -F
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from search" -l database -d 'SQLite database file (overrides DATABASE_PATH)' -r -F
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from search" -l json -d 'Print JSON instead of text'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from search" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from search" -s q -l quiet -d 'Only errors on stderr'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from search" -s h -l help -d 'Print help'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from search" -s V -l version -d 'Print version'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from show" -l env-file -d 'Read variables from this file instead of ./.env' -r -F
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from show" -l database -d 'SQLite database file (overrides DATABASE_PATH)' -r -F
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from show" -l json -d 'Print JSON instead of a transcript'
@@ -126,13 +137,15 @@ complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_see
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from help" -f -a "list" -d 'List sessions, newest first'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from help" -f -a "search" -d 'Find sessions by the words in their messages and answers, newest first'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one session as a transcript'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a session and everything recorded for it'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand sessions; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand stats" -l since -d 'Only requests since this long ago (e.g. 24h, 7d) or this date (2026-11-01)' -r
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand stats" -l by -d 'Group the figures' -r -f -a "model\t''
-day\t''"
+day\t''
+hour\t''"
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand stats" -l env-file -d 'Read variables from this file instead of ./.env' -r -F
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand stats" -l database -d 'SQLite database file (overrides DATABASE_PATH)' -r -F
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand stats" -l json -d 'Print JSON instead of a table'
@@ -247,6 +260,7 @@ complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and not __fish_see
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and not __fish_seen_subcommand_from serve chat models validate-config sessions stats accounts db completions generate-assets help" -f -a "generate-assets" -d 'Write the man pages and completion scripts into a directory (for packaging)'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and not __fish_seen_subcommand_from serve chat models validate-config sessions stats accounts db completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and __fish_seen_subcommand_from sessions" -f -a "list" -d 'List sessions, newest first'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and __fish_seen_subcommand_from sessions" -f -a "search" -d 'Find sessions by the words in their messages and answers, newest first'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and __fish_seen_subcommand_from sessions" -f -a "show" -d 'Show one session as a transcript'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and __fish_seen_subcommand_from sessions" -f -a "export" -d 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and __fish_seen_subcommand_from sessions" -f -a "delete" -d 'Delete a session and everything recorded for it'

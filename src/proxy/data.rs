@@ -15,9 +15,10 @@
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::ApiError;
@@ -42,6 +43,45 @@ pub fn router(store: Store) -> Router {
         .with_state(store)
 }
 
+/// Every query parameter the data endpoints read, for naming the bad one in a 400.
+const PARAMS: &[&str] = &[
+    "limit",
+    "offset",
+    "session_id",
+    "model",
+    "api_key_id",
+    "since",
+    "until",
+    "q",
+    "group_by",
+];
+
+/// The query string as `T`, or an OpenAI-shaped 400 naming the parameter.
+async fn query<T, S>(parts: &mut Parts, state: &S) -> Result<T, ApiError>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    match Query::<T>::from_request_parts(parts, state).await {
+        Ok(Query(q)) => Ok(q),
+        Err(rejection) => {
+            let text = rejection.body_text();
+            let detail = text
+                .strip_prefix("Failed to deserialize query string: ")
+                .unwrap_or(&text);
+            // axum reports the failing field first (`limit: invalid digit …`).
+            let param = detail
+                .split_once(": ")
+                .map(|(field, _)| field)
+                .and_then(|f| PARAMS.iter().copied().find(|p| *p == f));
+            Err(ApiError::bad_request(
+                format!("Invalid query parameters: {detail}"),
+                param,
+            ))
+        }
+    }
+}
+
 /// The query string as a [`ListQuery`] with its limit clamped, or a 400.
 struct Filter(ListQuery);
 
@@ -49,32 +89,39 @@ impl<S: Send + Sync> FromRequestParts<S> for Filter {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match Query::<ListQuery>::from_request_parts(parts, state).await {
-            Ok(Query(q)) => Ok(Filter(q.clamped())),
-            Err(rejection) => {
-                let text = rejection.body_text();
-                let detail = text
-                    .strip_prefix("Failed to deserialize query string: ")
-                    .unwrap_or(&text);
-                // axum reports the failing field first (`limit: invalid digit …`).
-                let param = detail.split_once(": ").map(|(field, _)| field).filter(|f| {
-                    [
-                        "limit",
-                        "offset",
-                        "session_id",
-                        "model",
-                        "api_key_id",
-                        "since",
-                        "until",
-                    ]
-                    .contains(f)
-                });
-                Err(ApiError::bad_request(
-                    format!("Invalid query parameters: {detail}"),
-                    param,
-                ))
-            }
-        }
+        query::<ListQuery, S>(parts, state)
+            .await
+            .map(|q| Filter(q.clamped()))
+    }
+}
+
+/// `?q=`: the words a session list is searched for (blank: no search).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Search {
+    q: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Search {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        query(parts, state).await
+    }
+}
+
+/// `?group_by=` of the statistics.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Grouping {
+    group_by: Option<store::GroupBy>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Grouping {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        query(parts, state).await
     }
 }
 
@@ -147,14 +194,28 @@ fn no_session(id: &str) -> ApiError {
     ApiError::not_found(format!("No session found with id '{id}'"))
 }
 
+/// The sessions, or with `q` those whose messages or answers hold its words, each with a
+/// `snippet` of where (segments of plain text, matched words flagged).
 async fn list_sessions(
     State(store): State<Store>,
     scope: Scope,
     Filter(q): Filter,
-) -> Reply<Page<store::SessionSummary>> {
+    search: Search,
+) -> Result<Response, ApiError> {
     let q = scope.narrow(q);
-    let rows = store.list_sessions(&probe(&q)).await.map_err(internal)?;
-    Ok(page(&q, rows))
+    match search.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => {
+            let rows = store
+                .search_sessions(text, &probe(&q))
+                .await
+                .map_err(internal)?;
+            Ok(page(&q, rows).into_response())
+        }
+        None => {
+            let rows = store.list_sessions(&probe(&q)).await.map_err(internal)?;
+            Ok(page(&q, rows).into_response())
+        }
+    }
 }
 
 async fn get_session(
@@ -258,16 +319,25 @@ async fn list_responses(
     Ok(page(&q, rows))
 }
 
+/// Totals over the requests matching the filters, their errors by class and, with
+/// `group_by=hour|day|model`, the same figures per group with timing percentiles.
 async fn response_stats(
     State(store): State<Store>,
     scope: Scope,
     Filter(q): Filter,
+    Grouping { group_by }: Grouping,
 ) -> Reply<Value> {
-    let statistics = store
-        .response_stats(&scope.narrow(q))
-        .await
-        .map_err(internal)?;
-    Ok(Json(json!({ "statistics": statistics })))
+    let q = scope.narrow(q);
+    let statistics = store.response_stats(&q).await.map_err(internal)?;
+    let report = store.usage_report(&q, group_by).await.map_err(internal)?;
+    let mut body = json!({
+        "statistics": statistics,
+        "errors_by_class": report.errors_by_kind(),
+    });
+    if group_by.is_some() {
+        body["groups"] = json!(report.groups);
+    }
+    Ok(Json(body))
 }
 
 pub(super) async fn get_response(

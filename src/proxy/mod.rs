@@ -11,8 +11,8 @@
 //! Each wire format is one module (`chat`: OpenAI chat completions; `legacy`: OpenAI legacy
 //! completions) that turns its request into the engine's turn request and the answer's
 //! pieces into its own events; `exchange` and `sse` hold what they share. Handlers reach the
-//! upstream and the store only through the [`Engine`]; the data API (`data`) alone reads the
-//! store directly.
+//! upstream and the store only through the [`Engine`]; the data API (`data`, and `events`
+//! for its live stream) alone reads the store directly. `cors` answers browsers (§13).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,8 +30,10 @@ use crate::session::Engine;
 
 mod chat;
 pub mod conn;
+mod cors;
 mod data;
 mod error;
+mod events;
 mod exchange;
 mod guard;
 mod legacy;
@@ -52,6 +54,8 @@ pub struct Settings {
     pub api_keys: Vec<ApiKey>,
     /// The hosts and origins a keyless `serve` answers.
     pub access: guard::Access,
+    /// `CORS_ORIGINS`: the browser origins that get CORS headers (design.md §13).
+    pub cors: crate::config::OriginList,
     pub keepalive: Duration,
     pub max_body: usize,
     pub enable_crud_api: bool,
@@ -70,6 +74,7 @@ impl Settings {
         Settings {
             api_keys: config.api_keys.clone(),
             access: guard::Access::from_config(config),
+            cors: config.cors_origins.clone(),
             // A zero interval would spin; a keep-alive every 10 ms is already absurd.
             keepalive: config.keepalive_interval.max(Duration::from_millis(10)),
             max_body: config.max_request_body,
@@ -110,6 +115,9 @@ pub struct AppState {
     pub started: Instant,
     /// Fires when the shutdown grace period is over: streams still open end then.
     pub deadline: CancellationToken,
+    /// Fires when the shutdown begins: streams that would never end by themselves
+    /// (`/v1/events`) end then, so they do not hold it up.
+    pub stopping: CancellationToken,
     upstream_health: AtomicU8,
 }
 
@@ -120,6 +128,7 @@ impl AppState {
             settings,
             started: Instant::now(),
             deadline: CancellationToken::new(),
+            stopping: CancellationToken::new(),
             upstream_health: AtomicU8::new(UpstreamHealth::Unknown as u8),
         })
     }
@@ -171,7 +180,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(ops::metrics))
         .with_state(state.clone());
     if state.settings.enable_crud_api {
-        api = api.merge(data::router(state.engine.archive().clone()));
+        let store = state.engine.archive().clone();
+        api = api
+            .merge(data::router(store.clone()))
+            .merge(events::router(store, state.stopping.clone()));
     }
     Router::new()
         .route("/health", get(ops::health))
@@ -194,6 +206,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             guard::check_caller,
         ))
         .layer(axum::middleware::from_fn(middleware::observe))
+        // Outermost: a preflight is answered before the host, origin and key checks (a
+        // browser sends no key with it), and every answer, theirs included, gets its CORS
+        // headers.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::cors,
+        ))
 }
 
 /// Housekeeping while serving: histogram upkeep, forgetting idle sessions, and, when nothing
@@ -229,8 +248,12 @@ pub async fn serve(
     metrics::install();
     let maintenance = tokio::spawn(maintain(state.clone()));
     let app = router(state.clone());
+    let stopping = state.stopping.clone();
     let shutdown = conn::Shutdown {
-        signal: shutdown,
+        signal: async move {
+            shutdown.await;
+            stopping.cancel();
+        },
         grace: state.settings.shutdown_timeout,
         deadline: state.deadline.clone(),
     };

@@ -20,6 +20,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_key_tenancy.sql"),
     include_str!("migrations/0005_read_indexes.sql"),
     include_str!("migrations/0006_accounts.sql"),
+    include_str!("migrations/0007_fts.sql"),
 ];
 
 /// The version a fully migrated database has.

@@ -27,6 +27,7 @@ mod migrations;
 mod planner;
 mod queries;
 mod read_only;
+mod search;
 mod stats;
 mod types;
 mod views;
@@ -40,16 +41,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
-pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_time_ms};
+pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_since_ms, parse_time_ms};
 pub use health::{Degraded, WriteFailure};
+pub use search::{Segment, SessionMatch};
 pub use types::{
     ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage, StoredToolCall,
 };
 pub use views::{
-    DbSize, Distribution, RequestDetail, RequestSummary, ResponseRow, SessionExport, SessionKey,
-    SessionStats, SessionSummary, Statistics, Transcript, Turn, UsageGroup, UsageReport,
+    DbSize, Distribution, Exchange, RequestDetail, RequestSummary, ResponseRow, SessionExport,
+    SessionKey, SessionStats, SessionSummary, Statistics, Transcript, Turn, UsageGroup,
+    UsageReport,
 };
 #[doc(hidden)]
 pub use writer::WriteFault;
@@ -110,6 +113,8 @@ struct Inner {
     health: Arc<health::Health>,
     /// Opened by [`Store::open_read_only`]: no writer at all.
     read_only: bool,
+    /// Each response once it is committed, for whoever listens ([`Store::subscribe`]).
+    recorded: broadcast::Sender<Recorded>,
     /// WAL checkpoints off the write path (file databases only). Declared last: it stops
     /// after the writer has committed what was queued.
     _checkpointer: Option<checkpoint::Checkpointer>,
@@ -136,6 +141,18 @@ impl std::fmt::Debug for Store {
             .field("schema_version", &self.inner.schema_version)
             .finish_non_exhaustive()
     }
+}
+
+/// Responses announced to subscribers that have not read them yet; a subscriber further
+/// behind than this misses the oldest and is told how many ([`Store::subscribe`]).
+pub(crate) const RECORDED_BACKLOG: usize = 256;
+
+/// A response the store has committed: what [`Store::subscribe`] hands out. Only ids, so
+/// announcing one costs nothing much; a listener reads the exchange when it wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub request_id: String,
+    pub response_id: String,
 }
 
 /// The WAL file of the database at `path` (`<path>-wal`).
@@ -219,6 +236,7 @@ impl Store {
                 commits,
                 health,
                 read_only: false,
+                recorded: broadcast::channel(RECORDED_BACKLOG).0,
                 _checkpointer: checkpointer,
             }),
         })
@@ -266,10 +284,27 @@ impl Store {
 
     /// Records a response and resolves only after the transaction holding it has committed:
     /// the proxy awaits this before sending the last byte of an answer (design.md §5).
+    /// Subscribers ([`Store::subscribe`]) hear of it once it is committed.
     pub async fn record_response(&self, response: NewResponse) -> Result<()> {
-        self.write(Op::RecordResponse(Box::new(response)))
-            .await
-            .map(|_| ())
+        // Nobody listening (the usual case): no ids are even copied.
+        let announce = (self.inner.recorded.receiver_count() > 0).then(|| Recorded {
+            request_id: response.request_id.clone(),
+            response_id: response.id.clone(),
+        });
+        self.write(Op::RecordResponse(Box::new(response))).await?;
+        if let Some(recorded) = announce {
+            // A send fails only when the last subscriber left meanwhile.
+            let _ = self.inner.recorded.send(recorded);
+        }
+        Ok(())
+    }
+
+    /// Every response committed from now on, as it is committed (`GET /v1/events`). A
+    /// subscriber that falls more than a few hundred responses behind is not waited for: it
+    /// misses the oldest and its next `recv` says how many (`RecvError::Lagged`), so a slow
+    /// listener never slows the writes. Costs nothing while nobody subscribes.
+    pub fn subscribe(&self) -> broadcast::Receiver<Recorded> {
+        self.inner.recorded.subscribe()
     }
 
     /// Remembers (or replaces) a conversation node by fingerprint. Queued.

@@ -53,6 +53,7 @@ impl Store {
                 commits: Arc::new(AtomicU64::new(0)),
                 health: Arc::new(health::Health::default()),
                 read_only: true,
+                recorded: tokio::sync::broadcast::channel(1).0,
                 _checkpointer: None,
             }),
         })

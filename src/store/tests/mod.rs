@@ -8,6 +8,7 @@
 pub(super) mod plans;
 mod read_only;
 mod reads;
+mod search;
 mod tools;
 mod wal;
 mod writes;
