@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, the Rust tests, then the official
-# OpenAI SDKs (Python and Node) against a running `serve`, every command shown in the docs,
+# OpenAI SDKs (Python and Node) against a running `serve`, the web console in headless
+# Chromium, every command shown in the docs,
 # and the deployment files (nginx -t, systemd-analyze verify). Installs what it needs itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,5 +14,6 @@ else
   cargo test --locked --no-fail-fast
 fi
 bash tests/compat/run.sh
+bash tests/browser/run.sh
 bash scripts/check-docs.sh
 bash scripts/check-deploy.sh

@@ -30,6 +30,7 @@ pub const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 pub const KEEPALIVE_TIMEOUT_MS: u64 = 60_000;
 pub const ENABLE_PERSISTENCE: bool = true;
 pub const ENABLE_CRUD_API: bool = true;
+pub const ENABLE_UI: bool = true;
 pub const LOG_LEVEL: &str = "info";
 pub const LOG_FORMAT: &str = "text";
 

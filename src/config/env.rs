@@ -48,6 +48,8 @@ pub const DATABASE_PATH: &str = "DATABASE_PATH";
 pub const ENABLE_PERSISTENCE: &str = "ENABLE_PERSISTENCE";
 /// Serve the data endpoints.
 pub const ENABLE_CRUD_API: &str = "ENABLE_CRUD_API";
+/// Serve the web console at `/ui` (only with the data endpoints).
+pub const ENABLE_UI: &str = "ENABLE_UI";
 /// ms of inactivity after which a conversation is no longer continued upstream.
 pub const SESSION_TIMEOUT: &str = "SESSION_TIMEOUT";
 /// Upstream attempts for retryable failures before the first byte.
@@ -100,6 +102,7 @@ pub const ALL: &[&str] = &[
     DATABASE_PATH,
     ENABLE_PERSISTENCE,
     ENABLE_CRUD_API,
+    ENABLE_UI,
     SESSION_TIMEOUT,
     RETRY_MAX_ATTEMPTS,
     MODELS_CACHE_DURATION,

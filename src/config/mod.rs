@@ -90,6 +90,9 @@ pub struct Config {
     pub database_path: PathBuf,
     pub enable_persistence: bool,
     pub enable_crud_api: bool,
+    /// `ENABLE_UI`, already folded with `ENABLE_CRUD_API`: the console reads the data
+    /// endpoints, so it is served only when they are.
+    pub enable_ui: bool,
     /// `None` = conversations never expire.
     pub session_timeout: Option<Duration>,
     pub retry_max_attempts: u32,

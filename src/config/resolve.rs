@@ -63,6 +63,7 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
     let database_path = database_path(&mut r);
     let enable_persistence = r.boolean(env::ENABLE_PERSISTENCE, defaults::ENABLE_PERSISTENCE);
     let enable_crud_api = r.boolean(env::ENABLE_CRUD_API, defaults::ENABLE_CRUD_API);
+    let enable_ui = enable_ui(&mut r, enable_crud_api);
     let session_timeout = r.millis(env::SESSION_TIMEOUT, defaults::SESSION_TIMEOUT_MS);
 
     // Limits and model names.
@@ -103,6 +104,7 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
         database_path,
         enable_persistence,
         enable_crud_api,
+        enable_ui,
         session_timeout: (!session_timeout.is_zero()).then_some(session_timeout),
         retry_max_attempts: retry_max_attempts.max(1),
         models_cache,
@@ -369,6 +371,25 @@ fn database_path(r: &mut Resolver) -> PathBuf {
     r.raw(env::DATABASE_PATH, Some(default.display().to_string()))
         .map(PathBuf::from)
         .unwrap_or(default)
+}
+
+/// `ENABLE_UI`, folded with `ENABLE_CRUD_API`: the console is only pages over the data
+/// endpoints, so without them it is not served, and asking for it explicitly then is a
+/// warning rather than a silent no-op.
+fn enable_ui(r: &mut Resolver, enable_crud_api: bool) -> bool {
+    let wanted = r.boolean(env::ENABLE_UI, defaults::ENABLE_UI);
+    let explicit = r
+        .shown
+        .last()
+        .is_some_and(|s| s.var == env::ENABLE_UI && s.origin != super::Origin::Default);
+    if wanted && explicit && !enable_crud_api {
+        r.problem(
+            env::ENABLE_UI,
+            Severity::Warning,
+            "the console needs the data endpoints: it is not served while ENABLE_CRUD_API=false",
+        );
+    }
+    wanted && enable_crud_api
 }
 
 /// `RETRY_MAX_ATTEMPTS`: counts the first attempt, so 0 would mean never asking.

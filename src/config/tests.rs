@@ -475,3 +475,33 @@ fn allowed_hosts_and_cors_origins_are_checked() {
     assert_eq!(vars, ["ALLOWED_HOSTS", "CORS_ORIGINS"]);
     assert!(!c.allowed_hosts.any && c.allowed_hosts.hosts.is_empty());
 }
+
+#[test]
+fn the_console_follows_the_data_endpoints() {
+    let c = resolve(&sources(&[], &[]), NOW);
+    assert!(c.enable_ui, "on by default");
+    let c = resolve(&sources(&[("ENABLE_UI", "false")], &[]), NOW);
+    assert!(!c.enable_ui && c.enable_crud_api);
+    // Without the data endpoints there is nothing for the console to read.
+    let c = resolve(&sources(&[("ENABLE_CRUD_API", "false")], &[]), NOW);
+    assert!(!c.enable_ui);
+    assert!(
+        c.problems.iter().all(|p| p.var != "ENABLE_UI"),
+        "{:?}",
+        c.problems
+    );
+    let c = resolve(
+        &sources(&[("ENABLE_CRUD_API", "false"), ("ENABLE_UI", "true")], &[]),
+        NOW,
+    );
+    assert!(!c.enable_ui);
+    let warning = c.problems.iter().find(|p| p.var == "ENABLE_UI").unwrap();
+    assert_eq!(warning.severity, Severity::Warning);
+    assert!(
+        warning.message.contains("ENABLE_CRUD_API"),
+        "{}",
+        warning.message
+    );
+    let c = resolve(&sources(&[("ENABLE_UI", "sometimes")], &[]), NOW);
+    assert!(c.general_errors().iter().any(|p| p.var == "ENABLE_UI"));
+}

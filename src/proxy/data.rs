@@ -33,6 +33,7 @@ pub fn router(store: Store) -> Router {
         .route("/v1/sessions/{id}", get(get_session).delete(delete_session))
         .route("/v1/sessions/{id}/stats", get(session_stats))
         .route("/v1/sessions/{id}/requests", get(session_requests))
+        .route("/v1/sessions/{id}/export", get(export_session))
         .route("/v1/requests", get(list_requests))
         .route("/v1/requests/{id}", get(get_request))
         .route("/v1/requests/{id}/response", get(request_response))
@@ -351,6 +352,79 @@ pub(super) async fn get_response(
         "response",
         &id,
     )
+}
+
+/// `format` of the export route.
+#[derive(serde::Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+}
+
+/// `GET /v1/sessions/{id}/export?format=markdown|json`: the session as `qwenctl sessions
+/// export ID` writes it (the same engine, so both always agree), as a download.
+async fn export_session(
+    State(store): State<Store>,
+    scope: Scope,
+    Path(id): Path<String>,
+    query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use crate::export::{Format, Selection};
+    use axum::http::header;
+    use axum::response::IntoResponse;
+
+    let format = match query {
+        Ok(Query(q)) => q.format,
+        Err(rejection) => {
+            return Err(ApiError::bad_request(
+                format!("Invalid query parameters: {}", rejection.body_text()),
+                Some("format"),
+            ));
+        }
+    };
+    let (format, content_type, ext) = match format.as_deref().unwrap_or("json") {
+        "json" => (Format::Json, "application/json", "json"),
+        "markdown" | "md" => (Format::Markdown, "text/markdown; charset=utf-8", "md"),
+        other => {
+            return Err(ApiError::bad_request(
+                format!("Unknown export format '{other}': use 'json' or 'markdown'."),
+                Some("format"),
+            ));
+        }
+    };
+    if own_session(&store, &scope, &id).await?.is_none() {
+        return Err(no_session(&id));
+    }
+    let mut body = Vec::new();
+    let written = crate::export::write_sessions(
+        &store,
+        &Selection::Ids(vec![id.clone()]),
+        format,
+        &mut body,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .await
+    .map_err(|err| {
+        tracing::error!(error = %err, "data endpoint: export failed");
+        ApiError::internal("The request could not be served because of a database error.")
+    })?;
+    if written == 0 {
+        // Deleted between the check and the read.
+        return Err(no_session(&id));
+    }
+    // Session ids are uuids; anything else is left out of the file name.
+    let stem: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let disposition = format!("attachment; filename=\"session-{stem}.{ext}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

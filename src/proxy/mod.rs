@@ -44,6 +44,7 @@ mod models;
 mod ops;
 mod responses;
 mod sse;
+pub mod ui;
 
 pub use error::{ApiError, ErrorShape};
 
@@ -59,6 +60,8 @@ pub struct Settings {
     pub keepalive: Duration,
     pub max_body: usize,
     pub enable_crud_api: bool,
+    /// Serve the console at `/ui` (already false when the data endpoints are off).
+    pub enable_ui: bool,
     pub shutdown_timeout: Duration,
     /// Timeouts and limit of client connections.
     pub connections: conn::Limits,
@@ -79,6 +82,7 @@ impl Settings {
             keepalive: config.keepalive_interval.max(Duration::from_millis(10)),
             max_body: config.max_request_body,
             enable_crud_api: config.enable_crud_api,
+            enable_ui: config.enable_ui && config.enable_crud_api,
             shutdown_timeout: config.shutdown_timeout,
             connections: conn::Limits {
                 header_read_timeout: config.connections.header_read_timeout,
@@ -185,34 +189,39 @@ pub fn router(state: Arc<AppState>) -> Router {
             .merge(data::router(store.clone()))
             .merge(events::router(store, state.stopping.clone()));
     }
-    Router::new()
+    let mut open = Router::new()
         .route("/health", get(ops::health))
         // Claude Code's preconnect (`HEAD /api/hello`, `HEAD /` in older releases), answered
         // before any key is asked for.
         .route("/", get(ops::root))
         .route("/api/hello", get(ops::root))
-        .with_state(state.clone())
-        .merge(api.layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::require_api_key,
-        )))
-        .fallback(ops::not_found)
-        .method_not_allowed_fallback(ops::method_not_allowed)
-        // Bodies are read by hand against `max_body` so the 413 is an OpenAI error.
-        .layer(DefaultBodyLimit::disable())
-        // A keyless `serve` answers only its own names and origins, on every route.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard::check_caller,
-        ))
-        .layer(axum::middleware::from_fn(middleware::observe))
-        // Outermost: a preflight is answered before the host, origin and key checks (a
-        // browser sends no key with it), and every answer, theirs included, gets its CORS
-        // headers.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            cors::cors,
-        ))
+        .with_state(state.clone());
+    if state.settings.enable_ui {
+        // The console's pages hold no data, so they need no key; what they show is read
+        // from the data API with one.
+        open = open.merge(ui::router());
+    }
+    open.merge(api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::require_api_key,
+    )))
+    .fallback(ops::not_found)
+    .method_not_allowed_fallback(ops::method_not_allowed)
+    // Bodies are read by hand against `max_body` so the 413 is an OpenAI error.
+    .layer(DefaultBodyLimit::disable())
+    // A keyless `serve` answers only its own names and origins, on every route.
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        guard::check_caller,
+    ))
+    .layer(axum::middleware::from_fn(middleware::observe))
+    // Outermost: a preflight is answered before the host, origin and key checks (a
+    // browser sends no key with it), and every answer, theirs included, gets its CORS
+    // headers.
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        cors::cors,
+    ))
 }
 
 /// Housekeeping while serving: histogram upkeep, forgetting idle sessions, and, when nothing

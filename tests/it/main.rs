@@ -25,4 +25,5 @@ mod robustness;
 mod security;
 mod serve;
 mod tools;
+mod ui;
 mod upstream;
