@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('validate-config', 'validate-config', [CompletionResultType]::ParameterValue, 'Check the configuration (exit 0 when valid, 2 otherwise)')
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'Conversations recorded in the store')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Usage and performance figures from the store')
+            [CompletionResult]::new('accounts', 'accounts', [CompletionResultType]::ParameterValue, 'Upstream accounts: add, list, remove, log in, test')
             [CompletionResult]::new('db', 'db', [CompletionResultType]::ParameterValue, 'Maintain the database: backup, vacuum, prune')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Write the man pages and completion scripts into a directory (for packaging)')
@@ -253,6 +254,119 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'qwenctl;accounts' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add an account to the accounts file (or change its email and password); the password is read without echo, or from stdin when piped')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the accounts in use: name, email (masked), token expiry, state')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove an account from the accounts file, with its cached token')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in now (every account, or NAME) and cache the token')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Prove accounts upstream (every account, or NAME), logging in when needed')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'qwenctl;accounts;add' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Its name in logs, metrics and the store (default: the email''s local part)')
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;accounts;list' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;accounts;remove' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;accounts;login' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;accounts;test' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;accounts;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add an account to the accounts file (or change its email and password); the password is read without echo, or from stdin when piped')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the accounts in use: name, email (masked), token expiry, state')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove an account from the accounts file, with its cached token')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in now (every account, or NAME) and cache the token')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Prove accounts upstream (every account, or NAME), logging in when needed')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'qwenctl;accounts;help;add' {
+            break
+        }
+        'qwenctl;accounts;help;list' {
+            break
+        }
+        'qwenctl;accounts;help;remove' {
+            break
+        }
+        'qwenctl;accounts;help;login' {
+            break
+        }
+        'qwenctl;accounts;help;test' {
+            break
+        }
+        'qwenctl;accounts;help;help' {
+            break
+        }
         'qwenctl;db' {
             [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
             [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
@@ -399,6 +513,7 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('validate-config', 'validate-config', [CompletionResultType]::ParameterValue, 'Check the configuration (exit 0 when valid, 2 otherwise)')
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'Conversations recorded in the store')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Usage and performance figures from the store')
+            [CompletionResult]::new('accounts', 'accounts', [CompletionResultType]::ParameterValue, 'Upstream accounts: add, list, remove, log in, test')
             [CompletionResult]::new('db', 'db', [CompletionResultType]::ParameterValue, 'Maintain the database: backup, vacuum, prune')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Write the man pages and completion scripts into a directory (for packaging)')
@@ -441,6 +556,29 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             break
         }
         'qwenctl;help;stats' {
+            break
+        }
+        'qwenctl;help;accounts' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add an account to the accounts file (or change its email and password); the password is read without echo, or from stdin when piped')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the accounts in use: name, email (masked), token expiry, state')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove an account from the accounts file, with its cached token')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in now (every account, or NAME) and cache the token')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Prove accounts upstream (every account, or NAME), logging in when needed')
+            break
+        }
+        'qwenctl;help;accounts;add' {
+            break
+        }
+        'qwenctl;help;accounts;list' {
+            break
+        }
+        'qwenctl;help;accounts;remove' {
+            break
+        }
+        'qwenctl;help;accounts;login' {
+            break
+        }
+        'qwenctl;help;accounts;test' {
             break
         }
         'qwenctl;help;db' {

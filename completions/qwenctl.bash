@@ -16,6 +16,9 @@ _qwenctl() {
             ",$1")
                 cmd="qwenctl"
                 ;;
+            qwenctl,accounts)
+                cmd="qwenctl__subcmd__accounts"
+                ;;
             qwenctl,chat)
                 cmd="qwenctl__subcmd__chat"
                 ;;
@@ -45,6 +48,42 @@ _qwenctl() {
                 ;;
             qwenctl,validate-config)
                 cmd="qwenctl__subcmd__validate__subcmd__config"
+                ;;
+            qwenctl__subcmd__accounts,add)
+                cmd="qwenctl__subcmd__accounts__subcmd__add"
+                ;;
+            qwenctl__subcmd__accounts,help)
+                cmd="qwenctl__subcmd__accounts__subcmd__help"
+                ;;
+            qwenctl__subcmd__accounts,list)
+                cmd="qwenctl__subcmd__accounts__subcmd__list"
+                ;;
+            qwenctl__subcmd__accounts,login)
+                cmd="qwenctl__subcmd__accounts__subcmd__login"
+                ;;
+            qwenctl__subcmd__accounts,remove)
+                cmd="qwenctl__subcmd__accounts__subcmd__remove"
+                ;;
+            qwenctl__subcmd__accounts,test)
+                cmd="qwenctl__subcmd__accounts__subcmd__test"
+                ;;
+            qwenctl__subcmd__accounts__subcmd__help,add)
+                cmd="qwenctl__subcmd__accounts__subcmd__help__subcmd__add"
+                ;;
+            qwenctl__subcmd__accounts__subcmd__help,help)
+                cmd="qwenctl__subcmd__accounts__subcmd__help__subcmd__help"
+                ;;
+            qwenctl__subcmd__accounts__subcmd__help,list)
+                cmd="qwenctl__subcmd__accounts__subcmd__help__subcmd__list"
+                ;;
+            qwenctl__subcmd__accounts__subcmd__help,login)
+                cmd="qwenctl__subcmd__accounts__subcmd__help__subcmd__login"
+                ;;
+            qwenctl__subcmd__accounts__subcmd__help,remove)
+                cmd="qwenctl__subcmd__accounts__subcmd__help__subcmd__remove"
+                ;;
+            qwenctl__subcmd__accounts__subcmd__help,test)
+                cmd="qwenctl__subcmd__accounts__subcmd__help__subcmd__test"
                 ;;
             qwenctl__subcmd__db,backup)
                 cmd="qwenctl__subcmd__db__subcmd__backup"
@@ -82,6 +121,9 @@ _qwenctl() {
             qwenctl__subcmd__db__subcmd__help,vacuum)
                 cmd="qwenctl__subcmd__db__subcmd__help__subcmd__vacuum"
                 ;;
+            qwenctl__subcmd__help,accounts)
+                cmd="qwenctl__subcmd__help__subcmd__accounts"
+                ;;
             qwenctl__subcmd__help,chat)
                 cmd="qwenctl__subcmd__help__subcmd__chat"
                 ;;
@@ -111,6 +153,21 @@ _qwenctl() {
                 ;;
             qwenctl__subcmd__help,validate-config)
                 cmd="qwenctl__subcmd__help__subcmd__validate__subcmd__config"
+                ;;
+            qwenctl__subcmd__help__subcmd__accounts,add)
+                cmd="qwenctl__subcmd__help__subcmd__accounts__subcmd__add"
+                ;;
+            qwenctl__subcmd__help__subcmd__accounts,list)
+                cmd="qwenctl__subcmd__help__subcmd__accounts__subcmd__list"
+                ;;
+            qwenctl__subcmd__help__subcmd__accounts,login)
+                cmd="qwenctl__subcmd__help__subcmd__accounts__subcmd__login"
+                ;;
+            qwenctl__subcmd__help__subcmd__accounts,remove)
+                cmd="qwenctl__subcmd__help__subcmd__accounts__subcmd__remove"
+                ;;
+            qwenctl__subcmd__help__subcmd__accounts,test)
+                cmd="qwenctl__subcmd__help__subcmd__accounts__subcmd__test"
                 ;;
             qwenctl__subcmd__help__subcmd__db,backup)
                 cmd="qwenctl__subcmd__help__subcmd__db__subcmd__backup"
@@ -185,8 +242,242 @@ _qwenctl() {
 
     case "${cmd}" in
         qwenctl)
-            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version serve chat models validate-config sessions stats db completions generate-assets help"
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version serve chat models validate-config sessions stats accounts db completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts)
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version add list remove login test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__add)
+            opts="-v -q -h -V --name --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help)
+            opts="add list remove login test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__list)
+            opts="-v -q -h -V --json --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__login)
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__remove)
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__test)
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -539,8 +830,92 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__help)
-            opts="serve chat models validate-config sessions stats db completions generate-assets help"
+            opts="serve chat models validate-config sessions stats accounts db completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__accounts)
+            opts="add list remove login test"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__accounts__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__accounts__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__accounts__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__accounts__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__accounts__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -34,6 +34,7 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand validate-config 'Check the configuration (exit 0 when valid, 2 otherwise)'
             cand sessions 'Conversations recorded in the store'
             cand stats 'Usage and performance figures from the store'
+            cand accounts 'Upstream accounts: add, list, remove, log in, test'
             cand db 'Maintain the database: backup, vacuum, prune'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Write the man pages and completion scripts into a directory (for packaging)'
@@ -231,6 +232,106 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'qwenctl;accounts'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Add an account to the accounts file (or change its email and password); the password is read without echo, or from stdin when piped'
+            cand list 'List the accounts in use: name, email (masked), token expiry, state'
+            cand remove 'Remove an account from the accounts file, with its cached token'
+            cand login 'Log in now (every account, or NAME) and cache the token'
+            cand test 'Prove accounts upstream (every account, or NAME), logging in when needed'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qwenctl;accounts;add'= {
+            cand --name 'Its name in logs, metrics and the store (default: the email''s local part)'
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;accounts;list'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand --json 'Print JSON'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;accounts;remove'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;accounts;login'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;accounts;test'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;accounts;help'= {
+            cand add 'Add an account to the accounts file (or change its email and password); the password is read without echo, or from stdin when piped'
+            cand list 'List the accounts in use: name, email (masked), token expiry, state'
+            cand remove 'Remove an account from the accounts file, with its cached token'
+            cand login 'Log in now (every account, or NAME) and cache the token'
+            cand test 'Prove accounts upstream (every account, or NAME), logging in when needed'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qwenctl;accounts;help;add'= {
+        }
+        &'qwenctl;accounts;help;list'= {
+        }
+        &'qwenctl;accounts;help;remove'= {
+        }
+        &'qwenctl;accounts;help;login'= {
+        }
+        &'qwenctl;accounts;help;test'= {
+        }
+        &'qwenctl;accounts;help;help'= {
+        }
         &'qwenctl;db'= {
             cand --env-file 'Read variables from this file instead of ./.env'
             cand --database 'SQLite database file (overrides DATABASE_PATH)'
@@ -362,6 +463,7 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand validate-config 'Check the configuration (exit 0 when valid, 2 otherwise)'
             cand sessions 'Conversations recorded in the store'
             cand stats 'Usage and performance figures from the store'
+            cand accounts 'Upstream accounts: add, list, remove, log in, test'
             cand db 'Maintain the database: backup, vacuum, prune'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Write the man pages and completion scripts into a directory (for packaging)'
@@ -393,6 +495,23 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
         &'qwenctl;help;sessions;delete'= {
         }
         &'qwenctl;help;stats'= {
+        }
+        &'qwenctl;help;accounts'= {
+            cand add 'Add an account to the accounts file (or change its email and password); the password is read without echo, or from stdin when piped'
+            cand list 'List the accounts in use: name, email (masked), token expiry, state'
+            cand remove 'Remove an account from the accounts file, with its cached token'
+            cand login 'Log in now (every account, or NAME) and cache the token'
+            cand test 'Prove accounts upstream (every account, or NAME), logging in when needed'
+        }
+        &'qwenctl;help;accounts;add'= {
+        }
+        &'qwenctl;help;accounts;list'= {
+        }
+        &'qwenctl;help;accounts;remove'= {
+        }
+        &'qwenctl;help;accounts;login'= {
+        }
+        &'qwenctl;help;accounts;test'= {
         }
         &'qwenctl;help;db'= {
             cand backup 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)'

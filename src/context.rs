@@ -1,9 +1,10 @@
-//! What a command gets to work with: the resolved configuration, plus the upstream client
-//! and the store opened only on demand, so `validate-config` touches neither the database
-//! nor the network and `sessions list` needs no credentials.
+//! What a command gets to work with: the resolved configuration, plus the upstream accounts
+//! (with their client) and the store opened only on demand, so `validate-config` touches
+//! neither the database nor the network and `sessions list` needs no credentials.
 
 use anyhow::Context as _;
 
+use crate::accounts::{self, Pool};
 use crate::config::Config;
 use crate::error::UsageError;
 use crate::qwen::QwenClient;
@@ -19,12 +20,14 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// An upstream client, or a usage error listing what is wrong with the credentials.
-    pub fn client(&self) -> anyhow::Result<QwenClient> {
-        self.client_with(None)
+    /// The upstream accounts of the configured credential source, on a new client; a
+    /// usage error (exit 2) listing what is wrong with the credentials, the accounts file
+    /// included.
+    pub fn accounts(&self) -> anyhow::Result<Pool> {
+        self.accounts_with(None)
     }
 
-    fn client_with(&self, models_file: Option<std::path::PathBuf>) -> anyhow::Result<QwenClient> {
+    fn accounts_with(&self, models_file: Option<std::path::PathBuf>) -> anyhow::Result<Pool> {
         let problems = self.config.credential_errors();
         if !problems.is_empty() {
             let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
@@ -36,13 +39,14 @@ impl Ctx {
         }
         let mut upstream = self.config.upstream();
         upstream.models_cache_file = models_file;
-        QwenClient::new(upstream).context("cannot build the HTTP client")
+        let client = QwenClient::new(upstream).context("cannot build the HTTP client")?;
+        accounts::pool(&self.config, client).map_err(|err| UsageError(err.to_string()).into())
     }
 
-    /// Like [`Ctx::client`], but the model list is also cached on disk for
+    /// Like [`Ctx::accounts`], but the model list is also cached on disk for
     /// MODELS_CACHE_DURATION, so repeated one-shot commands do not refetch it.
-    pub fn cached_client(&self) -> anyhow::Result<QwenClient> {
-        self.client_with(Some(crate::config::data_dir().join("models-cache.json")))
+    pub fn cached_accounts(&self) -> anyhow::Result<Pool> {
+        self.accounts_with(Some(crate::config::data_dir().join("models-cache.json")))
     }
 
     /// The store: the PostgreSQL database at `DATABASE_URL` when set, else the SQLite file

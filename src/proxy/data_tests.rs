@@ -9,6 +9,7 @@ use crate::store::{NewRequest, NewResponse, NewSession, StoredMessage};
 async fn serve() -> (String, Store) {
     let store = Store::open_in_memory().expect("store");
     let session = NewSession {
+        account: None,
         id: "s1".into(),
         chat_id: "c1".into(),
         model: "qwen3-max".into(),
@@ -21,6 +22,7 @@ async fn serve() -> (String, Store) {
     for (i, id) in ["r1", "r2"].into_iter().enumerate() {
         let at = 2_000 + i64::try_from(i).unwrap_or(0) * 1_000;
         let request = NewRequest {
+            account: None,
             id: id.into(),
             session_id: Some("s1".into()),
             endpoint: "chat.completions".into(),
@@ -95,6 +97,7 @@ async fn scope_from_header(
 /// A second key's session `s2` (older than `s1`) with request `r3` and its response `p3`.
 async fn add_second_key(store: &Store) {
     let session = NewSession {
+        account: None,
         id: "s2".into(),
         chat_id: "c2".into(),
         model: "qwen-plus".into(),
@@ -105,6 +108,7 @@ async fn add_second_key(store: &Store) {
     };
     store.create_session(session).await.expect("session");
     let request = NewRequest {
+        account: None,
         id: "r3".into(),
         session_id: Some("s2".into()),
         endpoint: "chat.completions".into(),
@@ -494,6 +498,7 @@ async fn stats_group_by_hour_day_or_model_with_errors_by_class() {
     add_second_key(&store).await;
     // A rate-limited exchange in the second hour of 1970.
     let request = NewRequest {
+        account: None,
         id: "r4".into(),
         session_id: Some("s1".into()),
         endpoint: "chat.completions".into(),

@@ -141,6 +141,7 @@ mod tests {
         let id = format!("r{n}");
         store
             .record_request(NewRequest {
+                account: None,
                 id: id.clone(),
                 session_id: None,
                 endpoint: "chat.completions".into(),

@@ -37,6 +37,10 @@ pub async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
             }
         },
     };
+    let accounts = state.engine.accounts().health();
+    // With several accounts, one failing account is not the service failing.
+    let all_failed = !accounts.is_empty() && accounts.iter().all(|a| a.status == "auth_failed");
+    let auth = if all_failed { "failed" } else { auth };
     let status = if database == "ok" && auth != "failed" {
         "healthy"
     } else {
@@ -49,6 +53,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         "uptime": state.started.elapsed().as_secs(),
         "checks": {
             "authentication": auth,
+            "accounts": accounts,
             "database": database,
             "persistence": state.settings.persistence,
         },

@@ -205,6 +205,25 @@ impl Store {
         dispatch!(self.touch_node(fingerprint, at_ms))
     }
 
+    /// Records that `account` rests until `until_ms` (unix ms) after a rate limit, for the
+    /// other replicas ([`Store::cooldowns`]). Only PostgreSQL shares anything: with SQLite
+    /// one process holds every cooldown in memory, and this does nothing.
+    pub async fn record_cooldown(&self, account: &str, until_ms: i64) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(p) => p.record_cooldown(account, until_ms).await,
+        }
+    }
+
+    /// The cooldowns still running that any replica recorded: `(account, until_ms)`.
+    /// Always empty with SQLite.
+    pub async fn cooldowns(&self) -> Result<Vec<(String, i64)>> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(Vec::new()),
+            Backend::Postgres(p) => p.cooldowns().await,
+        }
+    }
+
     /// Deletes a session with its requests, responses and conversation nodes; messages that
     /// other sessions share stay. Resolves after the commit, with whether it existed.
     pub async fn delete_session(&self, id: &str) -> Result<bool> {

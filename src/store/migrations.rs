@@ -19,7 +19,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_withdrawn_responses.sql"),
     include_str!("migrations/0004_key_tenancy.sql"),
     include_str!("migrations/0005_read_indexes.sql"),
-    // 0006 (accounts) is added in parallel and goes before this one when both are merged.
+    include_str!("migrations/0006_accounts.sql"),
     include_str!("migrations/0007_fts.sql"),
 ];
 

@@ -78,7 +78,7 @@ pub(crate) fn lookup_prefix(
         let marks = vec!["?"; chunk.len()].join(", ");
         let sql = format!(
             "SELECT n.fingerprint, n.session_id, n.chat_id, n.response_id, n.model,
-                    n.request_id, n.message_count, n.last_used_at
+                    n.request_id, n.message_count, n.last_used_at, s.account
              FROM conversation_nodes n INDEXED BY {}
                   CROSS JOIN sessions s INDEXED BY {} ON s.id = n.session_id
              WHERE n.fingerprint IN ({marks}) AND s.api_key_id IS ?
@@ -124,6 +124,7 @@ fn node(row: &Row<'_>) -> rusqlite::Result<ConvNode> {
         request_id: row.get("request_id")?,
         message_count: row.get("message_count")?,
         last_used_at: row.get("last_used_at")?,
+        account: row.get("account")?,
     })
 }
 
@@ -272,6 +273,7 @@ pub(crate) fn session_summary(row: &Row<'_>) -> rusqlite::Result<SessionSummary>
         title: row.get("title")?,
         source: row.get("source")?,
         api_key_id: row.get("api_key_id")?,
+        account: row.get("account")?,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
         turns: row.get("turns")?,
@@ -288,7 +290,7 @@ fn request_select(index: &str) -> String {
     format!(
         "SELECT r.id, r.session_id, r.endpoint, r.model, r.stream, r.api_key_id,
                 r.client_request_id, r.prior_request_id, r.message_count, r.chat_id,
-                r.parent_id, r.received_at, p.status
+                r.parent_id, r.account, r.received_at, p.status
          FROM requests r INDEXED BY {index}
               LEFT JOIN responses p INDEXED BY {} ON p.request_id = r.id",
         index::RESPONSES_REQUEST
@@ -327,7 +329,8 @@ pub(crate) fn exchange(conn: &Connection, request_id: &str) -> Result<Option<Exc
     let sql = format!(
         "SELECT r.id, r.session_id, r.endpoint, r.model, r.stream, r.api_key_id,
                 r.client_request_id, r.prior_request_id, r.message_count, r.chat_id,
-                r.parent_id, r.received_at, p.status, p.id AS response_id, p.error_kind,
+                r.parent_id, r.account, r.received_at, p.status, p.id AS response_id,
+                p.error_kind,
                 p.finish_reason, p.prompt_tokens, p.completion_tokens, p.reasoning_tokens,
                 p.total_tokens, p.first_token_ms, p.duration_ms, p.created_at,
                 CASE WHEN json_valid(p.tool_calls) THEN json_array_length(p.tool_calls)
@@ -373,6 +376,7 @@ fn request_summary(row: &Row<'_>) -> rusqlite::Result<RequestSummary> {
         message_count: row.get("message_count")?,
         chat_id: row.get("chat_id")?,
         parent_id: row.get("parent_id")?,
+        account: row.get("account")?,
         received_at: row.get("received_at")?,
         status: row.get("status")?,
     })

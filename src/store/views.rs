@@ -22,6 +22,8 @@ pub struct SessionSummary {
     pub source: String,
     /// The name of the API key that owns it (that of its first request); `null` when keyless.
     pub api_key_id: Option<String>,
+    /// The upstream account that opened its chat; `null` for sessions older than accounts.
+    pub account: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     /// Number of requests recorded in the session.
@@ -92,6 +94,8 @@ pub struct RequestSummary {
     pub message_count: i64,
     pub chat_id: Option<String>,
     pub parent_id: Option<String>,
+    /// The upstream account that served it; `null` when it reached none.
+    pub account: Option<String>,
     pub received_at: i64,
     /// Status of its response, `null` while none is recorded.
     pub status: Option<String>,

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod accounts;
 mod anthropic;
 mod archive;
 mod bad_input;

@@ -104,6 +104,7 @@ mod tests {
     fn hit() -> SessionMatch {
         SessionMatch {
             session: SessionSummary {
+                account: None,
                 object: "session",
                 id: "s1".into(),
                 chat_id: "c".into(),

@@ -194,6 +194,7 @@ mod tests {
         };
         Transcript {
             session: SessionSummary {
+                account: None,
                 object: "session",
                 id: "s1".into(),
                 chat_id: "c1".into(),

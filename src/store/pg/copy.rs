@@ -97,6 +97,19 @@ impl Source {
         .map_err(|e| Error::Task(e.to_string()))?
     }
 
+    /// Whether the file's `table` has `column` (a column a later migration added).
+    async fn has_column(&self, table: &'static str, column: &'static str) -> Result<bool> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2",
+                [table, column],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .await
+        .map(|n| n > 0)
+    }
+
     async fn count(&self, table: &'static str) -> Result<u64> {
         self.read(move |c| {
             c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
@@ -135,6 +148,9 @@ struct Table {
     /// Columns read from SQLite and written to PostgreSQL, in this order; the first is the
     /// row's id.
     columns: &'static [&'static str],
+    /// Columns later SQLite migrations added (0006: `account`), copied when the file has
+    /// them.
+    later: &'static [&'static str],
 }
 
 const SESSIONS: Table = Table {
@@ -149,6 +165,7 @@ const SESSIONS: Table = Table {
         "created_at",
         "updated_at",
     ],
+    later: &["account"],
 };
 
 const REQUESTS: Table = Table {
@@ -169,6 +186,7 @@ const REQUESTS: Table = Table {
         "received_at",
         "client_request_id",
     ],
+    later: &["account"],
 };
 
 const RESPONSES: Table = Table {
@@ -196,6 +214,7 @@ const RESPONSES: Table = Table {
         "upstream_turns",
         "withdrawn_at",
     ],
+    later: &[],
 };
 
 const NODES: Table = Table {
@@ -210,6 +229,7 @@ const NODES: Table = Table {
         "message_count",
         "last_used_at",
     ],
+    later: &[],
 };
 
 /// Parents before children, so every foreign key finds its row.
@@ -249,11 +269,16 @@ impl Table {
     }
 
     /// The next batch after `after`, with each request's messages.
-    async fn batch(&'static self, source: &Source, after: Key) -> Result<Vec<Row>> {
+    async fn batch(
+        &'static self,
+        source: &Source,
+        cols: Vec<&'static str>,
+        after: Key,
+    ) -> Result<Vec<Row>> {
         let table = self;
         source
             .read(move |c| {
-                let list = table.columns.join(", ");
+                let list = cols.join(", ");
                 let name = table.name;
                 let (sql, key) = match &after {
                     Key::Rowid(rowid) => (
@@ -280,8 +305,8 @@ impl Table {
                         Key::Rowid(_) => Key::Rowid(row.get(0)?),
                         Key::Fingerprint(_) => Key::Fingerprint(row.get(0)?),
                     };
-                    let mut values = Vec::with_capacity(table.columns.len());
-                    for (i, column) in table.columns.iter().enumerate() {
+                    let mut values = Vec::with_capacity(cols.len());
+                    for (i, column) in cols.iter().enumerate() {
                         values.push(value(name, column, row.get(i + 1)?));
                     }
                     out.push(Row {
@@ -321,10 +346,10 @@ impl Table {
     /// Inserts `rows` in one transaction, skipping those already there; how many were new.
     /// A request's messages go in with it, so a resumed copy finds them exactly when it
     /// finds the request.
-    async fn insert(&self, target: &Postgres, rows: &[Row]) -> Result<u64> {
+    async fn insert(&self, target: &Postgres, cols: &[&str], rows: &[Row]) -> Result<u64> {
         let mut client = target.connection().await?;
         let tx = client.transaction().await?;
-        let marks: Vec<String> = (1..=self.columns.len()).map(|i| format!("${i}")).collect();
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
         // A response's id and its request are both unique; the others have one key.
         let conflict = if self.name == "responses" {
             "ON CONFLICT DO NOTHING".to_owned()
@@ -335,7 +360,7 @@ impl Table {
             .prepare_cached(&format!(
                 "INSERT INTO {} ({}) VALUES ({}) {conflict} RETURNING {}",
                 self.name,
-                self.columns.join(", "),
+                cols.join(", "),
                 marks.join(", "),
                 self.columns[0]
             ))
@@ -429,13 +454,19 @@ pub(crate) async fn from_sqlite(
     progress.start(counts.iter().sum());
     let mut copied = Vec::new();
     for table in TABLES {
+        let mut cols = table.columns.to_vec();
+        for column in table.later {
+            if source.has_column(table.name, column).await? {
+                cols.push(column);
+            }
+        }
         let mut after = table.first_key();
         let mut new = 0;
         loop {
-            let rows = table.batch(&source, after.clone()).await?;
+            let rows = table.batch(&source, cols.clone(), after.clone()).await?;
             let Some(last) = rows.last() else { break };
             after = last.key.clone();
-            new += table.insert(target, &rows).await?;
+            new += table.insert(target, &cols, &rows).await?;
             progress.advance(u64::try_from(rows.len()).unwrap_or(0));
         }
         copied.push(new);

@@ -16,6 +16,7 @@ use crate::store::Result;
 pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "search", include_str!("migrations/0002_search.sql")),
+    (3, "accounts", include_str!("migrations/0003_accounts.sql")),
 ];
 
 /// The advisory lock every migration run holds: "qwenctl" in ASCII, so other applications

@@ -306,6 +306,45 @@ impl Postgres {
             .await
     }
 
+    /// A cooldown is written at once on a connection of its own, not queued behind the
+    /// exchanges: the other replicas should see it before they route their next turn.
+    pub(crate) async fn record_cooldown(&self, account: &str, until_ms: i64) -> Result<()> {
+        if self.is_read_only() {
+            return Err(Error::ReadOnlyStore);
+        }
+        let client = self.client().await?;
+        let write = async {
+            client
+                .execute(
+                    "INSERT INTO account_cooldowns (account, until_ms, updated_at)
+                     VALUES ($1, $2, $3)
+                     ON CONFLICT (account) DO UPDATE SET
+                         until_ms = greatest(account_cooldowns.until_ms, excluded.until_ms),
+                         updated_at = excluded.updated_at",
+                    &[&account, &until_ms, &crate::time::unix_now_ms()],
+                )
+                .await?;
+            Ok(())
+        };
+        self.observe(tokio::time::timeout(READ_TIMEOUT, write).await)
+    }
+
+    pub(crate) async fn cooldowns(&self) -> Result<Vec<(String, i64)>> {
+        let client = self.client().await?;
+        let read = async {
+            let rows = client
+                .query(
+                    "SELECT account, until_ms FROM account_cooldowns WHERE until_ms > $1",
+                    &[&crate::time::unix_now_ms()],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<Vec<_>>>()
+        };
+        self.observe(tokio::time::timeout(READ_TIMEOUT, read).await)
+    }
+
     pub(crate) async fn delete_session(&self, id: &str) -> Result<bool> {
         match self.write(Op::DeleteSession { id: id.to_owned() }).await? {
             Done::Found(found) => Ok(found),

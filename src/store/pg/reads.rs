@@ -98,7 +98,7 @@ pub(crate) async fn lookup_prefix(
     let row = c
         .query_opt(
             "SELECT n.fingerprint, n.session_id, n.chat_id, n.response_id, n.model,
-                    n.request_id, n.message_count, n.last_used_at
+                    n.request_id, n.message_count, n.last_used_at, s.account
              FROM conversation_nodes n JOIN sessions s ON s.id = n.session_id
              WHERE n.fingerprint = ANY($1) AND s.api_key_id IS NOT DISTINCT FROM $2
              ORDER BY n.message_count DESC, n.last_used_at DESC LIMIT 1",
@@ -123,6 +123,7 @@ fn node(row: &Row) -> Result<ConvNode> {
         request_id: get(row, "request_id")?,
         message_count: get(row, "message_count")?,
         last_used_at: get(row, "last_used_at")?,
+        account: get(row, "account")?,
     })
 }
 
@@ -161,7 +162,7 @@ fn with_totals(page: &str) -> String {
 }
 
 const SESSION_FIELDS: &str = "s.id, s.chat_id, s.model, s.title, s.source, s.api_key_id,
-    s.created_at, s.updated_at, s.seq";
+    s.account, s.created_at, s.updated_at, s.seq";
 
 pub(crate) async fn list_sessions(
     c: &impl GenericClient,
@@ -260,6 +261,7 @@ fn session_summary(row: &Row) -> Result<SessionSummary> {
         title: get(row, "title")?,
         source: get(row, "source")?,
         api_key_id: get(row, "api_key_id")?,
+        account: get(row, "account")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         turns: get(row, "turns")?,
@@ -274,7 +276,7 @@ fn session_summary(row: &Row) -> Result<SessionSummary> {
 
 const REQUEST_SELECT: &str = "SELECT r.id, r.session_id, r.endpoint, r.model, r.stream,
         r.api_key_id, r.client_request_id, r.prior_request_id, r.message_count, r.chat_id,
-        r.parent_id, r.received_at, p.status
+        r.parent_id, r.account, r.received_at, p.status
     FROM requests r LEFT JOIN responses p ON p.request_id = r.id";
 
 pub(crate) async fn list_requests(
@@ -317,6 +319,7 @@ fn request_summary(row: &Row) -> Result<RequestSummary> {
         message_count: get(row, "message_count")?,
         chat_id: get(row, "chat_id")?,
         parent_id: get(row, "parent_id")?,
+        account: get(row, "account")?,
         received_at: get(row, "received_at")?,
         status: get(row, "status")?,
     })
@@ -539,7 +542,8 @@ pub(crate) async fn exchange(c: &impl GenericClient, request_id: &str) -> Result
         .query_opt(
             "SELECT r.id, r.session_id, r.endpoint, r.model, r.stream, r.api_key_id,
                     r.client_request_id, r.prior_request_id, r.message_count, r.chat_id,
-                    r.parent_id, r.received_at, p.status, p.id AS response_id, p.error_kind,
+                    r.parent_id, r.account, r.received_at, p.status, p.id AS response_id,
+                    p.error_kind,
                     p.finish_reason, p.prompt_tokens, p.completion_tokens, p.reasoning_tokens,
                     p.total_tokens, p.first_token_ms, p.duration_ms, p.created_at,
                     coalesce(json_array_length(p.tool_calls::json), 0)::bigint AS tool_calls

@@ -38,9 +38,9 @@ macro_rules! statement {
     };
 }
 
-const INSERT_SESSION: &str =
-    "INSERT INTO sessions (id, chat_id, model, title, source, created_at, updated_at, api_key_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $6, $7)";
+const INSERT_SESSION: &str = "INSERT INTO sessions (id, chat_id, model, title, source,
+        created_at, updated_at, api_key_id, account)
+    VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)";
 
 /// Moves `updated_at` forward only: ops from concurrent requests may arrive out of order.
 const TOUCH_SESSION: &str =
@@ -50,9 +50,9 @@ const TOUCH_SESSION: &str =
 // the foreign key and losing the request.
 const INSERT_REQUEST: &str = "INSERT INTO requests (id, session_id, endpoint, model, stream,
         api_key_id, prior_request_id, message_count, params, upstream_request, chat_id,
-        parent_id, received_at, client_request_id)
+        parent_id, received_at, client_request_id, account)
     VALUES ($1, (SELECT id FROM sessions WHERE id = $2), $3, $4, $5, $6, $7, $8, $9, $10, $11,
-        $12, $13, $14)";
+        $12, $13, $14, $15)";
 
 /// Message `$3…$8` as the new message at `$2` of request `$1`: the row holding an equal
 /// message (every column equal, NULL equal to NULL) when there is one, else a new row. Two
@@ -103,6 +103,7 @@ pub(crate) fn insert_session(s: &NewSession) -> Statements {
         s.source.clone(),
         s.created_at,
         s.api_key_id.clone(),
+        s.account.clone(),
     )]
 }
 
@@ -123,6 +124,7 @@ pub(crate) fn insert_request(r: &NewRequest) -> Statements {
         r.parent_id.clone(),
         r.received_at,
         r.client_request_id.clone(),
+        r.account.clone(),
     )];
     out.extend(link_messages(&r.id, &r.new_messages));
     if let Some(session) = &r.session_id {

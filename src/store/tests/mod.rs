@@ -34,6 +34,7 @@ pub(super) fn msg(role: &str, content: &str) -> StoredMessage {
 
 pub(super) fn session(id: &str, model: &str, at: i64) -> NewSession {
     NewSession {
+        account: None,
         id: id.to_owned(),
         chat_id: format!("chat-{id}"),
         model: model.to_owned(),
@@ -52,6 +53,7 @@ pub(super) fn request(
     at: i64,
 ) -> NewRequest {
     NewRequest {
+        account: None,
         id: id.to_owned(),
         session_id: session.map(str::to_owned),
         endpoint: "chat.completions".to_owned(),
@@ -93,6 +95,7 @@ pub(super) fn response(id: &str, request_id: &str, session: Option<&str>, at: i6
 
 pub(super) fn node(fp: u8, session: &str, count: i64, at: i64) -> ConvNode {
     ConvNode {
+        account: None,
         fingerprint: [fp; 16],
         session_id: session.to_owned(),
         chat_id: format!("chat-{session}"),

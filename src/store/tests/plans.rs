@@ -54,6 +54,7 @@ pub(in crate::store) fn grow(conn: &mut Connection, sessions: std::ops::Range<i6
             fingerprint[..8].copy_from_slice(&s.to_le_bytes());
             fingerprint[8..].copy_from_slice(&t.to_le_bytes());
             let node = ConvNode {
+                account: None,
                 fingerprint,
                 request_id: Some(rid.clone()),
                 ..node(0, &sid, 2 * t + 2, at)

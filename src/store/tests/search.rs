@@ -322,10 +322,11 @@ async fn a_database_from_before_the_indexes_is_indexed_when_migrated() {
     {
         let mut conn = rusqlite::Connection::open(&path).unwrap();
         let tx = conn.transaction().unwrap();
-        for sql in &crate::store::migrations::MIGRATIONS[..5] {
+        // Every migration before the search indexes (0007, the seventh).
+        for sql in &crate::store::migrations::MIGRATIONS[..6] {
             tx.execute_batch(sql).unwrap();
         }
-        tx.pragma_update(None, "user_version", 5).unwrap();
+        tx.pragma_update(None, "user_version", 6).unwrap();
         crate::store::writes::insert_session(&tx, &session("old", "qwen3-max", 1_000)).unwrap();
         let system = msg("system", "You are a pirate");
         let req = request(

@@ -24,6 +24,7 @@ async fn archive(path: &std::path::Path) {
                 title: format!("conversation {s}"),
                 source: "serve".to_owned(),
                 api_key_id: (s % 3 == 0).then(|| "key-1".to_owned()),
+                account: Some(if s % 2 == 0 { "alice" } else { "bob" }.to_owned()),
                 created_at: at,
             })
             .await
@@ -51,6 +52,7 @@ async fn archive(path: &std::path::Path) {
                     upstream_request: Some(serde_json::json!({"chat_id": format!("chat-{s}")})),
                     chat_id: Some(format!("chat-{s}")),
                     parent_id: None,
+                    account: (t % 4 != 3).then(|| "alice".to_owned()),
                     received_at: when,
                 })
                 .await

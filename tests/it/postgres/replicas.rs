@@ -176,3 +176,107 @@ async fn a_replicas_event_stream_tells_of_the_other_replicas_exchanges() {
     }
     panic!("replica B never told of an exchange replica A served");
 }
+
+/// Account state is shared: a rate limit replica A meets makes replica B send its new
+/// conversations to the other account without trying the limited one, and a conversation
+/// begun on one replica continues on the account that owns its chat on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rate_limit_seen_by_one_replica_steers_the_other() {
+    use crate::accounts::{ALICE, BOB, BOTH, fake_options, file_env, served_by, write_accounts};
+    let Some(server) = server_url("a_rate_limit_seen_by_one_replica_steers_the_other") else {
+        return;
+    };
+    let url = fresh_schema(&server).await;
+    // Each replica has its own accounts file and token cache, and logs in by itself.
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut env_a = file_env(&write_accounts(dir_a.path(), BOTH));
+    env_a.push(("DATABASE_URL", url.clone()));
+    let a = TestServer::start_with(crate::common::ServerOptions {
+        env: env_a,
+        fake: fake_options(std::time::Duration::from_secs(900)),
+        ..Default::default()
+    })
+    .await;
+    let mut env_b = file_env(&write_accounts(dir_b.path(), BOTH));
+    env_b.push(("DATABASE_URL", url.clone()));
+    env_b.push(("QWEN_BASE_URL", a.fake.url()));
+    let unused = FakeUpstream::start(FakeOptions::default()).await.unwrap();
+    let b = TestServer::start_on(unused, env_b, None).await;
+
+    // A conversation begun on A goes to Alice (the first of two unused accounts); its next
+    // turn, on B, continues Alice's chat.
+    let first = vec![user("My name is Ada.")];
+    let (status, body) = a.chat("qwen3-max", &Value::Array(first.clone())).await;
+    assert_eq!(status, 200, "{body}");
+    let mut history = first;
+    history.push(json!({
+        "role": "assistant",
+        "content": body["choices"][0]["message"]["content"],
+    }));
+    history.push(user("What is my name?"));
+    let (status, body) = b.chat("qwen3-max", &Value::Array(history)).await;
+    assert_eq!(status, 200, "{body}");
+    let completions = a.fake.completions();
+    assert_eq!(chat_id(&completions[0]), chat_id(&completions[1]));
+    assert_eq!(
+        a.fake.account_of_chat(&chat_id(&completions[1])).as_deref(),
+        Some(ALICE.0),
+        "B continued the chat on the account that owns it"
+    );
+
+    // One more new conversation on each replica (each goes to Bob, the account it used
+    // least recently), so Alice is the one each would pick next.
+    for replica in [&a, &b] {
+        let (status, body) = replica.chat("qwen3-max", &json!([user("warm up")])).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            served_by(replica)
+                .await
+                .last()
+                .cloned()
+                .flatten()
+                .as_deref(),
+            Some("bob")
+        );
+    }
+
+    // Alice is rate-limited; A meets it on a new conversation and moves to Bob.
+    a.fake.set_account_limit(
+        ALICE.0,
+        Some(qwen_fake::AccountLimit::Http429 {
+            retry_after_secs: 600,
+        }),
+    );
+    let (status, body) = a.chat("qwen3-max", &json!([user("fresh on A")])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        served_by(&a).await.last().cloned().flatten().as_deref(),
+        Some("bob")
+    );
+
+    let shared = super::query(&url, "SELECT account FROM account_cooldowns").await;
+    assert_eq!(shared.len(), 1, "A shared the cooldown");
+    assert_eq!(shared[0].get::<_, String>(0), "alice");
+
+    // B never met the limit, yet its new conversation goes straight to Bob: one new chat
+    // upstream (B did not try Alice first), on Bob's account.
+    let opened = a.fake.count("/api/v2/chats/new");
+    let bob_before = a.fake.completions_by(BOB.0);
+    let (status, body) = b.chat("qwen3-max", &json!([user("fresh on B")])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        a.fake.count("/api/v2/chats/new"),
+        opened + 1,
+        "B tried the rate-limited account first"
+    );
+    assert_eq!(a.fake.completions_by(BOB.0), bob_before + 1);
+    let health: Value = b.get("/health").await.json().await.unwrap();
+    let alice = health["checks"]["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|acc| acc["name"] == "alice")
+        .cloned()
+        .unwrap();
+    assert_eq!(alice["status"], "cooling_down", "{alice}");
+}
