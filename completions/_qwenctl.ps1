@@ -381,6 +381,8 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)')
             [CompletionResult]::new('vacuum', 'vacuum', [CompletionResultType]::ParameterValue, 'Reclaim free space')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete sessions and requests older than a duration')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -424,10 +426,39 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'qwenctl;db;migrate' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;db;copy' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The PostgreSQL database to copy into (postgres://…; migrated first)')
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'qwenctl;db;help' {
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)')
             [CompletionResult]::new('vacuum', 'vacuum', [CompletionResultType]::ParameterValue, 'Reclaim free space')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete sessions and requests older than a duration')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -438,6 +469,12 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             break
         }
         'qwenctl;db;help;prune' {
+            break
+        }
+        'qwenctl;db;help;migrate' {
+            break
+        }
+        'qwenctl;db;help;copy' {
             break
         }
         'qwenctl;db;help;help' {
@@ -548,6 +585,8 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)')
             [CompletionResult]::new('vacuum', 'vacuum', [CompletionResultType]::ParameterValue, 'Reclaim free space')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete sessions and requests older than a duration')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)')
             break
         }
         'qwenctl;help;db;backup' {
@@ -557,6 +596,12 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             break
         }
         'qwenctl;help;db;prune' {
+            break
+        }
+        'qwenctl;help;db;migrate' {
+            break
+        }
+        'qwenctl;help;db;copy' {
             break
         }
         'qwenctl;help;completions' {

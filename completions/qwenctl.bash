@@ -88,8 +88,14 @@ _qwenctl() {
             qwenctl__subcmd__db,backup)
                 cmd="qwenctl__subcmd__db__subcmd__backup"
                 ;;
+            qwenctl__subcmd__db,copy)
+                cmd="qwenctl__subcmd__db__subcmd__copy"
+                ;;
             qwenctl__subcmd__db,help)
                 cmd="qwenctl__subcmd__db__subcmd__help"
+                ;;
+            qwenctl__subcmd__db,migrate)
+                cmd="qwenctl__subcmd__db__subcmd__migrate"
                 ;;
             qwenctl__subcmd__db,prune)
                 cmd="qwenctl__subcmd__db__subcmd__prune"
@@ -100,8 +106,14 @@ _qwenctl() {
             qwenctl__subcmd__db__subcmd__help,backup)
                 cmd="qwenctl__subcmd__db__subcmd__help__subcmd__backup"
                 ;;
+            qwenctl__subcmd__db__subcmd__help,copy)
+                cmd="qwenctl__subcmd__db__subcmd__help__subcmd__copy"
+                ;;
             qwenctl__subcmd__db__subcmd__help,help)
                 cmd="qwenctl__subcmd__db__subcmd__help__subcmd__help"
+                ;;
+            qwenctl__subcmd__db__subcmd__help,migrate)
+                cmd="qwenctl__subcmd__db__subcmd__help__subcmd__migrate"
                 ;;
             qwenctl__subcmd__db__subcmd__help,prune)
                 cmd="qwenctl__subcmd__db__subcmd__help__subcmd__prune"
@@ -159,6 +171,12 @@ _qwenctl() {
                 ;;
             qwenctl__subcmd__help__subcmd__db,backup)
                 cmd="qwenctl__subcmd__help__subcmd__db__subcmd__backup"
+                ;;
+            qwenctl__subcmd__help__subcmd__db,copy)
+                cmd="qwenctl__subcmd__help__subcmd__db__subcmd__copy"
+                ;;
+            qwenctl__subcmd__help__subcmd__db,migrate)
+                cmd="qwenctl__subcmd__help__subcmd__db__subcmd__migrate"
                 ;;
             qwenctl__subcmd__help__subcmd__db,prune)
                 cmd="qwenctl__subcmd__help__subcmd__db__subcmd__prune"
@@ -552,7 +570,7 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__db)
-            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version backup vacuum prune help"
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version backup vacuum prune migrate copy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -595,8 +613,34 @@ _qwenctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        qwenctl__subcmd__db__subcmd__copy)
+            opts="-v -q -h -V --to --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         qwenctl__subcmd__db__subcmd__help)
-            opts="backup vacuum prune help"
+            opts="backup vacuum prune migrate copy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -623,7 +667,35 @@ _qwenctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        qwenctl__subcmd__db__subcmd__help__subcmd__copy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         qwenctl__subcmd__db__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__db__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -658,6 +730,28 @@ _qwenctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__db__subcmd__migrate)
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -862,7 +956,7 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__help__subcmd__db)
-            opts="backup vacuum prune"
+            opts="backup vacuum prune migrate copy"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -876,6 +970,34 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__help__subcmd__db__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__db__subcmd__copy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__db__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -346,6 +346,8 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand backup 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)'
             cand vacuum 'Reclaim free space'
             cand prune 'Delete sessions and requests older than a duration'
+            cand migrate 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)'
+            cand copy 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'qwenctl;db;backup'= {
@@ -385,10 +387,37 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'qwenctl;db;migrate'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;db;copy'= {
+            cand --to 'The PostgreSQL database to copy into (postgres://…; migrated first)'
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'qwenctl;db;help'= {
             cand backup 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)'
             cand vacuum 'Reclaim free space'
             cand prune 'Delete sessions and requests older than a duration'
+            cand migrate 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)'
+            cand copy 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'qwenctl;db;help;backup'= {
@@ -396,6 +425,10 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
         &'qwenctl;db;help;vacuum'= {
         }
         &'qwenctl;db;help;prune'= {
+        }
+        &'qwenctl;db;help;migrate'= {
+        }
+        &'qwenctl;db;help;copy'= {
         }
         &'qwenctl;db;help;help'= {
         }
@@ -484,12 +517,18 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand backup 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)'
             cand vacuum 'Reclaim free space'
             cand prune 'Delete sessions and requests older than a duration'
+            cand migrate 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)'
+            cand copy 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)'
         }
         &'qwenctl;help;db;backup'= {
         }
         &'qwenctl;help;db;vacuum'= {
         }
         &'qwenctl;help;db;prune'= {
+        }
+        &'qwenctl;help;db;migrate'= {
+        }
+        &'qwenctl;help;db;copy'= {
         }
         &'qwenctl;help;completions'= {
         }

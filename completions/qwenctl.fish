@@ -203,16 +203,18 @@ complete -c qwenctl -n "__fish_qwenctl_using_subcommand accounts; and __fish_see
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand accounts; and __fish_seen_subcommand_from help" -f -a "login" -d 'Log in now (every account, or NAME) and cache the token'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand accounts; and __fish_seen_subcommand_from help" -f -a "test" -d 'Prove accounts upstream (every account, or NAME), logging in when needed'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand accounts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune help" -l env-file -d 'Read variables from this file instead of ./.env' -r -F
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune help" -l database -d 'SQLite database file (overrides DATABASE_PATH)' -r -F
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune help" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune help" -s q -l quiet -d 'Only errors on stderr'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune help" -s h -l help -d 'Print help'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune help" -s V -l version -d 'Print version'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune help" -f -a "backup" -d 'Copy the database to PATH with SQLite\'s online backup (safe while serve runs)'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune help" -f -a "vacuum" -d 'Reclaim free space'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune help" -f -a "prune" -d 'Delete sessions and requests older than a duration'
-complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune migrate copy help" -l env-file -d 'Read variables from this file instead of ./.env' -r -F
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune migrate copy help" -l database -d 'SQLite database file (overrides DATABASE_PATH)' -r -F
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune migrate copy help" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune migrate copy help" -s q -l quiet -d 'Only errors on stderr'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune migrate copy help" -s h -l help -d 'Print help'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune migrate copy help" -s V -l version -d 'Print version'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune migrate copy help" -f -a "backup" -d 'Copy the database to PATH with SQLite\'s online backup (safe while serve runs)'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune migrate copy help" -f -a "vacuum" -d 'Reclaim free space'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune migrate copy help" -f -a "prune" -d 'Delete sessions and requests older than a duration'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune migrate copy help" -f -a "migrate" -d 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune migrate copy help" -f -a "copy" -d 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and not __fish_seen_subcommand_from backup vacuum prune migrate copy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from backup" -l env-file -d 'Read variables from this file instead of ./.env' -r -F
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from backup" -l database -d 'SQLite database file (overrides DATABASE_PATH)' -r -F
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from backup" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
@@ -232,9 +234,24 @@ complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subc
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Only errors on stderr'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l env-file -d 'Read variables from this file instead of ./.env' -r -F
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from migrate" -l database -d 'SQLite database file (overrides DATABASE_PATH)' -r -F
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from migrate" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from migrate" -s q -l quiet -d 'Only errors on stderr'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from migrate" -s h -l help -d 'Print help'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from migrate" -s V -l version -d 'Print version'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from copy" -l to -d 'The PostgreSQL database to copy into (postgres://…; migrated first)' -r
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from copy" -l env-file -d 'Read variables from this file instead of ./.env' -r -F
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from copy" -l database -d 'SQLite database file (overrides DATABASE_PATH)' -r -F
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from copy" -s v -l verbose -d 'More log output on stderr (-v debug, -vv trace)'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from copy" -s q -l quiet -d 'Only errors on stderr'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from copy" -s h -l help -d 'Print help'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from copy" -s V -l version -d 'Print version'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "backup" -d 'Copy the database to PATH with SQLite\'s online backup (safe while serve runs)'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "vacuum" -d 'Reclaim free space'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Delete sessions and requests older than a duration'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "migrate" -d 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "copy" -d 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand db; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand completions" -l env-file -d 'Read variables from this file instead of ./.env' -r -F
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand completions" -l database -d 'SQLite database file (overrides DATABASE_PATH)' -r -F
@@ -272,3 +289,5 @@ complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and __fish_seen_su
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "backup" -d 'Copy the database to PATH with SQLite\'s online backup (safe while serve runs)'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "vacuum" -d 'Reclaim free space'
 complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "prune" -d 'Delete sessions and requests older than a duration'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "migrate" -d 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)'
+complete -c qwenctl -n "__fish_qwenctl_using_subcommand help; and __fish_seen_subcommand_from db" -f -a "copy" -d 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)'

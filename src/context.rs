@@ -49,29 +49,49 @@ impl Ctx {
         self.accounts_with(Some(crate::config::data_dir().join("models-cache.json")))
     }
 
-    /// The store at `DATABASE_PATH` (created when missing).
-    pub fn store(&self) -> anyhow::Result<Store> {
+    /// The store: the PostgreSQL database at `DATABASE_URL` when set, else the SQLite file
+    /// at `DATABASE_PATH` (created when missing).
+    pub async fn store(&self) -> anyhow::Result<Store> {
+        if let Some(url) = &self.config.database_url {
+            return postgres(Store::connect(url.expose()).await, url.expose());
+        }
         let path = &self.config.database_path;
         Store::open(path).with_context(|| format!("cannot open the database {}", path.display()))
     }
 
-    /// The store at `DATABASE_PATH` opened for reading only, for the commands that only
-    /// read: nothing is created, migrated or written, so a read-only file (a backup, a
-    /// read-only mount) works too (see `store::read_only`).
-    pub fn read_store(&self) -> anyhow::Result<Store> {
+    /// The store opened for reading only, for the commands that only read: nothing is
+    /// created, migrated or written, so a read-only SQLite file (a backup, a read-only
+    /// mount) works too (see `store::read_only`); a PostgreSQL database is not migrated.
+    pub async fn read_store(&self) -> anyhow::Result<Store> {
+        if let Some(url) = &self.config.database_url {
+            return postgres(Store::connect_read_only(url.expose()).await, url.expose());
+        }
         let path = &self.config.database_path;
         Store::open_read_only(path)
             .with_context(|| format!("cannot open the database {}", path.display()))
     }
 
-    /// The store the conversation engine writes to: the file when persistence is on, a
+    /// The store the conversation engine writes to: the database when persistence is on, a
     /// private in-memory database otherwise (conversations still continue, nothing is
     /// written to disk).
-    pub fn engine_store(&self) -> anyhow::Result<Store> {
+    pub async fn engine_store(&self) -> anyhow::Result<Store> {
         if self.config.enable_persistence {
-            self.store()
+            self.store().await
         } else {
             Store::open_in_memory().context("cannot open the in-memory database")
         }
     }
+}
+
+/// A PostgreSQL store, or the reason it cannot be had as one line. A database that cannot be
+/// reached or refuses us is a configuration problem of this deployment (exit 2), as a bad
+/// `DATABASE_URL` is: a replica that started without it would answer without recording.
+fn postgres(opened: crate::store::Result<Store>, url: &str) -> anyhow::Result<Store> {
+    opened.map_err(|e| {
+        UsageError(format!(
+            "cannot use the database {}: {e}",
+            crate::store::pg::redacted(url)
+        ))
+        .into()
+    })
 }

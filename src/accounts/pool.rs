@@ -529,6 +529,40 @@ impl Pool {
         }
     }
 
+    /// The cooldown of the account named `name` that is still running: until when (unix
+    /// ms). What a replica shares with the others through the store.
+    pub fn cooldown_of(&self, name: &str) -> Option<i64> {
+        let now = unix_now_ms();
+        let account = self.inner.accounts.iter().find(|a| a.name == name)?;
+        lock(&account.state).cooldown_until.filter(|u| *u > now)
+    }
+
+    /// Takes on a cooldown another replica recorded (issue 19): the account named `name`
+    /// rests until `until_ms` here too, so new conversations go to another account. Only
+    /// ever lengthens a cooldown; an unknown name (an account only the other replica has)
+    /// changes nothing.
+    pub fn adopt_cooldown(&self, name: &str, until_ms: i64) {
+        let now = unix_now_ms();
+        let Some(account) = self.inner.accounts.iter().find(|a| a.name == name) else {
+            return;
+        };
+        let mut state = lock(&account.state);
+        if until_ms <= now || state.cooldown_until.is_some_and(|u| u >= until_ms) {
+            return;
+        }
+        let cooling = state.cooldown_until.is_some_and(|u| u > now);
+        state.cooldown_until = Some(until_ms);
+        drop(state);
+        if !cooling {
+            tracing::info!(
+                account = %account.name,
+                "account `{}` is rate-limited (seen by another replica); it cools down for {} s",
+                account.name,
+                (until_ms - now + 999) / 1000
+            );
+        }
+    }
+
     fn cool_down(&self, account: &Account, wait: Duration) {
         let now = unix_now_ms();
         let until = now.saturating_add(crate::time::duration_ms(wait));

@@ -81,7 +81,7 @@ pub async fn run(mut args: ServeArgs, ctx: Ctx) -> anyhow::Result<()> {
         .into());
     }
 
-    let store = ctx.engine_store()?;
+    let store = ctx.engine_store().await?;
     tracing::info!(
         "credentials: {} ({})",
         config.credentials.describe(),

@@ -50,7 +50,7 @@ pub async fn run(args: StatsArgs, ctx: Ctx) -> anyhow::Result<()> {
         .as_deref()
         .map(|s| parse_since(s, crate::time::unix_now_ms()))
         .transpose()?;
-    let store = ctx.read_store()?;
+    let store = ctx.read_store().await?;
     let report = store
         .usage_stats(since_ms, args.by.map(GroupBy::from))
         .await?;

@@ -44,6 +44,9 @@ pub const ALLOWED_HOSTS: &str = "ALLOWED_HOSTS";
 pub const CORS_ORIGINS: &str = "CORS_ORIGINS";
 /// SQLite file.
 pub const DATABASE_PATH: &str = "DATABASE_PATH";
+/// PostgreSQL database (`postgres://…`) shared by several `serve` replicas, instead of the
+/// SQLite file.
+pub const DATABASE_URL: &str = "DATABASE_URL";
 /// Log exchanges to SQLite.
 pub const ENABLE_PERSISTENCE: &str = "ENABLE_PERSISTENCE";
 /// Serve the data endpoints.
@@ -100,6 +103,7 @@ pub const ALL: &[&str] = &[
     ALLOWED_HOSTS,
     CORS_ORIGINS,
     DATABASE_PATH,
+    DATABASE_URL,
     ENABLE_PERSISTENCE,
     ENABLE_CRUD_API,
     ENABLE_UI,

@@ -88,6 +88,8 @@ pub struct Config {
     /// `CORS_ORIGINS`.
     pub cors_origins: OriginList,
     pub database_path: PathBuf,
+    /// `DATABASE_URL`: the PostgreSQL store instead of the SQLite file, when set.
+    pub database_url: Option<Secret>,
     pub enable_persistence: bool,
     pub enable_crud_api: bool,
     /// `ENABLE_UI`, already folded with `ENABLE_CRUD_API`: the console reads the data

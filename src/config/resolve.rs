@@ -61,6 +61,7 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
 
     // Store and conversations.
     let database_path = database_path(&mut r);
+    let database_url = database_url(&mut r);
     let enable_persistence = r.boolean(env::ENABLE_PERSISTENCE, defaults::ENABLE_PERSISTENCE);
     let enable_crud_api = r.boolean(env::ENABLE_CRUD_API, defaults::ENABLE_CRUD_API);
     let enable_ui = enable_ui(&mut r, enable_crud_api);
@@ -102,6 +103,7 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
         allowed_hosts,
         cors_origins,
         database_path,
+        database_url,
         enable_persistence,
         enable_crud_api,
         enable_ui,
@@ -371,6 +373,23 @@ fn database_path(r: &mut Resolver) -> PathBuf {
     r.raw(env::DATABASE_PATH, Some(default.display().to_string()))
         .map(PathBuf::from)
         .unwrap_or(default)
+}
+
+/// `DATABASE_URL`: a PostgreSQL URL selects the PostgreSQL store. Shown without its password;
+/// checked here (scheme, `sslmode`, syntax) so a typo is a configuration error, not a
+/// failure at the first connection.
+fn database_url(r: &mut Resolver) -> Option<Secret> {
+    let url = r.raw(env::DATABASE_URL, None).filter(|u| !u.is_empty())?;
+    if let Some(shown) = r.shown.last_mut() {
+        shown.value = Some(crate::store::pg::redacted(&url));
+    }
+    match crate::store::pg::check_url(&url) {
+        Ok(()) => Some(Secret::new(url)),
+        Err(problem) => {
+            r.problem(env::DATABASE_URL, Severity::Error, problem);
+            None
+        }
+    }
 }
 
 /// `ENABLE_UI`, folded with `ENABLE_CRUD_API`: the console is only pages over the data

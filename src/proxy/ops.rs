@@ -27,10 +27,15 @@ pub async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
             None => "ok".to_owned(),
             Some(incident) => format!("degraded: {}", incident.reason),
         },
-        Err(err) => {
-            tracing::warn!("health: database check failed: {err}");
-            "failed".to_owned()
-        }
+        // A PostgreSQL server that went away is an incident too (answers go on, unrecorded,
+        // until it is back), not a failure of the process.
+        Err(err) => match store.degraded() {
+            Some(incident) => format!("degraded: {}", incident.reason),
+            None => {
+                tracing::warn!("health: database check failed: {err}");
+                "failed".to_owned()
+            }
+        },
     };
     let accounts = state.engine.accounts().health();
     // With several accounts, one failing account is not the service failing.

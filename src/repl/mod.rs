@@ -101,7 +101,7 @@ pub async fn run(opts: ChatOptions, ctx: Ctx) -> anyhow::Result<()> {
     };
 
     let accounts = ctx.accounts()?;
-    let store = ctx.engine_store()?;
+    let store = ctx.engine_store().await?;
     let engine = Engine::new(accounts, store, ctx.config.session_timeout, "chat")
         .with_aliases(ctx.config.model_aliases.clone());
     let models = match engine.models().await {

@@ -186,6 +186,7 @@ impl Answer {
                 Ok(event) => event,
                 Err(err) => {
                     self.engine.accounts.note_failure(&turn.lease, &err);
+                    self.engine.share_cooldown(&turn.lease).await;
                     self.over = true;
                     self.record(End::Failed(&err)).await;
                     return Err(err);

@@ -205,6 +205,36 @@ impl Engine {
         }
     }
 
+    /// Takes on the cooldowns other replicas recorded (PostgreSQL only: one process with
+    /// SQLite has them all in memory already), before a turn picks its account. With a
+    /// single account cooldown steers nothing, and nothing is read.
+    pub(super) async fn adopt_cooldowns(&self) {
+        if self.accounts.len() < 2 {
+            return;
+        }
+        match self.store.cooldowns().await {
+            Ok(cooldowns) => {
+                for (account, until_ms) in cooldowns {
+                    self.accounts.adopt_cooldown(&account, until_ms);
+                }
+            }
+            Err(err) => tracing::debug!("cannot read the shared cooldowns: {err}"),
+        }
+    }
+
+    /// Records the cooldown `lease`'s account is in (after a rate limit), so the other
+    /// replicas send new conversations elsewhere too. Nothing when it is not cooling down.
+    pub(super) async fn share_cooldown(&self, lease: &crate::accounts::Lease) {
+        if self.accounts.len() < 2 {
+            return;
+        }
+        if let Some(until_ms) = self.accounts.cooldown_of(lease.name())
+            && let Err(err) = self.store.record_cooldown(lease.name(), until_ms).await
+        {
+            tracing::debug!("cannot share the cooldown of `{}`: {err}", lease.name());
+        }
+    }
+
     /// Store failures never fail a chat: they are logged (without content) and the answer
     /// still reaches the user. When the store cannot write at all (a full disk…), the store
     /// logs the incident once and `/health` shows it, so each request adds only a debug line.

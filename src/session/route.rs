@@ -56,6 +56,7 @@ impl Engine {
         let chain = Chain::new(&target.model, &req.tools, &req.messages);
         let now = crate::time::unix_now_ms();
         let mut node = self.find_continuation(req, &target, &chain, now).await;
+        self.adopt_cooldowns().await;
         let mut tried: Vec<String> = Vec::new();
         let mut last: Option<Lease> = None;
         loop {
@@ -91,6 +92,9 @@ impl Engine {
                         .await
                 }
             };
+            if attempt.is_err() {
+                self.share_cooldown(&lease).await;
+            }
             match attempt {
                 Ok(turn) => return Ok(turn),
                 // The upstream forgot the chat (deleted, expired there): start over.

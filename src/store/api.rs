@@ -13,14 +13,14 @@ use rusqlite::backup::{Backup, StepResult};
 use super::{
     ConvNode, DbSize, Exchange, Fingerprint, GroupBy, ListQuery, RequestDetail, RequestSummary,
     ResponseRow, Result, SessionExport, SessionKey, SessionMatch, SessionStats, SessionSummary,
-    Statistics, Store, StoredMessage, Transcript, UsageReport, conn, history, queries, search,
+    Sqlite, Statistics, StoredMessage, Transcript, UsageReport, conn, history, queries, search,
     stats,
 };
 
 /// How long a backup keeps retrying while the writer holds the database.
 const BACKUP_PATIENCE: Duration = Duration::from_secs(30);
 
-impl Store {
+impl Sqlite {
     /// Among `fingerprints`, the remembered node with the most messages (ties: the most
     /// recently used): the longest known prefix of a history (design.md §4). Only sessions
     /// owned by the API key named `owner` count (`None`: keyless sessions), so one key never

@@ -20,10 +20,12 @@ mod api;
 mod checkpoint;
 mod codec;
 mod conn;
+mod facade;
 mod filter;
 mod health;
 mod history;
 mod migrations;
+pub(crate) mod pg;
 mod planner;
 mod queries;
 mod read_only;
@@ -43,8 +45,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+pub use facade::Store;
 pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_since_ms, parse_time_ms};
 pub use health::{Degraded, WriteFailure};
+pub use pg::copy::{CopyReport, Progress as CopyProgress, TableCopy};
 pub use search::{Segment, SessionMatch};
 pub use types::{
     ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage, StoredToolCall,
@@ -65,6 +69,25 @@ use writer::{Done, Job, Op};
 pub enum Error {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No connection to the PostgreSQL server could be had (it is down, unreachable, or
+    /// every connection stayed busy too long).
+    #[error("cannot reach the database: {0}")]
+    Unreachable(String),
+    /// `DATABASE_URL` does not name a PostgreSQL database qwenctl can use.
+    #[error("invalid DATABASE_URL: {0}")]
+    Url(String),
+    /// The PostgreSQL database has an older schema than this qwenctl reads, and this
+    /// command may not migrate it.
+    #[error(
+        "the database has schema version {found}, older than this qwenctl's {needed}; run \
+         `qwenctl db migrate` first"
+    )]
+    OldSchema { found: i64, needed: i64 },
+    /// A maintenance call that only makes sense for an SQLite file.
+    #[error("{0}")]
+    Unsupported(&'static str),
     #[error("cannot create the database directory {path}: {source}")]
     Io {
         path: String,
@@ -92,10 +115,10 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Handle on the store; cheap to clone. The writer thread stops, after committing what is
+/// The SQLite store; cheap to clone. The writer thread stops, after committing what is
 /// queued, when the last clone is dropped.
 #[derive(Clone)]
-pub struct Store {
+pub(crate) struct Sqlite {
     inner: Arc<Inner>,
 }
 
@@ -134,9 +157,9 @@ impl Drop for Inner {
     }
 }
 
-impl std::fmt::Debug for Store {
+impl std::fmt::Debug for Sqlite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("Sqlite")
             .field("location", &self.inner.location)
             .field("schema_version", &self.inner.schema_version)
             .finish_non_exhaustive()
@@ -162,26 +185,26 @@ fn wal_path(path: &Path) -> PathBuf {
     PathBuf::from(wal)
 }
 
-impl Store {
+impl Sqlite {
     /// Opens (creating it and its directory if needed) and migrates the database at `path`.
-    pub fn open(path: &Path) -> Result<Store> {
-        Store::open_with_restart_limit(path, checkpoint::RESTART_AFTER_PAGES)
+    pub fn open(path: &Path) -> Result<Sqlite> {
+        Sqlite::open_with_restart_limit(path, checkpoint::RESTART_AFTER_PAGES)
     }
 
     /// [`Store::open`] with the WAL restarted past `restart_after` pages instead of the
     /// usual limit (for tests of the checkpoint thread).
-    fn open_with_restart_limit(path: &Path, restart_after: i64) -> Result<Store> {
+    fn open_with_restart_limit(path: &Path, restart_after: i64) -> Result<Sqlite> {
         conn::create_parent(path)?;
         let location = Location::File(path.to_path_buf());
-        Store::start(location, Some(path.to_path_buf()), restart_after)
+        Sqlite::start(location, Some(path.to_path_buf()), restart_after)
     }
 
     /// A private in-memory database, for `ENABLE_PERSISTENCE=false` and tests.
-    pub fn open_in_memory() -> Result<Store> {
-        Store::start(Location::memory(), None, checkpoint::RESTART_AFTER_PAGES)
+    pub fn open_in_memory() -> Result<Sqlite> {
+        Sqlite::start(Location::memory(), None, checkpoint::RESTART_AFTER_PAGES)
     }
 
-    fn start(location: Location, path: Option<PathBuf>, restart_after: i64) -> Result<Store> {
+    fn start(location: Location, path: Option<PathBuf>, restart_after: i64) -> Result<Sqlite> {
         // The writer connection comes first: it sets WAL and migrates before any reader
         // looks, and for the in-memory case it is what keeps the database alive.
         let mut write_conn = location.open(true)?;
@@ -225,7 +248,7 @@ impl Store {
             path: "the store writer thread".to_owned(),
             source,
         })?;
-        Ok(Store {
+        Ok(Sqlite {
             inner: Arc::new(Inner {
                 sender: Some(sender),
                 writer: Some(handle),

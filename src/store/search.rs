@@ -25,13 +25,13 @@ use super::queries::{index, session_summary, with_totals};
 use super::{ListQuery, Result, SessionSummary};
 
 /// Most words of a query that are searched for; the rest are ignored.
-const MAX_WORDS: usize = 32;
+pub(crate) const MAX_WORDS: usize = 32;
 /// Tokens of context a snippet shows around its matches (FTS5 allows up to 64).
-const SNIPPET_TOKENS: i64 = 20;
+pub(crate) const SNIPPET_TOKENS: i64 = 20;
 /// What FTS5 puts around a matched word in a snippet, split off again by [`segments`].
 /// Private-use characters: no tokenizer output, model answer or typed text carries them.
-const OPEN: char = '\u{e000}';
-const CLOSE: char = '\u{e001}';
+pub(crate) const OPEN: char = '\u{e000}';
+pub(crate) const CLOSE: char = '\u{e001}';
 
 /// A session that matched, with where.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,7 +163,7 @@ fn snippet(conn: &Connection, expression: &str, source: Source, doc: i64) -> Res
 
 /// A snippet marked with [`OPEN`]/[`CLOSE`] as segments, whitespace (line breaks included)
 /// folded into single spaces so it reads as one line.
-fn segments(marked: &str) -> Vec<Segment> {
+pub(crate) fn segments(marked: &str) -> Vec<Segment> {
     let mut out: Vec<Segment> = Vec::new();
     let mut current = String::new();
     let mut matched = false;

@@ -113,7 +113,9 @@ impl TestServer {
         );
         let client = QwenClient::new(config.upstream()).expect("client");
         let accounts = qwenctl::accounts::pool(&config, client).expect("accounts");
-        let store = if config.enable_persistence {
+        let store = if let Some(url) = &config.database_url {
+            Store::connect(url.expose()).await.expect("store")
+        } else if config.enable_persistence {
             Store::open(&config.database_path).expect("store")
         } else {
             Store::open_in_memory().expect("store")

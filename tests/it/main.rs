@@ -20,6 +20,7 @@ mod events;
 mod examples;
 mod failures;
 mod large_request;
+mod postgres;
 mod responses_api;
 mod robustness;
 mod security;

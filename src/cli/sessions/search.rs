@@ -51,7 +51,7 @@ pub async fn run(args: SearchArgs, ctx: Ctx) -> anyhow::Result<()> {
         ..ListQuery::default()
     };
     let text = args.query.join(" ");
-    let store = ctx.read_store()?;
+    let store = ctx.read_store().await?;
     let matches = store.search_sessions(&text, &query).await?;
     if args.json {
         output::json(&matches)?;

@@ -28,7 +28,7 @@ pub struct ShowArgs {
 }
 
 pub async fn run(args: ShowArgs, ctx: Ctx) -> anyhow::Result<()> {
-    let store = ctx.read_store()?;
+    let store = ctx.read_store().await?;
     let transcript = store
         .transcript(&args.id)
         .await?
