@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('validate-config', 'validate-config', [CompletionResultType]::ParameterValue, 'Check the configuration (exit 0 when valid, 2 otherwise)')
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'Conversations recorded in the store')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Usage and performance figures from the store')
+            [CompletionResult]::new('accounts', 'accounts', [CompletionResultType]::ParameterValue, 'Upstream accounts: add, list, remove, log in, test')
             [CompletionResult]::new('db', 'db', [CompletionResultType]::ParameterValue, 'Maintain the database: backup, vacuum, prune')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Write the man pages and completion scripts into a directory (for packaging)')
@@ -127,6 +128,7 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List sessions, newest first')
+            [CompletionResult]::new('search', 'search', [CompletionResultType]::ParameterValue, 'Find sessions by the words in their messages and answers, newest first')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one session as a transcript')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a session and everything recorded for it')
@@ -138,6 +140,23 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
             [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of a table')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;sessions;search' {
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Only sessions of this model')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only sessions active since this long ago (e.g. 24h, 7d) or this date (2026-11-01)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'How many sessions to show')
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of text')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
@@ -194,6 +213,7 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
         }
         'qwenctl;sessions;help' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List sessions, newest first')
+            [CompletionResult]::new('search', 'search', [CompletionResultType]::ParameterValue, 'Find sessions by the words in their messages and answers, newest first')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one session as a transcript')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a session and everything recorded for it')
@@ -201,6 +221,9 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             break
         }
         'qwenctl;sessions;help;list' {
+            break
+        }
+        'qwenctl;sessions;help;search' {
             break
         }
         'qwenctl;sessions;help;show' {
@@ -231,6 +254,119 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'qwenctl;accounts' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add an account to the accounts file (or change its email and password); the password is read without echo, or from stdin when piped')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the accounts in use: name, email (masked), token expiry, state')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove an account from the accounts file, with its cached token')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in now (every account, or NAME) and cache the token')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Prove accounts upstream (every account, or NAME), logging in when needed')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'qwenctl;accounts;add' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Its name in logs, metrics and the store (default: the email''s local part)')
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;accounts;list' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;accounts;remove' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;accounts;login' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;accounts;test' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;accounts;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add an account to the accounts file (or change its email and password); the password is read without echo, or from stdin when piped')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the accounts in use: name, email (masked), token expiry, state')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove an account from the accounts file, with its cached token')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in now (every account, or NAME) and cache the token')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Prove accounts upstream (every account, or NAME), logging in when needed')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'qwenctl;accounts;help;add' {
+            break
+        }
+        'qwenctl;accounts;help;list' {
+            break
+        }
+        'qwenctl;accounts;help;remove' {
+            break
+        }
+        'qwenctl;accounts;help;login' {
+            break
+        }
+        'qwenctl;accounts;help;test' {
+            break
+        }
+        'qwenctl;accounts;help;help' {
+            break
+        }
         'qwenctl;db' {
             [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
             [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
@@ -245,6 +381,8 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)')
             [CompletionResult]::new('vacuum', 'vacuum', [CompletionResultType]::ParameterValue, 'Reclaim free space')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete sessions and requests older than a duration')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -288,10 +426,39 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'qwenctl;db;migrate' {
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'qwenctl;db;copy' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The PostgreSQL database to copy into (postgres://…; migrated first)')
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this file instead of ./.env')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'SQLite database file (overrides DATABASE_PATH)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'qwenctl;db;help' {
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)')
             [CompletionResult]::new('vacuum', 'vacuum', [CompletionResultType]::ParameterValue, 'Reclaim free space')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete sessions and requests older than a duration')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -302,6 +469,12 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             break
         }
         'qwenctl;db;help;prune' {
+            break
+        }
+        'qwenctl;db;help;migrate' {
+            break
+        }
+        'qwenctl;db;help;copy' {
             break
         }
         'qwenctl;db;help;help' {
@@ -340,6 +513,7 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             [CompletionResult]::new('validate-config', 'validate-config', [CompletionResultType]::ParameterValue, 'Check the configuration (exit 0 when valid, 2 otherwise)')
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'Conversations recorded in the store')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Usage and performance figures from the store')
+            [CompletionResult]::new('accounts', 'accounts', [CompletionResultType]::ParameterValue, 'Upstream accounts: add, list, remove, log in, test')
             [CompletionResult]::new('db', 'db', [CompletionResultType]::ParameterValue, 'Maintain the database: backup, vacuum, prune')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Write the man pages and completion scripts into a directory (for packaging)')
@@ -360,12 +534,16 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
         }
         'qwenctl;help;sessions' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List sessions, newest first')
+            [CompletionResult]::new('search', 'search', [CompletionResultType]::ParameterValue, 'Find sessions by the words in their messages and answers, newest first')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one session as a transcript')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a session and everything recorded for it')
             break
         }
         'qwenctl;help;sessions;list' {
+            break
+        }
+        'qwenctl;help;sessions;search' {
             break
         }
         'qwenctl;help;sessions;show' {
@@ -380,10 +558,35 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
         'qwenctl;help;stats' {
             break
         }
+        'qwenctl;help;accounts' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add an account to the accounts file (or change its email and password); the password is read without echo, or from stdin when piped')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the accounts in use: name, email (masked), token expiry, state')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove an account from the accounts file, with its cached token')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in now (every account, or NAME) and cache the token')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Prove accounts upstream (every account, or NAME), logging in when needed')
+            break
+        }
+        'qwenctl;help;accounts;add' {
+            break
+        }
+        'qwenctl;help;accounts;list' {
+            break
+        }
+        'qwenctl;help;accounts;remove' {
+            break
+        }
+        'qwenctl;help;accounts;login' {
+            break
+        }
+        'qwenctl;help;accounts;test' {
+            break
+        }
         'qwenctl;help;db' {
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)')
             [CompletionResult]::new('vacuum', 'vacuum', [CompletionResultType]::ParameterValue, 'Reclaim free space')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete sessions and requests older than a duration')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)')
             break
         }
         'qwenctl;help;db;backup' {
@@ -393,6 +596,12 @@ Register-ArgumentCompleter -Native -CommandName 'qwenctl' -ScriptBlock {
             break
         }
         'qwenctl;help;db;prune' {
+            break
+        }
+        'qwenctl;help;db;migrate' {
+            break
+        }
+        'qwenctl;help;db;copy' {
             break
         }
         'qwenctl;help;completions' {

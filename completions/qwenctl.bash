@@ -16,6 +16,9 @@ _qwenctl() {
             ",$1")
                 cmd="qwenctl"
                 ;;
+            qwenctl,accounts)
+                cmd="qwenctl__subcmd__accounts"
+                ;;
             qwenctl,chat)
                 cmd="qwenctl__subcmd__chat"
                 ;;
@@ -46,11 +49,53 @@ _qwenctl() {
             qwenctl,validate-config)
                 cmd="qwenctl__subcmd__validate__subcmd__config"
                 ;;
+            qwenctl__subcmd__accounts,add)
+                cmd="qwenctl__subcmd__accounts__subcmd__add"
+                ;;
+            qwenctl__subcmd__accounts,help)
+                cmd="qwenctl__subcmd__accounts__subcmd__help"
+                ;;
+            qwenctl__subcmd__accounts,list)
+                cmd="qwenctl__subcmd__accounts__subcmd__list"
+                ;;
+            qwenctl__subcmd__accounts,login)
+                cmd="qwenctl__subcmd__accounts__subcmd__login"
+                ;;
+            qwenctl__subcmd__accounts,remove)
+                cmd="qwenctl__subcmd__accounts__subcmd__remove"
+                ;;
+            qwenctl__subcmd__accounts,test)
+                cmd="qwenctl__subcmd__accounts__subcmd__test"
+                ;;
+            qwenctl__subcmd__accounts__subcmd__help,add)
+                cmd="qwenctl__subcmd__accounts__subcmd__help__subcmd__add"
+                ;;
+            qwenctl__subcmd__accounts__subcmd__help,help)
+                cmd="qwenctl__subcmd__accounts__subcmd__help__subcmd__help"
+                ;;
+            qwenctl__subcmd__accounts__subcmd__help,list)
+                cmd="qwenctl__subcmd__accounts__subcmd__help__subcmd__list"
+                ;;
+            qwenctl__subcmd__accounts__subcmd__help,login)
+                cmd="qwenctl__subcmd__accounts__subcmd__help__subcmd__login"
+                ;;
+            qwenctl__subcmd__accounts__subcmd__help,remove)
+                cmd="qwenctl__subcmd__accounts__subcmd__help__subcmd__remove"
+                ;;
+            qwenctl__subcmd__accounts__subcmd__help,test)
+                cmd="qwenctl__subcmd__accounts__subcmd__help__subcmd__test"
+                ;;
             qwenctl__subcmd__db,backup)
                 cmd="qwenctl__subcmd__db__subcmd__backup"
                 ;;
+            qwenctl__subcmd__db,copy)
+                cmd="qwenctl__subcmd__db__subcmd__copy"
+                ;;
             qwenctl__subcmd__db,help)
                 cmd="qwenctl__subcmd__db__subcmd__help"
+                ;;
+            qwenctl__subcmd__db,migrate)
+                cmd="qwenctl__subcmd__db__subcmd__migrate"
                 ;;
             qwenctl__subcmd__db,prune)
                 cmd="qwenctl__subcmd__db__subcmd__prune"
@@ -61,14 +106,23 @@ _qwenctl() {
             qwenctl__subcmd__db__subcmd__help,backup)
                 cmd="qwenctl__subcmd__db__subcmd__help__subcmd__backup"
                 ;;
+            qwenctl__subcmd__db__subcmd__help,copy)
+                cmd="qwenctl__subcmd__db__subcmd__help__subcmd__copy"
+                ;;
             qwenctl__subcmd__db__subcmd__help,help)
                 cmd="qwenctl__subcmd__db__subcmd__help__subcmd__help"
+                ;;
+            qwenctl__subcmd__db__subcmd__help,migrate)
+                cmd="qwenctl__subcmd__db__subcmd__help__subcmd__migrate"
                 ;;
             qwenctl__subcmd__db__subcmd__help,prune)
                 cmd="qwenctl__subcmd__db__subcmd__help__subcmd__prune"
                 ;;
             qwenctl__subcmd__db__subcmd__help,vacuum)
                 cmd="qwenctl__subcmd__db__subcmd__help__subcmd__vacuum"
+                ;;
+            qwenctl__subcmd__help,accounts)
+                cmd="qwenctl__subcmd__help__subcmd__accounts"
                 ;;
             qwenctl__subcmd__help,chat)
                 cmd="qwenctl__subcmd__help__subcmd__chat"
@@ -100,8 +154,29 @@ _qwenctl() {
             qwenctl__subcmd__help,validate-config)
                 cmd="qwenctl__subcmd__help__subcmd__validate__subcmd__config"
                 ;;
+            qwenctl__subcmd__help__subcmd__accounts,add)
+                cmd="qwenctl__subcmd__help__subcmd__accounts__subcmd__add"
+                ;;
+            qwenctl__subcmd__help__subcmd__accounts,list)
+                cmd="qwenctl__subcmd__help__subcmd__accounts__subcmd__list"
+                ;;
+            qwenctl__subcmd__help__subcmd__accounts,login)
+                cmd="qwenctl__subcmd__help__subcmd__accounts__subcmd__login"
+                ;;
+            qwenctl__subcmd__help__subcmd__accounts,remove)
+                cmd="qwenctl__subcmd__help__subcmd__accounts__subcmd__remove"
+                ;;
+            qwenctl__subcmd__help__subcmd__accounts,test)
+                cmd="qwenctl__subcmd__help__subcmd__accounts__subcmd__test"
+                ;;
             qwenctl__subcmd__help__subcmd__db,backup)
                 cmd="qwenctl__subcmd__help__subcmd__db__subcmd__backup"
+                ;;
+            qwenctl__subcmd__help__subcmd__db,copy)
+                cmd="qwenctl__subcmd__help__subcmd__db__subcmd__copy"
+                ;;
+            qwenctl__subcmd__help__subcmd__db,migrate)
+                cmd="qwenctl__subcmd__help__subcmd__db__subcmd__migrate"
                 ;;
             qwenctl__subcmd__help__subcmd__db,prune)
                 cmd="qwenctl__subcmd__help__subcmd__db__subcmd__prune"
@@ -118,6 +193,9 @@ _qwenctl() {
             qwenctl__subcmd__help__subcmd__sessions,list)
                 cmd="qwenctl__subcmd__help__subcmd__sessions__subcmd__list"
                 ;;
+            qwenctl__subcmd__help__subcmd__sessions,search)
+                cmd="qwenctl__subcmd__help__subcmd__sessions__subcmd__search"
+                ;;
             qwenctl__subcmd__help__subcmd__sessions,show)
                 cmd="qwenctl__subcmd__help__subcmd__sessions__subcmd__show"
                 ;;
@@ -132,6 +210,9 @@ _qwenctl() {
                 ;;
             qwenctl__subcmd__sessions,list)
                 cmd="qwenctl__subcmd__sessions__subcmd__list"
+                ;;
+            qwenctl__subcmd__sessions,search)
+                cmd="qwenctl__subcmd__sessions__subcmd__search"
                 ;;
             qwenctl__subcmd__sessions,show)
                 cmd="qwenctl__subcmd__sessions__subcmd__show"
@@ -148,6 +229,9 @@ _qwenctl() {
             qwenctl__subcmd__sessions__subcmd__help,list)
                 cmd="qwenctl__subcmd__sessions__subcmd__help__subcmd__list"
                 ;;
+            qwenctl__subcmd__sessions__subcmd__help,search)
+                cmd="qwenctl__subcmd__sessions__subcmd__help__subcmd__search"
+                ;;
             qwenctl__subcmd__sessions__subcmd__help,show)
                 cmd="qwenctl__subcmd__sessions__subcmd__help__subcmd__show"
                 ;;
@@ -158,8 +242,242 @@ _qwenctl() {
 
     case "${cmd}" in
         qwenctl)
-            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version serve chat models validate-config sessions stats db completions generate-assets help"
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version serve chat models validate-config sessions stats accounts db completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts)
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version add list remove login test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__add)
+            opts="-v -q -h -V --name --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help)
+            opts="add list remove login test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__list)
+            opts="-v -q -h -V --json --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__login)
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__remove)
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__accounts__subcmd__test)
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -252,7 +570,7 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__db)
-            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version backup vacuum prune help"
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version backup vacuum prune migrate copy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -295,8 +613,34 @@ _qwenctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        qwenctl__subcmd__db__subcmd__copy)
+            opts="-v -q -h -V --to --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         qwenctl__subcmd__db__subcmd__help)
-            opts="backup vacuum prune help"
+            opts="backup vacuum prune migrate copy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -323,7 +667,35 @@ _qwenctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        qwenctl__subcmd__db__subcmd__help__subcmd__copy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         qwenctl__subcmd__db__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__db__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -358,6 +730,28 @@ _qwenctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__db__subcmd__migrate)
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -436,8 +830,92 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__help)
-            opts="serve chat models validate-config sessions stats db completions generate-assets help"
+            opts="serve chat models validate-config sessions stats accounts db completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__accounts)
+            opts="add list remove login test"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__accounts__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__accounts__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__accounts__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__accounts__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__accounts__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -478,7 +956,7 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__help__subcmd__db)
-            opts="backup vacuum prune"
+            opts="backup vacuum prune migrate copy"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -492,6 +970,34 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__help__subcmd__db__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__db__subcmd__copy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__db__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -590,7 +1096,7 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__help__subcmd__sessions)
-            opts="list show export delete"
+            opts="list search show export delete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -632,6 +1138,20 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__help__subcmd__sessions__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__help__subcmd__sessions__subcmd__search)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -740,7 +1260,7 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__sessions)
-            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version list show export delete help"
+            opts="-v -q -h -V --env-file --database --verbose --quiet --help --version list search show export delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -818,7 +1338,7 @@ _qwenctl() {
             return 0
             ;;
         qwenctl__subcmd__sessions__subcmd__help)
-            opts="list show export delete help"
+            opts="list search show export delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -887,6 +1407,20 @@ _qwenctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        qwenctl__subcmd__sessions__subcmd__help__subcmd__search)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         qwenctl__subcmd__sessions__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -908,6 +1442,40 @@ _qwenctl() {
                 return 0
             fi
             case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qwenctl__subcmd__sessions__subcmd__search)
+            opts="-v -q -h -V --model --since --limit --json --env-file --database --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -961,7 +1529,7 @@ _qwenctl() {
                     return 0
                     ;;
                 --by)
-                    COMPREPLY=($(compgen -W "model day" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "model day hour" -- "${cur}"))
                     return 0
                     ;;
                 --env-file)

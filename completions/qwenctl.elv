@@ -34,6 +34,7 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand validate-config 'Check the configuration (exit 0 when valid, 2 otherwise)'
             cand sessions 'Conversations recorded in the store'
             cand stats 'Usage and performance figures from the store'
+            cand accounts 'Upstream accounts: add, list, remove, log in, test'
             cand db 'Maintain the database: backup, vacuum, prune'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Write the man pages and completion scripts into a directory (for packaging)'
@@ -119,6 +120,7 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand list 'List sessions, newest first'
+            cand search 'Find sessions by the words in their messages and answers, newest first'
             cand show 'Show one session as a transcript'
             cand export 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines'
             cand delete 'Delete a session and everything recorded for it'
@@ -129,6 +131,22 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand --env-file 'Read variables from this file instead of ./.env'
             cand --database 'SQLite database file (overrides DATABASE_PATH)'
             cand --json 'Print JSON instead of a table'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;sessions;search'= {
+            cand --model 'Only sessions of this model'
+            cand --since 'Only sessions active since this long ago (e.g. 24h, 7d) or this date (2026-11-01)'
+            cand --limit 'How many sessions to show'
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand --json 'Print JSON instead of text'
             cand -v 'More log output on stderr (-v debug, -vv trace)'
             cand --verbose 'More log output on stderr (-v debug, -vv trace)'
             cand -q 'Only errors on stderr'
@@ -181,12 +199,15 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
         }
         &'qwenctl;sessions;help'= {
             cand list 'List sessions, newest first'
+            cand search 'Find sessions by the words in their messages and answers, newest first'
             cand show 'Show one session as a transcript'
             cand export 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines'
             cand delete 'Delete a session and everything recorded for it'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'qwenctl;sessions;help;list'= {
+        }
+        &'qwenctl;sessions;help;search'= {
         }
         &'qwenctl;sessions;help;show'= {
         }
@@ -211,6 +232,106 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'qwenctl;accounts'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Add an account to the accounts file (or change its email and password); the password is read without echo, or from stdin when piped'
+            cand list 'List the accounts in use: name, email (masked), token expiry, state'
+            cand remove 'Remove an account from the accounts file, with its cached token'
+            cand login 'Log in now (every account, or NAME) and cache the token'
+            cand test 'Prove accounts upstream (every account, or NAME), logging in when needed'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qwenctl;accounts;add'= {
+            cand --name 'Its name in logs, metrics and the store (default: the email''s local part)'
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;accounts;list'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand --json 'Print JSON'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;accounts;remove'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;accounts;login'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;accounts;test'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;accounts;help'= {
+            cand add 'Add an account to the accounts file (or change its email and password); the password is read without echo, or from stdin when piped'
+            cand list 'List the accounts in use: name, email (masked), token expiry, state'
+            cand remove 'Remove an account from the accounts file, with its cached token'
+            cand login 'Log in now (every account, or NAME) and cache the token'
+            cand test 'Prove accounts upstream (every account, or NAME), logging in when needed'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'qwenctl;accounts;help;add'= {
+        }
+        &'qwenctl;accounts;help;list'= {
+        }
+        &'qwenctl;accounts;help;remove'= {
+        }
+        &'qwenctl;accounts;help;login'= {
+        }
+        &'qwenctl;accounts;help;test'= {
+        }
+        &'qwenctl;accounts;help;help'= {
+        }
         &'qwenctl;db'= {
             cand --env-file 'Read variables from this file instead of ./.env'
             cand --database 'SQLite database file (overrides DATABASE_PATH)'
@@ -225,6 +346,8 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand backup 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)'
             cand vacuum 'Reclaim free space'
             cand prune 'Delete sessions and requests older than a duration'
+            cand migrate 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)'
+            cand copy 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'qwenctl;db;backup'= {
@@ -264,10 +387,37 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'qwenctl;db;migrate'= {
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'qwenctl;db;copy'= {
+            cand --to 'The PostgreSQL database to copy into (postgres://…; migrated first)'
+            cand --env-file 'Read variables from this file instead of ./.env'
+            cand --database 'SQLite database file (overrides DATABASE_PATH)'
+            cand -v 'More log output on stderr (-v debug, -vv trace)'
+            cand --verbose 'More log output on stderr (-v debug, -vv trace)'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'qwenctl;db;help'= {
             cand backup 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)'
             cand vacuum 'Reclaim free space'
             cand prune 'Delete sessions and requests older than a duration'
+            cand migrate 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)'
+            cand copy 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'qwenctl;db;help;backup'= {
@@ -275,6 +425,10 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
         &'qwenctl;db;help;vacuum'= {
         }
         &'qwenctl;db;help;prune'= {
+        }
+        &'qwenctl;db;help;migrate'= {
+        }
+        &'qwenctl;db;help;copy'= {
         }
         &'qwenctl;db;help;help'= {
         }
@@ -309,6 +463,7 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
             cand validate-config 'Check the configuration (exit 0 when valid, 2 otherwise)'
             cand sessions 'Conversations recorded in the store'
             cand stats 'Usage and performance figures from the store'
+            cand accounts 'Upstream accounts: add, list, remove, log in, test'
             cand db 'Maintain the database: backup, vacuum, prune'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Write the man pages and completion scripts into a directory (for packaging)'
@@ -324,11 +479,14 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
         }
         &'qwenctl;help;sessions'= {
             cand list 'List sessions, newest first'
+            cand search 'Find sessions by the words in their messages and answers, newest first'
             cand show 'Show one session as a transcript'
             cand export 'Export sessions as JSON, JSON Lines, Markdown or OpenAI fine-tuning lines'
             cand delete 'Delete a session and everything recorded for it'
         }
         &'qwenctl;help;sessions;list'= {
+        }
+        &'qwenctl;help;sessions;search'= {
         }
         &'qwenctl;help;sessions;show'= {
         }
@@ -338,16 +496,39 @@ set edit:completion:arg-completer[qwenctl] = {|@words|
         }
         &'qwenctl;help;stats'= {
         }
+        &'qwenctl;help;accounts'= {
+            cand add 'Add an account to the accounts file (or change its email and password); the password is read without echo, or from stdin when piped'
+            cand list 'List the accounts in use: name, email (masked), token expiry, state'
+            cand remove 'Remove an account from the accounts file, with its cached token'
+            cand login 'Log in now (every account, or NAME) and cache the token'
+            cand test 'Prove accounts upstream (every account, or NAME), logging in when needed'
+        }
+        &'qwenctl;help;accounts;add'= {
+        }
+        &'qwenctl;help;accounts;list'= {
+        }
+        &'qwenctl;help;accounts;remove'= {
+        }
+        &'qwenctl;help;accounts;login'= {
+        }
+        &'qwenctl;help;accounts;test'= {
+        }
         &'qwenctl;help;db'= {
             cand backup 'Copy the database to PATH with SQLite''s online backup (safe while serve runs)'
             cand vacuum 'Reclaim free space'
             cand prune 'Delete sessions and requests older than a duration'
+            cand migrate 'Bring the database schema up to date and exit (for deployments that migrate as a separate step; serve also migrates at start)'
+            cand copy 'Copy the SQLite database into a PostgreSQL database (resumable: rows already there are skipped; every row is checked at the end)'
         }
         &'qwenctl;help;db;backup'= {
         }
         &'qwenctl;help;db;vacuum'= {
         }
         &'qwenctl;help;db;prune'= {
+        }
+        &'qwenctl;help;db;migrate'= {
+        }
+        &'qwenctl;help;db;copy'= {
         }
         &'qwenctl;help;completions'= {
         }

@@ -6,11 +6,17 @@
 //! prompt or an `x-fake-fault: NAME` header (names listed by `--help`). It remembers the
 //! 4,096 most recent requests and chats, as in the tests (`/__fake/requests` shows the
 //! requests); `--limits small` keeps 64 and 256, like `serve --fake-upstream`.
+//!
+//! With `--account EMAIL:PASSWORD` (repeatable) it behaves like a real login: sign-in
+//! checks the password's SHA-256, only the JWTs it issued (valid `--token-lifetime`
+//! seconds) are accepted, chats belong to their account, and
+//! `POST /__fake/accounts/limit` rate-limits one account. `/w/wu.json` serves anti-bot
+//! tokens for `QWEN_UMID_URL`.
 
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use qwen_fake::{FAULT_NAMES, FakeOptions, Limits, serve};
+use qwen_fake::{FAULT_NAMES, FakeAccount, FakeOptions, Limits, serve};
 
 #[derive(Parser, Debug)]
 #[command(about = "Fake chat.qwen.ai upstream for offline tests and benchmarks")]
@@ -22,9 +28,17 @@ struct Args {
     /// Port to bind (0 picks a free one).
     #[arg(long, default_value_t = 8089)]
     port: u16,
-    /// Accept only this bearer token (default: any non-empty token).
+    /// Accept only this bearer token (default: any non-empty token). Ignored with --account.
     #[arg(long)]
     token: Option<String>,
+    /// An account that can sign in (repeatable). With accounts, sign-in checks the
+    /// password, only tokens the fake issued and that have not expired are accepted, and
+    /// chats and rate limits are per account.
+    #[arg(long = "account", value_name = "EMAIL:PASSWORD", value_parser = parse_account)]
+    accounts: Vec<FakeAccount>,
+    /// Lifetime of the tokens sign-in issues to --account accounts, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
+    token_lifetime: u64,
     /// Delay before each answer chunk, in milliseconds.
     #[arg(long, default_value_t = 0)]
     chunk_delay_ms: u64,
@@ -45,7 +59,23 @@ enum Keep {
 }
 
 fn fault_help() -> String {
-    format!("Fault names: {}", FAULT_NAMES.join(", "))
+    format!(
+        "Fault names: {}\n\n\
+         Test hooks: GET /__fake/requests; with --account, POST /__fake/accounts/limit \
+         {{\"email\", \"retry_after_secs\" | \"hours\" | \"clear\": true}} and \
+         POST /__fake/accounts/revoke {{\"email\"}}.",
+        FAULT_NAMES.join(", ")
+    )
+}
+
+/// `EMAIL:PASSWORD`, split at the first colon (emails have none; passwords may).
+fn parse_account(value: &str) -> Result<FakeAccount, String> {
+    match value.split_once(':') {
+        Some((email, password)) if email.contains('@') && !password.is_empty() => {
+            Ok(FakeAccount::new(email, password))
+        }
+        _ => Err("expected EMAIL:PASSWORD".to_owned()),
+    }
 }
 
 #[tokio::main]
@@ -61,6 +91,8 @@ async fn main() -> std::io::Result<()> {
             Keep::Tests => Limits::TESTS,
             Keep::Small => Limits::SMALL,
         },
+        accounts: args.accounts,
+        token_lifetime: Duration::from_secs(args.token_lifetime),
     };
     // Its one line of output: where to point QWEN_BASE_URL.
     #[allow(clippy::print_stdout)]

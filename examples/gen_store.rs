@@ -81,6 +81,7 @@ async fn write_session(store: &Store, s: u64, turns: u64) -> qwenctl::store::Res
     let chat_id = uuid::Uuid::new_v4().to_string();
     store
         .create_session(NewSession {
+            account: None,
             id: sid.clone(),
             chat_id: chat_id.clone(),
             model: model.to_owned(),
@@ -99,6 +100,7 @@ async fn write_session(store: &Store, s: u64, turns: u64) -> qwenctl::store::Res
         let message_count = i64::try_from(2 * t + 1).unwrap_or(0);
         store
             .record_request(NewRequest {
+                account: None,
                 id: rid.clone(),
                 session_id: Some(sid.clone()),
                 endpoint: "chat.completions".to_owned(),
@@ -156,6 +158,7 @@ async fn write_session(store: &Store, s: u64, turns: u64) -> qwenctl::store::Res
         fingerprint[8..].copy_from_slice(&t.to_le_bytes());
         store
             .remember(ConvNode {
+                account: None,
                 fingerprint,
                 session_id: sid.clone(),
                 chat_id: chat_id.clone(),

@@ -33,15 +33,23 @@
 # Environment: BENCH_SECONDS, BENCH_TARGET_SECONDS, BENCH_CONCURRENCY (default "1 100 1000"),
 # BENCH_AGENT_SESSIONS (default "10 100"), BENCH_AGENT_TURNS (default 100),
 # BENCH_AGENT_APIS (default "chat messages responses responses-chained"), BENCH_OUT.
+#
+# `bash scripts/bench.sh --stores` runs the chat-load rows instead (serve with persistence
+# on, both fakes, both modes, every concurrency, and the two target loads) once on SQLite and
+# once on PostgreSQL, side by side, and writes them between the bench-stores markers of the
+# same file. The PostgreSQL server is QWENCTL_TEST_PG_URL's, or a private one started by
+# scripts/pg.sh with PostgreSQL's default durability; each run gets a schema of its own.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 quick=""
+stores_mode=""
 only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
+    --stores) stores_mode=1 ;;
     --only)
       only="${2:-}"
       shift
@@ -108,15 +116,29 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 cookie='token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6ImZha2UtdXNlciIsImV4cCI6NDEwMjQ0NDgwMH0.sig'
 
+# The store of the next serve: `sqlite` (a file of its own) or `postgres` (a schema of its
+# own in $pg_url).
+store=sqlite
+serve_schema=""
+
 # Starts a fresh serve (own database) against $1 with persistence $2; sets $serve_url,
-# $serve_pid, $serve_db.
+# $serve_pid, $serve_db (and $serve_schema on PostgreSQL).
 start_serve() {
   local fake_url="$1" persist="$2" name="$3"
   serve_db="$work/$name.db"
+  local database=("DATABASE_PATH=$serve_db")
+  serve_schema=""
+  if [ "$store" = postgres ]; then
+    serve_schema="bench_${name//-/_}"
+    psql -q "$pg_url" -c "CREATE SCHEMA $serve_schema" >/dev/null
+    local sep='?'
+    case "$pg_url" in *'?'*) sep='&' ;; esac
+    database=("DATABASE_URL=$pg_url${sep}options=-c%20search_path%3D$serve_schema")
+  fi
   start "$name" env -i "PATH=$PATH" "HOME=$work" "XDG_DATA_HOME=$work/data" \
     "XDG_CACHE_HOME=$work/cache" "QWEN_BASE_URL=$fake_url" "QWEN_COOKIES=$cookie" \
     "QWEN_TOKEN=bench-umid" "HOST=127.0.0.1" "PORT=0" "LOG_LEVEL=warn" \
-    "DATABASE_PATH=$serve_db" "ENABLE_PERSISTENCE=$persist" "$bin" serve
+    "${database[@]}" "ENABLE_PERSISTENCE=$persist" "$bin" serve
   serve_url="$url"
   serve_pid="$pid"
 }
@@ -128,6 +150,12 @@ stop_serve() {
 }
 
 db_bytes() {
+  if [ -n "$serve_schema" ]; then
+    psql -qtA "$pg_url" -c "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = '$serve_schema' AND c.relkind = 'r'"
+    return
+  fi
   local total=0 f
   for f in "$serve_db" "$serve_db-wal"; do
     [ -f "$f" ] && total=$((total + $(stat -c %s "$f")))
@@ -136,6 +164,10 @@ db_bytes() {
 }
 
 db_rows() {
+  if [ -n "$serve_schema" ]; then
+    psql -qtA "$pg_url" -c "SELECT count(*) FROM $serve_schema.responses"
+    return
+  fi
   [ -f "$serve_db" ] || { echo 0; return; }
   python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from responses").fetchone()[0])' "$serve_db"
 }
@@ -210,6 +242,116 @@ direct_scenario() {
     --pid "$fake_pid" --label "direct fake=$fake_name c=$conc$suffix" --timeout 60 "$@"
   stop_fake
 }
+
+if [ -n "$stores_mode" ]; then
+  if [ -z "${QWENCTL_TEST_PG_URL:-}" ]; then
+    # With PostgreSQL's default durability (fsync on every commit), unlike the tests.
+    export QWENCTL_PG_DURABLE=1
+    # shellcheck source=scripts/pg.sh
+    source "$root/scripts/pg.sh"
+    # pg.sh's exit trap replaces lib.sh's: stop both.
+    trap 'pg_stop; cleanup' EXIT
+  fi
+  pg_url="$QWENCTL_TEST_PG_URL"
+  pg_version="$(psql -qtA "$pg_url" -c 'SHOW server_version' | awk '{print $1}')"
+  echo "benchmark --stores: ${secs}s per run, ${target_secs}s per target run, concurrency: $levels, PostgreSQL $pg_version" >&2
+  for fake_name in paced zero; do
+    for mode in nonstream stream; do
+      for conc in $levels; do
+        for store in sqlite postgres; do
+          serve_scenario "$fake_name" true "$mode" "$conc" "$secs" " store=$store"
+        done
+      done
+    done
+  done
+  for round in 1 2; do
+    for store in sqlite postgres; do
+      serve_scenario paced true stream 200 "$target_secs" " store=$store target=200-streams round=$round"
+      serve_scenario zero true nonstream 50 "$target_secs" " store=$store target=rate-200 round=$round" --rate 200
+    done
+  done
+  BENCH_LEVELS="$levels" BENCH_SECS="$secs" BENCH_TARGET_SECS="$target_secs" \
+  BENCH_STARTED="$started_at" BENCH_FINISHED="$(date -u '+%Y-%m-%d %H:%M:%S UTC')" \
+  BENCH_LOAD_BEFORE="$load_before" BENCH_LOAD_AFTER="$(uptime)" BENCH_PG="$pg_version" \
+  python3 - "$results" "$extras" "$out_doc" <<'PY'
+import json, os, subprocess, sys
+
+results_path, extras_path, doc_path = sys.argv[1:4]
+runs = {}
+for path in (results_path, extras_path):
+    for line in open(path):
+        if line.strip():
+            r = json.loads(line)
+            runs.setdefault(r["label"], {}).update(r)
+env = os.environ
+levels = env["BENCH_LEVELS"].split()
+
+def sh(cmd):
+    return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+
+def pct(r, key, p):
+    return (r.get(key) or {}).get(p)
+
+def ms(v):
+    return "–" if v is None else f"{v:.2f}"
+
+def proc(r):
+    ps = r.get("processes") or []
+    return ps[0] if ps else {}
+
+def label(fake, mode, c, store, suffix=""):
+    return f"serve fake={fake} persist=true mode={mode} c={c} store={store}{suffix}"
+
+def per_req(r):
+    rows = r.get("db_rows") or 0
+    return "–" if not rows or r.get("db_bytes") is None else f"{int(r['db_bytes']) / int(rows):.0f}"
+
+lines = []
+w = lines.append
+w(f"Command: `bash scripts/bench.sh --stores` (BENCH_SECONDS={env['BENCH_SECS']}, BENCH_TARGET_SECONDS={env['BENCH_TARGET_SECS']})  ")
+w(f"Date: {env['BENCH_STARTED']} to {env['BENCH_FINISHED']}  ")
+w(f"Machine: {sh(['nproc'])} cores, {sh(['uname', '-sr'])}; PostgreSQL {env['BENCH_PG']} on the same machine (its CPU is not in the serve columns)  ")
+w(f"Commit: {sh(['git', 'rev-parse', '--short', 'HEAD'])} (plus uncommitted changes: {'yes' if sh(['git', 'status', '--porcelain']) else 'no'})  ")
+w(f"Load before: `{env['BENCH_LOAD_BEFORE'].strip()}`  ")
+w(f"Load after: `{env['BENCH_LOAD_AFTER'].strip()}`")
+w("")
+w("| Fake | Mode | Clients | Store | req/s | TTFB p50 / p99 ms | total p50 / p99 ms | errors | peak RSS MB | serve CPU-s / 1k req | responses | DB bytes / req |")
+w("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+def row(name, r, fake, mode, c, store):
+    w(f"| {fake} | {mode} | {c} | {store} | {r['requests_per_s']:.1f} | {ms(pct(r, 'ttfb_ms', 'p50'))} / {ms(pct(r, 'ttfb_ms', 'p99'))} | "
+      f"{ms(pct(r, 'total_ms', 'p50'))} / {ms(pct(r, 'total_ms', 'p99'))} | {r['errors']} | "
+      f"{(proc(r).get('hwm_kb') or 0) / 1024:.1f} | {proc(r).get('cpu_s_per_1000_requests', 0):.2f} | {r.get('db_rows', '–')} | {per_req(r)} |")
+for fake in ("paced", "zero"):
+    for mode in ("nonstream", "stream"):
+        for c in levels:
+            for store in ("sqlite", "postgres"):
+                r = runs.get(label(fake, mode, c, store))
+                if r and "requests_per_s" in r:
+                    row(None, r, fake, mode, c, store)
+w("")
+w("Target loads (200 paced streams; a paced 200 non-stream requests/s), two rounds each:")
+w("")
+w("| Fake | Mode | Clients | Store | req/s | TTFB p50 / p99 ms | total p50 / p99 ms | errors | peak RSS MB | serve CPU-s / 1k req | responses | DB bytes / req |")
+w("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for rnd in ("1", "2"):
+    for fake, mode, c, target in (("paced", "stream", "200", "200-streams"), ("zero", "nonstream", "50", "rate-200")):
+        for store in ("sqlite", "postgres"):
+            r = runs.get(label(fake, mode, c, store, f" target={target} round={rnd}"))
+            if r and "requests_per_s" in r:
+                row(None, r, fake, mode, f"{c} ({target}, round {rnd})", store)
+generated = "\n".join(lines)
+begin, end = "<!-- bench-stores:begin -->", "<!-- bench-stores:end -->"
+doc = open(doc_path).read()
+if begin not in doc or end not in doc:
+    doc = doc.rstrip() + f"\n\n{begin}\n{end}\n"
+head, rest = doc.split(begin, 1)
+_, tail = rest.split(end, 1)
+open(doc_path, "w").write(f"{head}{begin}\n{generated}\n{end}{tail}")
+print(generated)
+PY
+  echo "wrote $out_doc" >&2
+  exit 0
+fi
 
 # The size of a database that holds nothing yet (migrations only).
 start_fake 0

@@ -13,6 +13,8 @@
 #   insists that ExecStart= exists, so it checks a copy whose ExecStart= names the built
 #   qwenctl instead of /usr/local/bin/qwenctl; the man page of Documentation= is looked up in
 #   man/. The unit is not started: there is no systemd running as init here.
+# - deploy/nginx-replicas.conf (the compose `replicas` profile): `nginx -t` with the replicas'
+#   host names pointed at loopback, and the settings streams and fail-over need.
 # - deploy/Dockerfile, deploy/Dockerfile.dockerignore, deploy/docker-compose.yml: no Docker
 #   engine runs here, so they are linted only: the promised settings are there, every COPY
 #   source exists and is not ignored, the copied tree is a complete cargo package (manifest
@@ -130,6 +132,24 @@ done
 if grep -E '^\s*gzip_types' "$deploy/nginx.conf" | grep -q 'event-stream'; then
   fail "nginx.conf compresses text/event-stream"
 fi
+
+# deploy/nginx-replicas.conf (the compose `replicas` profile): nginx -t with the replicas'
+# compose host names pointed at loopback (nothing resolves them here), listening on a free
+# port; then the settings streams and fail-over rely on.
+replicas_site="$work/nginx/replicas.conf"
+sed -e "s#server replica-a:3000#server 127.0.0.1:3000#; s#server replica-b:3000#server 127.0.0.2:3000#" \
+  -e "s#listen 80;#listen 127.0.0.1:$(free_port);#" "$deploy/nginx-replicas.conf" >"$replicas_site"
+wrapper "$replicas_site" >"$work/nginx/replicas-test.conf"
+if out="$(nginx -t -q -c "$work/nginx/replicas-test.conf" -p "$work/nginx" 2>&1)" && [ -z "$out" ]; then
+  ok "nginx -t accepts deploy/nginx-replicas.conf"
+else
+  fail "nginx -t on deploy/nginx-replicas.conf:"; echo "$out"
+fi
+for directive in 'server replica-a:3000' 'server replica-b:3000' 'proxy_buffering off;' \
+  'proxy_http_version 1.1;' 'proxy_set_header Connection "";' 'proxy_read_timeout 3600s;' \
+  'proxy_next_upstream error timeout;'; do
+  grep -qF "$directive" "$deploy/nginx-replicas.conf" || fail "nginx-replicas.conf lacks \`$directive\`"
+done
 
 # Prints "status ctype first total text" for a slow streamed answer through nginx on port $1.
 cat >"$work/stream.py" <<'PY'
@@ -367,6 +387,56 @@ PY
   ok "docker-compose.yml: parses; $summary"
 else
   fail "docker-compose.yml: $summary"
+fi
+
+# The `replicas` profile: PostgreSQL, a migration step, two replicas on one DATABASE_URL
+# behind nginx, none of them started by a plain `up`.
+if summary="$(/usr/bin/python3 - "$compose" "$deploy" <<'PY'
+import os, sys, yaml
+path, deploy = sys.argv[1], sys.argv[2]
+svc = yaml.safe_load(open(path))["services"]
+problems = []
+replicas = ["postgres", "migrate", "replica-a", "replica-b", "balancer"]
+for name in replicas:
+    if name not in svc:
+        problems.append("no service %s" % name)
+    elif svc[name].get("profiles") != ["replicas"]:
+        problems.append("%s is not only in the replicas profile" % name)
+if "profiles" in svc.get("qwenctl", {}):
+    problems.append("the single qwenctl service must start without a profile")
+if not problems:
+    urls = {svc[n]["environment"].get("DATABASE_URL") for n in ("migrate", "replica-a", "replica-b")}
+    if len(urls) != 1 or not str(next(iter(urls))).startswith("postgres://"):
+        problems.append("migrate and both replicas must share one postgres:// DATABASE_URL")
+    if svc["migrate"].get("command") != ["db", "migrate"]:
+        problems.append("migrate must run `db migrate`")
+    for name in ("replica-a", "replica-b"):
+        dep = svc[name].get("depends_on", {}).get("migrate", {})
+        if dep.get("condition") != "service_completed_successfully":
+            problems.append("%s must wait for the migration" % name)
+        if "DATABASE_PATH" in svc[name].get("environment", {}):
+            problems.append("%s sets DATABASE_PATH" % name)
+    mounts = [str(v) for v in svc["balancer"].get("volumes", [])]
+    if not any(m.startswith("./nginx-replicas.conf:") and os.path.isfile(os.path.join(deploy, "nginx-replicas.conf")) for m in mounts):
+        problems.append("the balancer does not mount deploy/nginx-replicas.conf")
+    if "pg_isready" not in " ".join(svc["postgres"].get("healthcheck", {}).get("test", [])):
+        problems.append("postgres has no pg_isready health check")
+if problems:
+    print("; ".join(problems))
+    sys.exit(1)
+print("postgres, migrate, replica-a, replica-b, balancer on one DATABASE_URL")
+PY
+)"; then
+  ok "docker-compose.yml profile replicas: $summary"
+else
+  fail "docker-compose.yml profile replicas: $summary"
+fi
+if docker compose version >/dev/null 2>&1; then
+  if POSTGRES_PASSWORD=check docker compose -f "$compose" --profile replicas config -q 2>"$work/compose.err"; then
+    ok "docker compose config accepts both profiles"
+  else
+    fail "docker compose config: $(cat "$work/compose.err")"
+  fi
 fi
 
 # Both health checks, run as Docker would (exec form), against serve and against nothing.

@@ -326,7 +326,7 @@ for name in sorted(os.listdir(os.path.join(ROOT, "examples"))):
 # docs/API.md names every route.
 api = open(os.path.join(ROOT, "docs/API.md"), encoding="utf-8").read()
 routes = []
-for src in ("src/proxy/mod.rs", "src/proxy/data.rs"):
+for src in ("src/proxy/mod.rs", "src/proxy/data.rs", "src/proxy/ui/mod.rs"):
     text = open(os.path.join(ROOT, src), encoding="utf-8").read()
     for m in re.finditer(r'\.route\(\s*"([^"]+)",\s*([^)]*\)(?:\.[a-z]+\([^)]*\))*)', text):
         for method in re.findall(r"\b(get|post|put|patch|delete)\(", m.group(2)):

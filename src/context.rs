@@ -1,9 +1,10 @@
-//! What a command gets to work with: the resolved configuration, plus the upstream client
-//! and the store opened only on demand, so `validate-config` touches neither the database
-//! nor the network and `sessions list` needs no credentials.
+//! What a command gets to work with: the resolved configuration, plus the upstream accounts
+//! (with their client) and the store opened only on demand, so `validate-config` touches
+//! neither the database nor the network and `sessions list` needs no credentials.
 
 use anyhow::Context as _;
 
+use crate::accounts::{self, Pool};
 use crate::config::Config;
 use crate::error::UsageError;
 use crate::qwen::QwenClient;
@@ -19,12 +20,14 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// An upstream client, or a usage error listing what is wrong with the credentials.
-    pub fn client(&self) -> anyhow::Result<QwenClient> {
-        self.client_with(None)
+    /// The upstream accounts of the configured credential source, on a new client; a
+    /// usage error (exit 2) listing what is wrong with the credentials, the accounts file
+    /// included.
+    pub fn accounts(&self) -> anyhow::Result<Pool> {
+        self.accounts_with(None)
     }
 
-    fn client_with(&self, models_file: Option<std::path::PathBuf>) -> anyhow::Result<QwenClient> {
+    fn accounts_with(&self, models_file: Option<std::path::PathBuf>) -> anyhow::Result<Pool> {
         let problems = self.config.credential_errors();
         if !problems.is_empty() {
             let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
@@ -36,38 +39,59 @@ impl Ctx {
         }
         let mut upstream = self.config.upstream();
         upstream.models_cache_file = models_file;
-        QwenClient::new(upstream).context("cannot build the HTTP client")
+        let client = QwenClient::new(upstream).context("cannot build the HTTP client")?;
+        accounts::pool(&self.config, client).map_err(|err| UsageError(err.to_string()).into())
     }
 
-    /// Like [`Ctx::client`], but the model list is also cached on disk for
+    /// Like [`Ctx::accounts`], but the model list is also cached on disk for
     /// MODELS_CACHE_DURATION, so repeated one-shot commands do not refetch it.
-    pub fn cached_client(&self) -> anyhow::Result<QwenClient> {
-        self.client_with(Some(crate::config::data_dir().join("models-cache.json")))
+    pub fn cached_accounts(&self) -> anyhow::Result<Pool> {
+        self.accounts_with(Some(crate::config::data_dir().join("models-cache.json")))
     }
 
-    /// The store at `DATABASE_PATH` (created when missing).
-    pub fn store(&self) -> anyhow::Result<Store> {
+    /// The store: the PostgreSQL database at `DATABASE_URL` when set, else the SQLite file
+    /// at `DATABASE_PATH` (created when missing).
+    pub async fn store(&self) -> anyhow::Result<Store> {
+        if let Some(url) = &self.config.database_url {
+            return postgres(Store::connect(url.expose()).await, url.expose());
+        }
         let path = &self.config.database_path;
         Store::open(path).with_context(|| format!("cannot open the database {}", path.display()))
     }
 
-    /// The store at `DATABASE_PATH` opened for reading only, for the commands that only
-    /// read: nothing is created, migrated or written, so a read-only file (a backup, a
-    /// read-only mount) works too (see `store::read_only`).
-    pub fn read_store(&self) -> anyhow::Result<Store> {
+    /// The store opened for reading only, for the commands that only read: nothing is
+    /// created, migrated or written, so a read-only SQLite file (a backup, a read-only
+    /// mount) works too (see `store::read_only`); a PostgreSQL database is not migrated.
+    pub async fn read_store(&self) -> anyhow::Result<Store> {
+        if let Some(url) = &self.config.database_url {
+            return postgres(Store::connect_read_only(url.expose()).await, url.expose());
+        }
         let path = &self.config.database_path;
         Store::open_read_only(path)
             .with_context(|| format!("cannot open the database {}", path.display()))
     }
 
-    /// The store the conversation engine writes to: the file when persistence is on, a
+    /// The store the conversation engine writes to: the database when persistence is on, a
     /// private in-memory database otherwise (conversations still continue, nothing is
     /// written to disk).
-    pub fn engine_store(&self) -> anyhow::Result<Store> {
+    pub async fn engine_store(&self) -> anyhow::Result<Store> {
         if self.config.enable_persistence {
-            self.store()
+            self.store().await
         } else {
             Store::open_in_memory().context("cannot open the in-memory database")
         }
     }
+}
+
+/// A PostgreSQL store, or the reason it cannot be had as one line. A database that cannot be
+/// reached or refuses us is a configuration problem of this deployment (exit 2), as a bad
+/// `DATABASE_URL` is: a replica that started without it would answer without recording.
+fn postgres(opened: crate::store::Result<Store>, url: &str) -> anyhow::Result<Store> {
+    opened.map_err(|e| {
+        UsageError(format!(
+            "cannot use the database {}: {e}",
+            crate::store::pg::redacted(url)
+        ))
+        .into()
+    })
 }

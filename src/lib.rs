@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+pub mod accounts;
 pub mod anthropic;
 pub mod cli;
 pub mod config;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub(crate) mod accounts;
 pub(crate) mod chat;
 pub mod completions;
 pub(crate) mod db;
@@ -62,6 +63,9 @@ pub(crate) enum Command {
     Sessions(sessions::SessionsCommand),
     /// Usage and performance figures from the store
     Stats(stats::StatsArgs),
+    /// Upstream accounts: add, list, remove, log in, test
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCommand),
     /// Maintain the database: backup, vacuum, prune
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -88,6 +92,7 @@ pub(crate) async fn dispatch(command: Command, ctx: Ctx) -> anyhow::Result<()> {
         Command::ValidateConfig(args) => validate_config::run(args, ctx).await,
         Command::Sessions(cmd) => sessions::run(cmd, ctx).await,
         Command::Stats(args) => stats::run(args, ctx).await,
+        Command::Accounts(cmd) => accounts::run(cmd, ctx).await,
         Command::Db(cmd) => db::run(cmd, ctx).await,
         Command::Completions(args) => completions::run(args),
         Command::GenerateAssets(args) => completions::generate_assets(args),

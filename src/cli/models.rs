@@ -51,8 +51,9 @@ impl From<&Model> for Row {
 }
 
 pub async fn run(args: ModelsArgs, ctx: Ctx) -> anyhow::Result<()> {
-    let client = ctx.cached_client()?;
-    let models = client.list_models().await?;
+    let accounts = ctx.cached_accounts()?;
+    let creds = accounts.ambient().await;
+    let models = accounts.client().list_models(&creds).await?;
     if args.json {
         output::json(models.as_slice())?;
     } else {

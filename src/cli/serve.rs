@@ -65,7 +65,7 @@ pub async fn run(mut args: ServeArgs, ctx: Ctx) -> anyhow::Result<()> {
         .map(super::fake::start)
         .transpose()?;
     let config = &ctx.config;
-    let client = ctx.client()?;
+    let accounts = ctx.accounts()?.serving();
 
     let loopback = config.host == "localhost"
         || config
@@ -81,8 +81,21 @@ pub async fn run(mut args: ServeArgs, ctx: Ctx) -> anyhow::Result<()> {
         .into());
     }
 
-    let store = ctx.engine_store()?;
-    let engine = Engine::new(client, store, config.session_timeout, "serve")
+    let store = ctx.engine_store().await?;
+    tracing::info!(
+        "credentials: {} ({})",
+        config.credentials.describe(),
+        accounts.names().join(", ")
+    );
+    // Expiring pasted cookies and the like: said once at start, where operators look.
+    for warning in config
+        .problems
+        .iter()
+        .filter(|p| p.severity == crate::config::Severity::Warning)
+    {
+        tracing::warn!("{warning}");
+    }
+    let engine = Engine::new(accounts, store, config.session_timeout, "serve")
         .with_aliases(config.model_aliases.clone());
     let settings = Settings::from_config(config);
     tracing::info!(

@@ -31,6 +31,7 @@ pub struct StatsArgs {
 pub enum GroupByArg {
     Model,
     Day,
+    Hour,
 }
 
 impl From<GroupByArg> for GroupBy {
@@ -38,6 +39,7 @@ impl From<GroupByArg> for GroupBy {
         match arg {
             GroupByArg::Model => GroupBy::Model,
             GroupByArg::Day => GroupBy::Day,
+            GroupByArg::Hour => GroupBy::Hour,
         }
     }
 }
@@ -48,7 +50,7 @@ pub async fn run(args: StatsArgs, ctx: Ctx) -> anyhow::Result<()> {
         .as_deref()
         .map(|s| parse_since(s, crate::time::unix_now_ms()))
         .transpose()?;
-    let store = ctx.read_store()?;
+    let store = ctx.read_store().await?;
     let report = store
         .usage_stats(since_ms, args.by.map(GroupBy::from))
         .await?;
@@ -66,14 +68,10 @@ pub async fn run(args: StatsArgs, ctx: Ctx) -> anyhow::Result<()> {
 /// `--since` as unix ms: a duration (`24h`, `7d`, `30m`) back from `now_ms`, or a date or
 /// RFC 3339 time. A bare number is refused: `--since 7` is more likely a forgotten unit
 /// than a time in 1970.
-fn parse_since(raw: &str, now_ms: i64) -> Result<i64, UsageError> {
+pub(crate) fn parse_since(raw: &str, now_ms: i64) -> Result<i64, UsageError> {
     let text = raw.trim();
-    if let Ok(ago) = humantime::parse_duration(text) {
-        let ago = crate::time::duration_ms(ago);
-        return Ok(now_ms.saturating_sub(ago).max(0));
-    }
     let bare_number = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-    match store::parse_time_ms(text).filter(|_| !bare_number) {
+    match store::parse_since_ms(text, now_ms).filter(|_| !bare_number) {
         Some(ms) => Ok(ms),
         None => Err(UsageError(format!(
             "invalid value `{raw}` for --since: use a duration such as 24h, 7d or 30m, \

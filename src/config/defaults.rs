@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 
 pub const BASE_URL: &str = "https://chat.qwen.ai";
+/// The public endpoint of PROTOCOL.md §2.2 that hands out `bx-umidtoken` values.
+pub const UMID_URL: &str = "https://sg-wum.alibaba.com/w/wu.json";
 pub const BX_V: &str = "2.5.37";
 pub const WEB_VERSION: &str = "0.3.12";
 pub const USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36";
@@ -28,6 +30,7 @@ pub const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 pub const KEEPALIVE_TIMEOUT_MS: u64 = 60_000;
 pub const ENABLE_PERSISTENCE: bool = true;
 pub const ENABLE_CRUD_API: bool = true;
+pub const ENABLE_UI: bool = true;
 pub const LOG_LEVEL: &str = "info";
 pub const LOG_FORMAT: &str = "text";
 
@@ -36,6 +39,15 @@ pub fn data_dir() -> PathBuf {
     dirs::data_dir()
         .unwrap_or_else(|| PathBuf::from("."))
         .join("qwenctl")
+}
+
+/// The default accounts file: `<config dir>/qwenctl/accounts.toml`
+/// (`~/.config/qwenctl/accounts.toml` on Linux).
+pub fn accounts_file() -> PathBuf {
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("qwenctl")
+        .join("accounts.toml")
 }
 
 /// The default database file: `<data dir>/qwenctl/qwen_proxy.db`.

@@ -8,6 +8,14 @@
 pub const QWEN_COOKIES: &str = "QWEN_COOKIES";
 /// The `bx-umidtoken` header value.
 pub const QWEN_TOKEN: &str = "QWEN_TOKEN";
+/// The email of one account logged in by email and password (design.md §12).
+pub const QWEN_EMAIL: &str = "QWEN_EMAIL";
+/// The password of the `QWEN_EMAIL` account.
+pub const QWEN_PASSWORD: &str = "QWEN_PASSWORD";
+/// The accounts file managed by `qwenctl accounts` (`tokens.json` lives beside it).
+pub const QWEN_ACCOUNTS_FILE: &str = "QWEN_ACCOUNTS_FILE";
+/// Where logged-in accounts fetch a `bx-umidtoken` when `QWEN_TOKEN` is not set.
+pub const QWEN_UMID_URL: &str = "QWEN_UMID_URL";
 /// Upstream base URL.
 pub const QWEN_BASE_URL: &str = "QWEN_BASE_URL";
 /// Override of the `bx-v` header.
@@ -36,10 +44,15 @@ pub const ALLOWED_HOSTS: &str = "ALLOWED_HOSTS";
 pub const CORS_ORIGINS: &str = "CORS_ORIGINS";
 /// SQLite file.
 pub const DATABASE_PATH: &str = "DATABASE_PATH";
+/// PostgreSQL database (`postgres://…`) shared by several `serve` replicas, instead of the
+/// SQLite file.
+pub const DATABASE_URL: &str = "DATABASE_URL";
 /// Log exchanges to SQLite.
 pub const ENABLE_PERSISTENCE: &str = "ENABLE_PERSISTENCE";
 /// Serve the data endpoints.
 pub const ENABLE_CRUD_API: &str = "ENABLE_CRUD_API";
+/// Serve the web console at `/ui` (only with the data endpoints).
+pub const ENABLE_UI: &str = "ENABLE_UI";
 /// ms of inactivity after which a conversation is no longer continued upstream.
 pub const SESSION_TIMEOUT: &str = "SESSION_TIMEOUT";
 /// Upstream attempts for retryable failures before the first byte.
@@ -71,6 +84,10 @@ pub const LOG_FORMAT: &str = "LOG_FORMAT";
 pub const ALL: &[&str] = &[
     QWEN_COOKIES,
     QWEN_TOKEN,
+    QWEN_EMAIL,
+    QWEN_PASSWORD,
+    QWEN_ACCOUNTS_FILE,
+    QWEN_UMID_URL,
     QWEN_BASE_URL,
     QWEN_BX_V,
     QWEN_WEB_VERSION,
@@ -86,8 +103,10 @@ pub const ALL: &[&str] = &[
     ALLOWED_HOSTS,
     CORS_ORIGINS,
     DATABASE_PATH,
+    DATABASE_URL,
     ENABLE_PERSISTENCE,
     ENABLE_CRUD_API,
+    ENABLE_UI,
     SESSION_TIMEOUT,
     RETRY_MAX_ATTEMPTS,
     MODELS_CACHE_DURATION,
@@ -103,4 +122,21 @@ pub const ALL: &[&str] = &[
 ];
 
 /// Variables whose values are secrets and are always shown redacted.
-pub const SECRETS: &[&str] = &[QWEN_COOKIES, QWEN_TOKEN, API_KEYS, ADMIN_API_KEYS];
+pub const SECRETS: &[&str] = &[
+    QWEN_COOKIES,
+    QWEN_TOKEN,
+    QWEN_PASSWORD,
+    API_KEYS,
+    ADMIN_API_KEYS,
+];
+
+/// Variables about the upstream credentials: their problems only stop the commands that
+/// talk to Qwen.
+pub const CREDENTIALS: &[&str] = &[
+    QWEN_COOKIES,
+    QWEN_TOKEN,
+    QWEN_EMAIL,
+    QWEN_PASSWORD,
+    QWEN_ACCOUNTS_FILE,
+    QWEN_UMID_URL,
+];

@@ -10,7 +10,8 @@
 //! `sources.rs` the inputs ([`Sources`]: flags, environment, `.env`); `resolve.rs` the one
 //! resolve function and `reader.rs` how it reads one variable; `report.rs` what
 //! `validate-config` shows ([`Shown`], [`Problem`]).
-//! This file holds the result, [`Config`].
+//! This file holds the result, [`Config`], and which [`CredentialSource`] it chose; the
+//! accounts file itself is read by `crate::accounts`, when a command needs the upstream.
 
 mod access;
 mod connections;
@@ -35,11 +36,42 @@ pub use resolve::resolve;
 pub use sources::{Origin, Sources, parse_env_lenient};
 pub use value::{LogFormat, Secret};
 
+/// Where the upstream credentials come from (design.md §12; the first found wins).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// `QWEN_COOKIES` with a `token=` cookie, and `QWEN_TOKEN`: the Node proxy's way.
+    Cookies,
+    /// `QWEN_EMAIL` and `QWEN_PASSWORD`: one account logged in by qwenctl.
+    Login { email: String, password: Secret },
+    /// The accounts of `QWEN_ACCOUNTS_FILE`, managed by `qwenctl accounts`.
+    AccountsFile,
+}
+
+impl CredentialSource {
+    /// How `validate-config` and the logs name it.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            CredentialSource::Cookies => "pasted browser cookies (QWEN_COOKIES + QWEN_TOKEN)",
+            CredentialSource::Login { .. } => "one account by email and password (QWEN_EMAIL)",
+            CredentialSource::AccountsFile => "the accounts file (QWEN_ACCOUNTS_FILE)",
+        }
+    }
+}
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `QWEN_COOKIES`: the pasted cookies when they carry `token=`, else the extra browser
+    /// cookies every logged-in account sends.
     pub qwen_cookies: Option<Secret>,
+    /// `QWEN_TOKEN`: the `bx-umidtoken`.
     pub qwen_token: Option<Secret>,
+    /// Which credentials are used.
+    pub credentials: CredentialSource,
+    /// `QWEN_ACCOUNTS_FILE` (`tokens.json` lives beside it, whatever the source).
+    pub accounts_file: PathBuf,
+    /// `QWEN_UMID_URL`.
+    pub umid_url: String,
     pub base_url: String,
     pub bx_v: String,
     pub web_version: String,
@@ -56,8 +88,13 @@ pub struct Config {
     /// `CORS_ORIGINS`.
     pub cors_origins: OriginList,
     pub database_path: PathBuf,
+    /// `DATABASE_URL`: the PostgreSQL store instead of the SQLite file, when set.
+    pub database_url: Option<Secret>,
     pub enable_persistence: bool,
     pub enable_crud_api: bool,
+    /// `ENABLE_UI`, already folded with `ENABLE_CRUD_API`: the console reads the data
+    /// endpoints, so it is served only when they are.
+    pub enable_ui: bool,
     /// `None` = conversations never expire.
     pub session_timeout: Option<Duration>,
     pub retry_max_attempts: u32,
@@ -84,21 +121,11 @@ pub struct Config {
 }
 
 impl Config {
-    /// The upstream client configuration. Missing credentials become empty strings: callers
-    /// check [`Config::credential_errors`] first.
+    /// The upstream client configuration (the credentials are the account pool's, see
+    /// `crate::accounts`).
     pub fn upstream(&self) -> crate::qwen::UpstreamConfig {
         crate::qwen::UpstreamConfig {
             base_url: self.base_url.clone(),
-            cookies: self
-                .qwen_cookies
-                .as_ref()
-                .map(|s| s.expose().to_owned())
-                .unwrap_or_default(),
-            umid_token: self
-                .qwen_token
-                .as_ref()
-                .map(|s| s.expose().to_owned())
-                .unwrap_or_default(),
             bx_v: self.bx_v.clone(),
             web_version: self.web_version.clone(),
             user_agent: self.user_agent.clone(),

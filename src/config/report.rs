@@ -53,14 +53,15 @@ impl Config {
     /// talk to Qwen).
     pub fn general_errors(&self) -> Vec<&Problem> {
         self.errors()
-            .filter(|p| p.var != env::QWEN_COOKIES && p.var != env::QWEN_TOKEN)
+            .filter(|p| !env::CREDENTIALS.contains(&p.var))
             .collect()
     }
 
-    /// Errors about the upstream credentials.
+    /// Errors about the upstream credentials (the accounts file is checked when the accounts
+    /// are loaded, `crate::accounts::Roster`).
     pub fn credential_errors(&self) -> Vec<&Problem> {
         self.errors()
-            .filter(|p| p.var == env::QWEN_COOKIES || p.var == env::QWEN_TOKEN)
+            .filter(|p| env::CREDENTIALS.contains(&p.var))
             .collect()
     }
 }

@@ -16,8 +16,8 @@ use std::path::PathBuf;
 
 use super::reader::Resolver;
 use super::{
-    ApiKey, Config, HostList, LogFormat, OriginList, Secret, Severity, Sources, defaults,
-    describe_expiry, env,
+    ApiKey, Config, CredentialSource, HostList, LogFormat, OriginList, Secret, Severity, Sources,
+    defaults, describe_expiry, env,
 };
 use crate::qwen::{jwt_expiry, token_from_cookies};
 use crate::session::ModelAliases;
@@ -29,8 +29,17 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
     let mut r = Resolver::new(sources);
 
     // Upstream.
-    let (qwen_cookies, token_expiry) = session_cookies(&mut r, now);
-    let qwen_token = umid_token(&mut r);
+    let (qwen_cookies, token_expiry, pasted) = session_cookies(&mut r, now);
+    let qwen_token = umid_token(&mut r, pasted);
+    let credentials = credential_source(&mut r, pasted);
+    let accounts_file = r
+        .raw(
+            env::QWEN_ACCOUNTS_FILE,
+            Some(defaults::accounts_file().display().to_string()),
+        )
+        .map(PathBuf::from)
+        .unwrap_or_else(defaults::accounts_file);
+    let umid_url = umid_url(&mut r);
     let base_url = base_url(&mut r);
     let bx_v = r.string(env::QWEN_BX_V, defaults::BX_V);
     let web_version = r.string(env::QWEN_WEB_VERSION, defaults::WEB_VERSION);
@@ -52,8 +61,10 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
 
     // Store and conversations.
     let database_path = database_path(&mut r);
+    let database_url = database_url(&mut r);
     let enable_persistence = r.boolean(env::ENABLE_PERSISTENCE, defaults::ENABLE_PERSISTENCE);
     let enable_crud_api = r.boolean(env::ENABLE_CRUD_API, defaults::ENABLE_CRUD_API);
+    let enable_ui = enable_ui(&mut r, enable_crud_api);
     let session_timeout = r.millis(env::SESSION_TIMEOUT, defaults::SESSION_TIMEOUT_MS);
 
     // Limits and model names.
@@ -76,6 +87,9 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
     Config {
         qwen_cookies: qwen_cookies.map(Secret::new),
         qwen_token: qwen_token.map(Secret::new),
+        credentials,
+        accounts_file,
+        umid_url,
         base_url,
         bx_v,
         web_version,
@@ -89,8 +103,10 @@ pub fn resolve(sources: &Sources, now: i64) -> Config {
         allowed_hosts,
         cors_origins,
         database_path,
+        database_url,
         enable_persistence,
         enable_crud_api,
+        enable_ui,
         session_timeout: (!session_timeout.is_zero()).then_some(session_timeout),
         retry_max_attempts: retry_max_attempts.max(1),
         models_cache,
@@ -131,25 +147,14 @@ const FAKE_UMID_TOKEN: &str = "fake-bx-umidtoken";
 
 // --- Upstream -------------------------------------------------------------------------------
 
-/// `QWEN_COOKIES`, and the expiry of the session JWT inside it. The token is found and decoded
-/// by the same code the client uses to send it ([`crate::qwen::jwt`]).
-fn session_cookies(r: &mut Resolver, now: i64) -> (Option<String>, Option<i64>) {
+/// `QWEN_COOKIES`, the expiry of the session JWT inside it, and whether it is a pasted
+/// session (it has a `token=`; without one it only holds the extra browser cookies that
+/// logged-in accounts send, design.md §12). The token is found and decoded by the same code
+/// the client uses to send it ([`crate::qwen::jwt`]).
+fn session_cookies(r: &mut Resolver, now: i64) -> (Option<String>, Option<i64>, bool) {
     let cookies = r.raw(env::QWEN_COOKIES, None);
-    let Some(c) = &cookies else {
-        r.problem(
-            env::QWEN_COOKIES,
-            Severity::Error,
-            "not set: copy the whole Cookie header of a logged-in chat.qwen.ai tab",
-        );
-        return (None, None);
-    };
-    let Some(jwt) = token_from_cookies(c) else {
-        r.problem(
-            env::QWEN_COOKIES,
-            Severity::Error,
-            "has no token=<JWT> cookie: copy the whole Cookie header while logged in",
-        );
-        return (cookies, None);
+    let Some(jwt) = cookies.as_deref().and_then(token_from_cookies) else {
+        return (cookies, None, false);
     };
     let Some(exp) = jwt_expiry(jwt) else {
         r.problem(
@@ -157,7 +162,7 @@ fn session_cookies(r: &mut Resolver, now: i64) -> (Option<String>, Option<i64>) 
             Severity::Warning,
             "the token= cookie is not a JWT with an expiry; cannot check when it expires",
         );
-        return (cookies, None);
+        return (cookies, None, true);
     };
     if exp <= now {
         r.problem(
@@ -168,14 +173,25 @@ fn session_cookies(r: &mut Resolver, now: i64) -> (Option<String>, Option<i64>) 
                 describe_expiry(exp, now)
             ),
         );
+    } else if exp - now < 86_400 {
+        r.problem(
+            env::QWEN_COOKIES,
+            Severity::Warning,
+            format!(
+                "the session token {}: refresh QWEN_COOKIES soon, or let qwenctl log in \
+                 (QWEN_EMAIL and QWEN_PASSWORD, or `qwenctl accounts add`)",
+                describe_expiry(exp, now)
+            ),
+        );
     }
-    (cookies, Some(exp))
+    (cookies, Some(exp), true)
 }
 
-/// `QWEN_TOKEN`, the `bx-umidtoken` header.
-fn umid_token(r: &mut Resolver) -> Option<String> {
+/// `QWEN_TOKEN`, the `bx-umidtoken` header: required with pasted cookies; logged-in accounts
+/// fetch one from `QWEN_UMID_URL` when it is not set.
+fn umid_token(r: &mut Resolver, pasted: bool) -> Option<String> {
     let token = r.raw(env::QWEN_TOKEN, None);
-    if token.is_none() {
+    if token.is_none() && pasted {
         r.problem(
             env::QWEN_TOKEN,
             Severity::Error,
@@ -183,6 +199,63 @@ fn umid_token(r: &mut Resolver) -> Option<String> {
         );
     }
     token
+}
+
+/// `QWEN_EMAIL` and `QWEN_PASSWORD`, and the source in use: pasted cookies when
+/// `QWEN_COOKIES` has a token, else the email and password when either is set (both must
+/// be), else the accounts file (read when a command needs it).
+fn credential_source(r: &mut Resolver, pasted: bool) -> CredentialSource {
+    let email = r.raw(env::QWEN_EMAIL, None).filter(|e| !e.is_empty());
+    let password = r.raw(env::QWEN_PASSWORD, None).filter(|p| !p.is_empty());
+    if pasted {
+        return CredentialSource::Cookies;
+    }
+    match (email, password) {
+        (Some(email), Some(password)) => {
+            if !email.contains('@') {
+                r.problem(
+                    env::QWEN_EMAIL,
+                    Severity::Error,
+                    format!("expected an email address, got {email:?}"),
+                );
+            }
+            CredentialSource::Login {
+                email,
+                password: Secret::new(password),
+            }
+        }
+        (Some(_), None) => {
+            r.problem(
+                env::QWEN_PASSWORD,
+                Severity::Error,
+                "not set: QWEN_EMAIL needs the account's password",
+            );
+            CredentialSource::AccountsFile
+        }
+        (None, Some(_)) => {
+            r.problem(
+                env::QWEN_EMAIL,
+                Severity::Error,
+                "not set: QWEN_PASSWORD needs the account's email",
+            );
+            CredentialSource::AccountsFile
+        }
+        (None, None) => CredentialSource::AccountsFile,
+    }
+}
+
+/// `QWEN_UMID_URL`: an http(s) URL.
+fn umid_url(r: &mut Resolver) -> String {
+    let url = r.string(env::QWEN_UMID_URL, defaults::UMID_URL);
+    match reqwest::Url::parse(&url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        _ => r.problem(
+            env::QWEN_UMID_URL,
+            Severity::Error,
+            format!("expected an http(s) URL, got {url:?}"),
+        ),
+    }
+    url
 }
 
 /// `QWEN_BASE_URL`: an http(s) URL, kept without its trailing slash.
@@ -300,6 +373,42 @@ fn database_path(r: &mut Resolver) -> PathBuf {
     r.raw(env::DATABASE_PATH, Some(default.display().to_string()))
         .map(PathBuf::from)
         .unwrap_or(default)
+}
+
+/// `DATABASE_URL`: a PostgreSQL URL selects the PostgreSQL store. Shown without its password;
+/// checked here (scheme, `sslmode`, syntax) so a typo is a configuration error, not a
+/// failure at the first connection.
+fn database_url(r: &mut Resolver) -> Option<Secret> {
+    let url = r.raw(env::DATABASE_URL, None).filter(|u| !u.is_empty())?;
+    if let Some(shown) = r.shown.last_mut() {
+        shown.value = Some(crate::store::pg::redacted(&url));
+    }
+    match crate::store::pg::check_url(&url) {
+        Ok(()) => Some(Secret::new(url)),
+        Err(problem) => {
+            r.problem(env::DATABASE_URL, Severity::Error, problem);
+            None
+        }
+    }
+}
+
+/// `ENABLE_UI`, folded with `ENABLE_CRUD_API`: the console is only pages over the data
+/// endpoints, so without them it is not served, and asking for it explicitly then is a
+/// warning rather than a silent no-op.
+fn enable_ui(r: &mut Resolver, enable_crud_api: bool) -> bool {
+    let wanted = r.boolean(env::ENABLE_UI, defaults::ENABLE_UI);
+    let explicit = r
+        .shown
+        .last()
+        .is_some_and(|s| s.var == env::ENABLE_UI && s.origin != super::Origin::Default);
+    if wanted && explicit && !enable_crud_api {
+        r.problem(
+            env::ENABLE_UI,
+            Severity::Warning,
+            "the console needs the data endpoints: it is not served while ENABLE_CRUD_API=false",
+        );
+    }
+    wanted && enable_crud_api
 }
 
 /// `RETRY_MAX_ATTEMPTS`: counts the first attempt, so 0 would mean never asking.

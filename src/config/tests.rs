@@ -49,9 +49,12 @@ fn defaults_apply_when_nothing_is_set() {
     assert_eq!(c.retry_max_attempts, 3);
     assert!(c.enable_persistence && c.enable_crud_api);
     assert!(c.api_keys.is_empty());
-    let vars: Vec<_> = c.credential_errors().iter().map(|p| p.var).collect();
-    assert_eq!(vars, ["QWEN_COOKIES", "QWEN_TOKEN"]);
+    // Nothing set: the accounts file is the source, checked when it is read.
+    assert_eq!(c.credentials, CredentialSource::AccountsFile);
+    assert!(c.credential_errors().is_empty());
     assert!(c.general_errors().is_empty());
+    assert!(c.accounts_file.ends_with("qwenctl/accounts.toml"));
+    assert_eq!(c.umid_url, "https://sg-wum.alibaba.com/w/wu.json");
 }
 
 #[test]
@@ -129,13 +132,28 @@ fn valid_credentials_have_no_problems_and_expiry_is_read() {
 }
 
 #[test]
-fn cookie_without_token_is_an_error_and_expired_token_a_warning() {
+fn cookie_without_token_is_extra_cookies_and_expired_token_a_warning() {
+    // Without a token= the cookies are the extra ones logged-in accounts send.
     let c = resolve(
         &sources(&[("QWEN_COOKIES", "a=b; c=d"), ("QWEN_TOKEN", "x")], &[]),
         NOW,
     );
-    assert_eq!(c.credential_errors().len(), 1);
-    assert!(c.credential_errors()[0].message.contains("token="));
+    assert!(c.credential_errors().is_empty());
+    assert_eq!(c.credentials, CredentialSource::AccountsFile);
+
+    let soon = format!("token={}", jwt(NOW + 3600));
+    let c = resolve(
+        &sources(&[("QWEN_COOKIES", &soon), ("QWEN_TOKEN", "x")], &[]),
+        NOW,
+    );
+    assert_eq!(c.credentials, CredentialSource::Cookies);
+    assert!(
+        c.problems
+            .iter()
+            .any(|p| p.severity == Severity::Warning && p.message.contains("expires in 60 minutes")),
+        "{:?}",
+        c.problems
+    );
 
     let cookie = format!("token={}", jwt(NOW - 60));
     let c = resolve(
@@ -160,11 +178,59 @@ fn quoted_token_cookie_is_read_like_the_client_reads_it() {
     );
     assert!(c.problems.is_empty(), "{:?}", c.problems);
     assert_eq!(c.token_expiry, Some(NOW + 3 * 86_400));
-    let upstream = c.upstream();
+    let cookies = c
+        .qwen_cookies
+        .as_ref()
+        .map(Secret::expose)
+        .unwrap_or_default();
     assert_eq!(
-        crate::qwen::token_from_cookies(&upstream.cookies),
+        crate::qwen::token_from_cookies(cookies),
         Some(token.as_str())
     );
+}
+
+#[test]
+fn sources_come_first_found_first_served() {
+    let cookie = format!("token={}", jwt(NOW + 86_400 * 3));
+    let both = [
+        ("QWEN_COOKIES", cookie.as_str()),
+        ("QWEN_TOKEN", "x"),
+        ("QWEN_EMAIL", "a@example.com"),
+        ("QWEN_PASSWORD", "pw"),
+    ];
+    assert_eq!(
+        resolve(&sources(&both, &[]), NOW).credentials,
+        CredentialSource::Cookies
+    );
+    let login = resolve(&sources(&both[2..], &[]), NOW);
+    assert!(login.problems.is_empty(), "{:?}", login.problems);
+    assert!(matches!(
+        &login.credentials,
+        CredentialSource::Login { email, password } if email == "a@example.com" && password.expose() == "pw"
+    ));
+    // The password is a secret: shown redacted.
+    let shown = login
+        .shown
+        .iter()
+        .find(|s| s.var == "QWEN_PASSWORD")
+        .unwrap();
+    assert!(!shown.value.as_deref().unwrap_or_default().contains("pw"));
+    // Half a login is an error naming the missing half.
+    let half = resolve(&sources(&both[2..3], &[]), NOW);
+    let vars: Vec<_> = half.credential_errors().iter().map(|p| p.var).collect();
+    assert_eq!(vars, ["QWEN_PASSWORD"]);
+    assert!(half.general_errors().is_empty());
+    let file = resolve(
+        &sources(&[("QWEN_ACCOUNTS_FILE", "/tmp/x/accounts.toml")], &[]),
+        NOW,
+    );
+    assert_eq!(file.credentials, CredentialSource::AccountsFile);
+    assert_eq!(
+        file.accounts_file,
+        std::path::PathBuf::from("/tmp/x/accounts.toml")
+    );
+    let bad = resolve(&sources(&[("QWEN_UMID_URL", "nope")], &[]), NOW);
+    assert_eq!(bad.credential_errors()[0].var, "QWEN_UMID_URL");
 }
 
 #[test]
@@ -176,18 +242,23 @@ fn fake_upstream_stands_in_for_the_upstream_and_its_credentials() {
         ],
         &[],
     );
-    assert_eq!(resolve(&s, NOW).credential_errors().len(), 2);
+    assert_eq!(resolve(&s, NOW).credentials, CredentialSource::AccountsFile);
 
     s.fake_upstream = Some("http://127.0.0.1:4321".into());
     let c = resolve(&s, NOW);
     assert!(c.problems.is_empty(), "{:?}", c.problems);
     assert_eq!(c.base_url, "http://127.0.0.1:4321");
-    let upstream = c.upstream();
+    assert_eq!(c.credentials, CredentialSource::Cookies);
     assert_eq!(
-        upstream.cookies,
-        "token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6ImZha2UtdXNlciIsImV4cCI6NDEwMjQ0NDgwMH0.fake-signature"
+        c.qwen_cookies.as_ref().map(Secret::expose),
+        Some(
+            "token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6ImZha2UtdXNlciIsImV4cCI6NDEwMjQ0NDgwMH0.fake-signature"
+        )
     );
-    assert_eq!(upstream.umid_token, "fake-bx-umidtoken");
+    assert_eq!(
+        c.qwen_token.as_ref().map(Secret::expose),
+        Some("fake-bx-umidtoken")
+    );
     assert_eq!(c.token_expiry, Some(4_102_444_800));
     let origin = |var: &str| c.shown.iter().find(|s| s.var == var).map(|s| s.origin);
     for var in ["QWEN_BASE_URL", "QWEN_COOKIES", "QWEN_TOKEN"] {
@@ -403,4 +474,34 @@ fn allowed_hosts_and_cors_origins_are_checked() {
     let vars: Vec<_> = c.general_errors().iter().map(|p| p.var).collect();
     assert_eq!(vars, ["ALLOWED_HOSTS", "CORS_ORIGINS"]);
     assert!(!c.allowed_hosts.any && c.allowed_hosts.hosts.is_empty());
+}
+
+#[test]
+fn the_console_follows_the_data_endpoints() {
+    let c = resolve(&sources(&[], &[]), NOW);
+    assert!(c.enable_ui, "on by default");
+    let c = resolve(&sources(&[("ENABLE_UI", "false")], &[]), NOW);
+    assert!(!c.enable_ui && c.enable_crud_api);
+    // Without the data endpoints there is nothing for the console to read.
+    let c = resolve(&sources(&[("ENABLE_CRUD_API", "false")], &[]), NOW);
+    assert!(!c.enable_ui);
+    assert!(
+        c.problems.iter().all(|p| p.var != "ENABLE_UI"),
+        "{:?}",
+        c.problems
+    );
+    let c = resolve(
+        &sources(&[("ENABLE_CRUD_API", "false"), ("ENABLE_UI", "true")], &[]),
+        NOW,
+    );
+    assert!(!c.enable_ui);
+    let warning = c.problems.iter().find(|p| p.var == "ENABLE_UI").unwrap();
+    assert_eq!(warning.severity, Severity::Warning);
+    assert!(
+        warning.message.contains("ENABLE_CRUD_API"),
+        "{}",
+        warning.message
+    );
+    let c = resolve(&sources(&[("ENABLE_UI", "sometimes")], &[]), NOW);
+    assert!(c.general_errors().iter().any(|p| p.var == "ENABLE_UI"));
 }

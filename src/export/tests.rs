@@ -16,6 +16,7 @@ pub(super) fn exported(id: &str) -> Exported {
     };
     Exported {
         about: About::Stored(SessionSummary {
+            account: None,
             object: "session",
             id: id.into(),
             chat_id: "c".into(),

@@ -15,9 +15,10 @@
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::ApiError;
@@ -32,6 +33,7 @@ pub fn router(store: Store) -> Router {
         .route("/v1/sessions/{id}", get(get_session).delete(delete_session))
         .route("/v1/sessions/{id}/stats", get(session_stats))
         .route("/v1/sessions/{id}/requests", get(session_requests))
+        .route("/v1/sessions/{id}/export", get(export_session))
         .route("/v1/requests", get(list_requests))
         .route("/v1/requests/{id}", get(get_request))
         .route("/v1/requests/{id}/response", get(request_response))
@@ -42,6 +44,45 @@ pub fn router(store: Store) -> Router {
         .with_state(store)
 }
 
+/// Every query parameter the data endpoints read, for naming the bad one in a 400.
+const PARAMS: &[&str] = &[
+    "limit",
+    "offset",
+    "session_id",
+    "model",
+    "api_key_id",
+    "since",
+    "until",
+    "q",
+    "group_by",
+];
+
+/// The query string as `T`, or an OpenAI-shaped 400 naming the parameter.
+async fn query<T, S>(parts: &mut Parts, state: &S) -> Result<T, ApiError>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    match Query::<T>::from_request_parts(parts, state).await {
+        Ok(Query(q)) => Ok(q),
+        Err(rejection) => {
+            let text = rejection.body_text();
+            let detail = text
+                .strip_prefix("Failed to deserialize query string: ")
+                .unwrap_or(&text);
+            // axum reports the failing field first (`limit: invalid digit …`).
+            let param = detail
+                .split_once(": ")
+                .map(|(field, _)| field)
+                .and_then(|f| PARAMS.iter().copied().find(|p| *p == f));
+            Err(ApiError::bad_request(
+                format!("Invalid query parameters: {detail}"),
+                param,
+            ))
+        }
+    }
+}
+
 /// The query string as a [`ListQuery`] with its limit clamped, or a 400.
 struct Filter(ListQuery);
 
@@ -49,32 +90,39 @@ impl<S: Send + Sync> FromRequestParts<S> for Filter {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match Query::<ListQuery>::from_request_parts(parts, state).await {
-            Ok(Query(q)) => Ok(Filter(q.clamped())),
-            Err(rejection) => {
-                let text = rejection.body_text();
-                let detail = text
-                    .strip_prefix("Failed to deserialize query string: ")
-                    .unwrap_or(&text);
-                // axum reports the failing field first (`limit: invalid digit …`).
-                let param = detail.split_once(": ").map(|(field, _)| field).filter(|f| {
-                    [
-                        "limit",
-                        "offset",
-                        "session_id",
-                        "model",
-                        "api_key_id",
-                        "since",
-                        "until",
-                    ]
-                    .contains(f)
-                });
-                Err(ApiError::bad_request(
-                    format!("Invalid query parameters: {detail}"),
-                    param,
-                ))
-            }
-        }
+        query::<ListQuery, S>(parts, state)
+            .await
+            .map(|q| Filter(q.clamped()))
+    }
+}
+
+/// `?q=`: the words a session list is searched for (blank: no search).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Search {
+    q: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Search {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        query(parts, state).await
+    }
+}
+
+/// `?group_by=` of the statistics.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Grouping {
+    group_by: Option<store::GroupBy>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Grouping {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        query(parts, state).await
     }
 }
 
@@ -147,14 +195,28 @@ fn no_session(id: &str) -> ApiError {
     ApiError::not_found(format!("No session found with id '{id}'"))
 }
 
+/// The sessions, or with `q` those whose messages or answers hold its words, each with a
+/// `snippet` of where (segments of plain text, matched words flagged).
 async fn list_sessions(
     State(store): State<Store>,
     scope: Scope,
     Filter(q): Filter,
-) -> Reply<Page<store::SessionSummary>> {
+    search: Search,
+) -> Result<Response, ApiError> {
     let q = scope.narrow(q);
-    let rows = store.list_sessions(&probe(&q)).await.map_err(internal)?;
-    Ok(page(&q, rows))
+    match search.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => {
+            let rows = store
+                .search_sessions(text, &probe(&q))
+                .await
+                .map_err(internal)?;
+            Ok(page(&q, rows).into_response())
+        }
+        None => {
+            let rows = store.list_sessions(&probe(&q)).await.map_err(internal)?;
+            Ok(page(&q, rows).into_response())
+        }
+    }
 }
 
 async fn get_session(
@@ -258,16 +320,25 @@ async fn list_responses(
     Ok(page(&q, rows))
 }
 
+/// Totals over the requests matching the filters, their errors by class and, with
+/// `group_by=hour|day|model`, the same figures per group with timing percentiles.
 async fn response_stats(
     State(store): State<Store>,
     scope: Scope,
     Filter(q): Filter,
+    Grouping { group_by }: Grouping,
 ) -> Reply<Value> {
-    let statistics = store
-        .response_stats(&scope.narrow(q))
-        .await
-        .map_err(internal)?;
-    Ok(Json(json!({ "statistics": statistics })))
+    let q = scope.narrow(q);
+    let statistics = store.response_stats(&q).await.map_err(internal)?;
+    let report = store.usage_report(&q, group_by).await.map_err(internal)?;
+    let mut body = json!({
+        "statistics": statistics,
+        "errors_by_class": report.errors_by_kind(),
+    });
+    if group_by.is_some() {
+        body["groups"] = json!(report.groups);
+    }
+    Ok(Json(body))
 }
 
 pub(super) async fn get_response(
@@ -281,6 +352,79 @@ pub(super) async fn get_response(
         "response",
         &id,
     )
+}
+
+/// `format` of the export route.
+#[derive(serde::Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+}
+
+/// `GET /v1/sessions/{id}/export?format=markdown|json`: the session as `qwenctl sessions
+/// export ID` writes it (the same engine, so both always agree), as a download.
+async fn export_session(
+    State(store): State<Store>,
+    scope: Scope,
+    Path(id): Path<String>,
+    query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use crate::export::{Format, Selection};
+    use axum::http::header;
+    use axum::response::IntoResponse;
+
+    let format = match query {
+        Ok(Query(q)) => q.format,
+        Err(rejection) => {
+            return Err(ApiError::bad_request(
+                format!("Invalid query parameters: {}", rejection.body_text()),
+                Some("format"),
+            ));
+        }
+    };
+    let (format, content_type, ext) = match format.as_deref().unwrap_or("json") {
+        "json" => (Format::Json, "application/json", "json"),
+        "markdown" | "md" => (Format::Markdown, "text/markdown; charset=utf-8", "md"),
+        other => {
+            return Err(ApiError::bad_request(
+                format!("Unknown export format '{other}': use 'json' or 'markdown'."),
+                Some("format"),
+            ));
+        }
+    };
+    if own_session(&store, &scope, &id).await?.is_none() {
+        return Err(no_session(&id));
+    }
+    let mut body = Vec::new();
+    let written = crate::export::write_sessions(
+        &store,
+        &Selection::Ids(vec![id.clone()]),
+        format,
+        &mut body,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .await
+    .map_err(|err| {
+        tracing::error!(error = %err, "data endpoint: export failed");
+        ApiError::internal("The request could not be served because of a database error.")
+    })?;
+    if written == 0 {
+        // Deleted between the check and the read.
+        return Err(no_session(&id));
+    }
+    // Session ids are uuids; anything else is left out of the file name.
+    let stem: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let disposition = format!("attachment; filename=\"session-{stem}.{ext}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use crate::store::{NewRequest, NewResponse, NewSession, StoredMessage};
 async fn serve() -> (String, Store) {
     let store = Store::open_in_memory().expect("store");
     let session = NewSession {
+        account: None,
         id: "s1".into(),
         chat_id: "c1".into(),
         model: "qwen3-max".into(),
@@ -21,6 +22,7 @@ async fn serve() -> (String, Store) {
     for (i, id) in ["r1", "r2"].into_iter().enumerate() {
         let at = 2_000 + i64::try_from(i).unwrap_or(0) * 1_000;
         let request = NewRequest {
+            account: None,
             id: id.into(),
             session_id: Some("s1".into()),
             endpoint: "chat.completions".into(),
@@ -95,6 +97,7 @@ async fn scope_from_header(
 /// A second key's session `s2` (older than `s1`) with request `r3` and its response `p3`.
 async fn add_second_key(store: &Store) {
     let session = NewSession {
+        account: None,
         id: "s2".into(),
         chat_id: "c2".into(),
         model: "qwen-plus".into(),
@@ -105,6 +108,7 @@ async fn add_second_key(store: &Store) {
     };
     store.create_session(session).await.expect("session");
     let request = NewRequest {
+        account: None,
         id: "r3".into(),
         session_id: Some("s2".into()),
         endpoint: "chat.completions".into(),
@@ -385,4 +389,202 @@ async fn delete_removes_the_session() {
         .await
         .expect("delete");
     assert_eq!(again.status().as_u16(), 404);
+}
+
+/// The concatenated text and the matched words of a list item's snippet.
+fn snippet(item: &Value) -> (String, Vec<String>) {
+    let segments = item["snippet"].as_array().expect("snippet segments");
+    let mut text = String::new();
+    let mut matched = Vec::new();
+    for segment in segments {
+        let part = segment["text"].as_str().expect("segment text");
+        text.push_str(part);
+        if segment["match"].as_bool().expect("segment match flag") {
+            matched.push(part.to_lowercase());
+        }
+    }
+    (text, matched)
+}
+
+#[tokio::test]
+async fn q_searches_sessions_in_the_key_scope_with_snippets() {
+    let (base, store) = serve().await;
+    add_second_key(&store).await;
+    let get = |path: String, scope: Option<&'static str>| {
+        let base = base.clone();
+        async move { send(reqwest::Method::GET, &base, &path, scope).await }
+    };
+    let (status, body) = get("/v1/sessions?q=question".into(), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body), ["s1"]);
+    let (text, matched) = snippet(&body["data"][0]);
+    assert_eq!(matched, ["question"]);
+    assert!(text.starts_with("question r"), "{text}");
+    assert_eq!(body["data"][0]["turns"], 2, "the session's own fields stay");
+
+    // Answers count, every word must occur, and the key scope holds.
+    assert_eq!(
+        ids(&get("/v1/sessions?q=answer".into(), None).await.1),
+        ["s1", "s2"]
+    );
+    assert_eq!(
+        ids(&get("/v1/sessions?q=key+2+answer".into(), None).await.1),
+        ["s2"]
+    );
+    assert_eq!(
+        ids(&get("/v1/sessions?q=answer".into(), Some("key-1")).await.1),
+        ["s1"]
+    );
+    assert_eq!(
+        ids(&get(
+            "/v1/sessions?q=answer&api_key_id=key-1".into(),
+            Some("key-2")
+        )
+        .await
+        .1),
+        ["s2"],
+        "a key cannot search another's sessions"
+    );
+    assert!(ids(&get("/v1/sessions?q=key".into(), Some("key-1")).await.1).is_empty());
+    assert_eq!(
+        ids(&get("/v1/sessions?q=answer&model=qwen-plus".into(), None)
+            .await
+            .1),
+        ["s2"]
+    );
+    let (_, page) = get("/v1/sessions?q=answer&limit=1".into(), None).await;
+    assert_eq!(
+        (ids(&page), page["has_more"].as_bool()),
+        (vec!["s1"], Some(true))
+    );
+    let (_, page) = get(
+        "/v1/sessions?q=answer&since=1970-01-01T00:00:02Z".into(),
+        None,
+    )
+    .await;
+    assert_eq!(ids(&page), ["s1"]);
+
+    // FTS syntax is taken as words: never an error.
+    for q in [
+        "%22",
+        "*",
+        "NEAR(",
+        "question%20AND",
+        "col%3Aquestion",
+        "(question)",
+        "-question",
+        "question%22",
+        "%5E",
+        "%2B",
+        "%00",
+    ] {
+        let (status, body) = get(format!("/v1/sessions?q={q}"), None).await;
+        assert_eq!(status, 200, "{q}: {body}");
+        assert_eq!(body["object"], "list", "{q}");
+    }
+    assert_eq!(
+        ids(&get("/v1/sessions?q=(question)".into(), None).await.1),
+        ["s1"]
+    );
+    // A blank q is the plain list, without snippets.
+    let (_, plain) = get("/v1/sessions?q=%20".into(), None).await;
+    assert_eq!(ids(&plain), ["s1", "s2"]);
+    assert!(plain["data"][0].get("snippet").is_none());
+}
+
+#[tokio::test]
+async fn stats_group_by_hour_day_or_model_with_errors_by_class() {
+    let (base, store) = serve().await;
+    add_second_key(&store).await;
+    // A rate-limited exchange in the second hour of 1970.
+    let request = NewRequest {
+        account: None,
+        id: "r4".into(),
+        session_id: Some("s1".into()),
+        endpoint: "chat.completions".into(),
+        model: "qwen3-max".into(),
+        stream: true,
+        api_key_id: Some("key-1".into()),
+        client_request_id: None,
+        prior_request_id: None,
+        message_count: 1,
+        new_messages: vec![StoredMessage::text("user", "again")],
+        params: json!({"model": "qwen3-max"}),
+        upstream_request: None,
+        chat_id: Some("c1".into()),
+        parent_id: None,
+        received_at: 3_600_000,
+    };
+    store.record_request(request).await.expect("request");
+    let failed = NewResponse {
+        id: "p4".into(),
+        request_id: "r4".into(),
+        session_id: Some("s1".into()),
+        status: "error".into(),
+        error_kind: Some("rate_limited".into()),
+        duration_ms: 10,
+        created_at: 3_600_010,
+        ..NewResponse::default()
+    };
+    store.record_response(failed).await.expect("response");
+    let get = |path: &'static str, scope: Option<&'static str>| {
+        let base = base.clone();
+        async move { send(reqwest::Method::GET, &base, path, scope).await }
+    };
+
+    let (status, body) = get("/v1/responses/stats", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["statistics"]["total_requests"], 4);
+    assert_eq!(body["errors_by_class"], json!({"rate_limited": 1}));
+    assert!(body.get("groups").is_none(), "groups only with group_by");
+
+    let (_, by_hour) = get("/v1/responses/stats?group_by=hour", None).await;
+    let groups = by_hour["groups"].as_array().expect("groups");
+    let keys: Vec<&str> = groups.iter().filter_map(|g| g["key"].as_str()).collect();
+    assert_eq!(keys, ["1970-01-01T00:00:00Z", "1970-01-01T01:00:00Z"]);
+    assert_eq!(groups[0]["requests"], 3);
+    assert_eq!(groups[0]["prompt_tokens"], 13);
+    assert_eq!(groups[0]["completion_tokens"], 24);
+    assert_eq!(groups[0]["total_tokens"], 37);
+    assert_eq!(groups[0]["errors"], 0);
+    assert_eq!(groups[1]["errors"], 1);
+    assert_eq!(groups[1]["errors_by_kind"], json!({"rate_limited": 1}));
+    let durations = &groups[0]["duration_ms"];
+    assert_eq!(
+        (&durations["p50"], &durations["p90"], &durations["p99"]),
+        (&json!(50), &json!(120), &json!(120))
+    );
+    assert_eq!(durations["avg"], 85.0);
+    assert_eq!(groups[0]["first_token_ms"]["p50"], 40);
+
+    let (_, by_day) = get("/v1/responses/stats?group_by=day", None).await;
+    assert_eq!(by_day["groups"][0]["key"], "1970-01-01");
+    assert_eq!(by_day["groups"][0]["requests"], 4);
+    let (_, by_model) = get("/v1/responses/stats?group_by=model", None).await;
+    let keys: Vec<&str> = by_model["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter_map(|g| g["key"].as_str())
+        .collect();
+    assert_eq!(keys, ["qwen3-max", "qwen-plus"], "busiest first");
+
+    // The key scope and the filters hold for every figure.
+    let (_, mine) = get("/v1/responses/stats?group_by=model", Some("key-2")).await;
+    assert_eq!(mine["groups"].as_array().map(Vec::len), Some(1));
+    assert_eq!(mine["groups"][0]["key"], "qwen-plus");
+    assert_eq!(mine["errors_by_class"], json!({}));
+    let (_, recent) = get("/v1/responses/stats?group_by=hour&since=24h", None).await;
+    assert_eq!(
+        recent["statistics"]["total_requests"], 0,
+        "all of it is from 1970"
+    );
+    assert_eq!(recent["groups"], json!([]));
+    let (_, later) = get("/v1/responses/stats?since=1970-01-01T00:30:00Z", None).await;
+    assert_eq!(later["statistics"]["total_requests"], 1);
+    assert_eq!(later["errors_by_class"], json!({"rate_limited": 1}));
+
+    let (status, bad) = get("/v1/responses/stats?group_by=week", None).await;
+    assert_eq!(status, 400);
+    assert_eq!(bad["error"]["param"], "group_by", "{bad}");
 }

@@ -117,7 +117,7 @@ impl From<&QwenError> for ApiError {
     fn from(err: &QwenError) -> Self {
         let message = err.to_string();
         match err {
-            QwenError::Auth { .. } => {
+            QwenError::Auth { .. } | QwenError::Login { .. } => {
                 let mut e = Self::new(StatusCode::BAD_GATEWAY, "upstream_error", message);
                 e.code = Some("upstream_auth_failed");
                 e

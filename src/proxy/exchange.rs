@@ -197,17 +197,14 @@ fn observe_first_token(ms: Option<i64>) {
     }
 }
 
-/// Remembers how the last upstream call went and counts failures by kind.
+/// Remembers how the last upstream call went, for `/health`. (Calls and failures are
+/// counted by account where they happen, in `crate::accounts::Pool`.)
 fn note_upstream(state: &AppState, err: Option<&QwenError>) {
-    let outcome = err.map_or("ok", |e| e.kind().as_str());
-    metrics::counter!("qwen_api_calls_total", "outcome" => outcome).increment(1);
     match err {
         None => state.set_upstream_health(UpstreamHealth::Ok),
         Some(e) => {
             // Operators see upstream trouble in the log, not only in /metrics.
             tracing::warn!(kind = e.kind().as_str(), "upstream call failed: {e}");
-            metrics::counter!("qwen_upstream_errors_total", "kind" => e.kind().as_str())
-                .increment(1);
             if e.kind() == ErrorKind::Auth {
                 state.set_upstream_health(UpstreamHealth::AuthFailed);
             } else if !matches!(e.kind(), ErrorKind::RateLimited | ErrorKind::NotFound) {

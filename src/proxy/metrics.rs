@@ -21,8 +21,18 @@ pub fn install() {
             metrics::Unit::Seconds,
             "Time to the response head (a stream's body continues after it)"
         );
-        metrics::describe_counter!("qwen_api_calls_total", "Upstream calls by outcome");
-        metrics::describe_counter!("qwen_upstream_errors_total", "Upstream failures by kind");
+        metrics::describe_counter!(
+            "qwen_api_calls_total",
+            "Upstream calls of conversation turns (new chats, completions) by account and outcome"
+        );
+        metrics::describe_counter!(
+            "qwen_upstream_errors_total",
+            "Upstream failures by account and kind"
+        );
+        metrics::describe_counter!(
+            "qwen_account_cooldowns_total",
+            "Times an account was rate-limited and began to cool down, by account"
+        );
         metrics::describe_histogram!(
             "qwen_time_to_first_token_seconds",
             metrics::Unit::Seconds,

@@ -11,8 +11,8 @@
 //! Each wire format is one module (`chat`: OpenAI chat completions; `legacy`: OpenAI legacy
 //! completions) that turns its request into the engine's turn request and the answer's
 //! pieces into its own events; `exchange` and `sse` hold what they share. Handlers reach the
-//! upstream and the store only through the [`Engine`]; the data API (`data`) alone reads the
-//! store directly.
+//! upstream and the store only through the [`Engine`]; the data API (`data`, and `events`
+//! for its live stream) alone reads the store directly. `cors` answers browsers (§13).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,8 +30,10 @@ use crate::session::Engine;
 
 mod chat;
 pub mod conn;
+mod cors;
 mod data;
 mod error;
+mod events;
 mod exchange;
 mod guard;
 mod legacy;
@@ -42,6 +44,7 @@ mod models;
 mod ops;
 mod responses;
 mod sse;
+pub mod ui;
 
 pub use error::{ApiError, ErrorShape};
 
@@ -52,9 +55,13 @@ pub struct Settings {
     pub api_keys: Vec<ApiKey>,
     /// The hosts and origins a keyless `serve` answers.
     pub access: guard::Access,
+    /// `CORS_ORIGINS`: the browser origins that get CORS headers (design.md §13).
+    pub cors: crate::config::OriginList,
     pub keepalive: Duration,
     pub max_body: usize,
     pub enable_crud_api: bool,
+    /// Serve the console at `/ui` (already false when the data endpoints are off).
+    pub enable_ui: bool,
     pub shutdown_timeout: Duration,
     /// Timeouts and limit of client connections.
     pub connections: conn::Limits,
@@ -70,10 +77,12 @@ impl Settings {
         Settings {
             api_keys: config.api_keys.clone(),
             access: guard::Access::from_config(config),
+            cors: config.cors_origins.clone(),
             // A zero interval would spin; a keep-alive every 10 ms is already absurd.
             keepalive: config.keepalive_interval.max(Duration::from_millis(10)),
             max_body: config.max_request_body,
             enable_crud_api: config.enable_crud_api,
+            enable_ui: config.enable_ui && config.enable_crud_api,
             shutdown_timeout: config.shutdown_timeout,
             connections: conn::Limits {
                 header_read_timeout: config.connections.header_read_timeout,
@@ -110,6 +119,9 @@ pub struct AppState {
     pub started: Instant,
     /// Fires when the shutdown grace period is over: streams still open end then.
     pub deadline: CancellationToken,
+    /// Fires when the shutdown begins: streams that would never end by themselves
+    /// (`/v1/events`) end then, so they do not hold it up.
+    pub stopping: CancellationToken,
     upstream_health: AtomicU8,
 }
 
@@ -120,6 +132,7 @@ impl AppState {
             settings,
             started: Instant::now(),
             deadline: CancellationToken::new(),
+            stopping: CancellationToken::new(),
             upstream_health: AtomicU8::new(UpstreamHealth::Unknown as u8),
         })
     }
@@ -171,29 +184,44 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(ops::metrics))
         .with_state(state.clone());
     if state.settings.enable_crud_api {
-        api = api.merge(data::router(state.engine.archive().clone()));
+        let store = state.engine.archive().clone();
+        api = api
+            .merge(data::router(store.clone()))
+            .merge(events::router(store, state.stopping.clone()));
     }
-    Router::new()
+    let mut open = Router::new()
         .route("/health", get(ops::health))
         // Claude Code's preconnect (`HEAD /api/hello`, `HEAD /` in older releases), answered
         // before any key is asked for.
         .route("/", get(ops::root))
         .route("/api/hello", get(ops::root))
-        .with_state(state.clone())
-        .merge(api.layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::require_api_key,
-        )))
-        .fallback(ops::not_found)
-        .method_not_allowed_fallback(ops::method_not_allowed)
-        // Bodies are read by hand against `max_body` so the 413 is an OpenAI error.
-        .layer(DefaultBodyLimit::disable())
-        // A keyless `serve` answers only its own names and origins, on every route.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard::check_caller,
-        ))
-        .layer(axum::middleware::from_fn(middleware::observe))
+        .with_state(state.clone());
+    if state.settings.enable_ui {
+        // The console's pages hold no data, so they need no key; what they show is read
+        // from the data API with one.
+        open = open.merge(ui::router());
+    }
+    open.merge(api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::require_api_key,
+    )))
+    .fallback(ops::not_found)
+    .method_not_allowed_fallback(ops::method_not_allowed)
+    // Bodies are read by hand against `max_body` so the 413 is an OpenAI error.
+    .layer(DefaultBodyLimit::disable())
+    // A keyless `serve` answers only its own names and origins, on every route.
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        guard::check_caller,
+    ))
+    .layer(axum::middleware::from_fn(middleware::observe))
+    // Outermost: a preflight is answered before the host, origin and key checks (a
+    // browser sends no key with it), and every answer, theirs included, gets its CORS
+    // headers.
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        cors::cors,
+    ))
 }
 
 /// Housekeeping while serving: histogram upkeep, forgetting idle sessions, and, when nothing
@@ -229,8 +257,12 @@ pub async fn serve(
     metrics::install();
     let maintenance = tokio::spawn(maintain(state.clone()));
     let app = router(state.clone());
+    let stopping = state.stopping.clone();
     let shutdown = conn::Shutdown {
-        signal: shutdown,
+        signal: async move {
+            shutdown.await;
+            stopping.cancel();
+        },
         grace: state.settings.shutdown_timeout,
         deadline: state.deadline.clone(),
     };

@@ -27,11 +27,20 @@ pub async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
             None => "ok".to_owned(),
             Some(incident) => format!("degraded: {}", incident.reason),
         },
-        Err(err) => {
-            tracing::warn!("health: database check failed: {err}");
-            "failed".to_owned()
-        }
+        // A PostgreSQL server that went away is an incident too (answers go on, unrecorded,
+        // until it is back), not a failure of the process.
+        Err(err) => match store.degraded() {
+            Some(incident) => format!("degraded: {}", incident.reason),
+            None => {
+                tracing::warn!("health: database check failed: {err}");
+                "failed".to_owned()
+            }
+        },
     };
+    let accounts = state.engine.accounts().health();
+    // With several accounts, one failing account is not the service failing.
+    let all_failed = !accounts.is_empty() && accounts.iter().all(|a| a.status == "auth_failed");
+    let auth = if all_failed { "failed" } else { auth };
     let status = if database == "ok" && auth != "failed" {
         "healthy"
     } else {
@@ -44,6 +53,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         "uptime": state.started.elapsed().as_secs(),
         "checks": {
             "authentication": auth,
+            "accounts": accounts,
             "database": database,
             "persistence": state.settings.persistence,
         },

@@ -77,6 +77,34 @@ pub(crate) fn chat_id_of(reply: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The sign-in body: the email and the SHA-256 hex of the password, never the password.
+pub(crate) fn signin_body(email: &str, password_sha256: &str) -> Value {
+    json!({"email": email.trim(), "password": password_sha256})
+}
+
+/// The token of a sign-in reply: top-level `token` (v1), or `data.token` in the envelope
+/// of the newer endpoint (PROTOCOL.md §1).
+pub(crate) fn token_of(reply: &Value) -> Option<String> {
+    reply
+        .get("token")
+        .or_else(|| reply.pointer("/data/token"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+/// The token in a `wu.json` body: the argument of `umx.wu('…')` or `__fycb('…')`.
+pub(crate) fn umid_of(body: &str) -> Option<String> {
+    ["umx.wu(", "__fycb("].iter().find_map(|call| {
+        let rest = body[body.find(call)? + call.len()..].trim_start();
+        let quote = rest.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
+        let inner = &rest[1..];
+        let token = &inner[..inner.find(quote)?];
+        (!token.trim().is_empty()).then(|| token.trim().to_owned())
+    })
+}
+
 /// A one-message text turn ("Hi" to `qwen3.7-plus`), for the tests of this module and of
 /// the client.
 #[cfg(test)]
@@ -100,6 +128,33 @@ mod tests {
     use super::test_request as request;
     use super::*;
     use crate::qwen::ChatType;
+
+    #[test]
+    fn sign_in_and_umid_replies_are_read() {
+        assert_eq!(
+            signin_body("a@example.com ", "ab12")["password"],
+            json!("ab12")
+        );
+        assert_eq!(
+            token_of(&json!({"token": "eyJ.x"})).as_deref(),
+            Some("eyJ.x")
+        );
+        assert_eq!(
+            token_of(&json!({"success": true, "data": {"token": "eyJ.y"}})).as_deref(),
+            Some("eyJ.y")
+        );
+        assert_eq!(token_of(&json!({"token": ""})), None);
+        assert_eq!(
+            umid_of("umx.wu('T2gAabc==');").as_deref(),
+            Some("T2gAabc==")
+        );
+        assert_eq!(
+            umid_of("x; __fycb(\"T2gAdef\")").as_deref(),
+            Some("T2gAdef")
+        );
+        assert_eq!(umid_of("umx.wu()"), None);
+        assert_eq!(umid_of("nothing here"), None);
+    }
 
     #[test]
     fn completion_body_follows_the_protocol() {

@@ -80,6 +80,27 @@ pub fn classify_response(
     }
 }
 
+/// Classifies a failed sign-in: a 400, 401 or 403 (the upstream answers a wrong email or
+/// password with a 400 and a `detail`) is a refusal ([`QwenError::Auth`], which the account
+/// pool turns into [`QwenError::Login`] naming the account); anything else (a WAF page, a
+/// rate limit, a 5xx) is classified like any other reply.
+pub(crate) fn classify_signin(head: &super::transport::Head, body: &[u8]) -> QwenError {
+    let text = String::from_utf8_lossy(body);
+    let html = head.has_type("text/html") || text.trim_start().starts_with('<');
+    if matches!(head.status, 400 | 401 | 403) && !html {
+        let detail = serde_json::from_str::<Value>(text.trim())
+            .ok()
+            .and_then(|v| {
+                ["/detail", "/message", "/data/details", "/data/code"]
+                    .iter()
+                    .find_map(|p| v.pointer(p).and_then(Value::as_str).map(short_detail))
+            })
+            .unwrap_or_else(|| format!("HTTP {}", head.status));
+        return QwenError::Auth { detail };
+    }
+    head.classify(body)
+}
+
 /// Classifies one JSON value (a whole body or one SSE event): `Some` when it is a failure
 /// shape, `None` for anything else (including ordinary stream events).
 pub fn classify_json(value: &Value) -> Option<QwenError> {

@@ -1,10 +1,13 @@
 //! The HTTP client for chat.qwen.ai: one connection pool, the endpoints of PROTOCOL.md §1,
 //! where they are retried, and their timeouts.
 //!
-//! Every request goes out with the browser headers of [`super::headers`] and a body from
-//! `bodies.rs`; every failure comes back through [`super::classify`] and, on its way out,
-//! through the one redaction step ([`super::redact`]), so callers only ever see a
-//! [`QwenError`] class that holds no configured secret. Retries (`retry.rs`) happen only
+//! Every request goes out with the browser headers of [`super::headers`], the caller's
+//! [`Credentials`] (the account is an explicit input of every call: with several accounts
+//! they differ from call to call) and a body from `bodies.rs`; every failure comes back
+//! through [`super::classify`] and, on its way out, through the one redaction step
+//! ([`super::redact`]), so callers only ever see a [`QwenError`] class that holds no known
+//! secret. The sign-in and the `bx-umidtoken` fetch (design.md §12) are calls like the
+//! others; deciding when to make them is the account pool's business (`crate::accounts`). Retries (`retry.rs`) happen only
 //! where they are safe: for retryable classes and, for completions, only before the first
 //! event was read, so a caller never sees an answer start twice. Every call has one deadline
 //! for all its attempts, `QWEN_FIRST_BYTE_TIMEOUT` from its start unless the caller gives
@@ -22,8 +25,9 @@ use reqwest::{Method, Url};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::bodies::{chat_id_of, completion_body, new_chat_body};
-use super::classify::{classify_json, short_detail};
+use super::bodies::{chat_id_of, completion_body, new_chat_body, signin_body, token_of};
+use super::classify::{classify_json, classify_signin, short_detail};
+use super::credentials::Credentials;
 use super::models::parse_models;
 use super::models_cache::ModelsCache;
 use super::redact::Redactor;
@@ -42,10 +46,6 @@ const ACCEPT_JSON: &str = "application/json, text/plain, */*";
 pub struct UpstreamConfig {
     /// e.g. `https://chat.qwen.ai` (no trailing slash needed).
     pub base_url: String,
-    /// The whole browser `Cookie` header; must contain `token=<JWT>`.
-    pub cookies: String,
-    /// The `bx-umidtoken` header value.
-    pub umid_token: String,
     /// `bx-v` header.
     pub bx_v: String,
     /// `version` header (web bundle version).
@@ -74,8 +74,6 @@ impl std::fmt::Debug for UpstreamConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpstreamConfig")
             .field("base_url", &self.base_url)
-            .field("cookies", &"<redacted>")
-            .field("umid_token", &"<redacted>")
             .finish_non_exhaustive()
     }
 }
@@ -94,7 +92,8 @@ struct Inner {
     first_byte_timeout: Duration,
     idle_timeout: Duration,
     max_answer_bytes: usize,
-    /// Built from the credentials; every error passes it on its way out.
+    /// Knows every secret the program holds (taught by the account pool as they appear);
+    /// every error passes it on its way out.
     redactor: Arc<Redactor>,
     /// Shared by all clones, so the proxy and the CLI see one cache.
     models: ModelsCache,
@@ -145,10 +144,7 @@ impl QwenClient {
                 first_byte_timeout: config.first_byte_timeout,
                 idle_timeout: config.idle_timeout,
                 max_answer_bytes: config.max_answer_bytes,
-                redactor: Arc::new(Redactor::from_credentials(
-                    &config.cookies,
-                    &config.umid_token,
-                )),
+                redactor: Arc::new(Redactor::default()),
                 models,
             }),
         })
@@ -165,41 +161,61 @@ impl QwenClient {
         Instant::now() + self.inner.first_byte_timeout
     }
 
+    /// The redaction step every error passes; whoever learns a secret (a password, a fresh
+    /// token) teaches it here before anything can echo it.
+    pub(crate) fn redactor(&self) -> &Arc<Redactor> {
+        &self.inner.redactor
+    }
+
     /// The upstream's models, cached for `models_cache` (served stale while a refresh runs);
     /// waits for a fetch when nothing is cached.
-    pub async fn list_models(&self) -> Result<Arc<Vec<Model>>, QwenError> {
-        self.models(None).await
+    pub async fn list_models(&self, creds: &Credentials) -> Result<Arc<Vec<Model>>, QwenError> {
+        self.models(creds, None).await
     }
 
     /// [`Self::list_models`], but waiting at most `wait` for a fetch; the fetch goes on after
     /// that, for the next caller. `Err(Timeout)` when the list did not come in time.
-    pub async fn list_models_within(&self, wait: Duration) -> Result<Arc<Vec<Model>>, QwenError> {
-        self.models(Some(wait)).await
+    pub async fn list_models_within(
+        &self,
+        creds: &Credentials,
+        wait: Duration,
+    ) -> Result<Arc<Vec<Model>>, QwenError> {
+        self.models(creds, Some(wait)).await
     }
 
-    async fn models(&self, wait: Option<Duration>) -> Result<Arc<Vec<Model>>, QwenError> {
+    async fn models(
+        &self,
+        creds: &Credentials,
+        wait: Option<Duration>,
+    ) -> Result<Arc<Vec<Model>>, QwenError> {
         let client = self.clone();
+        let creds = creds.clone();
         let fetch = move || async move {
             let deadline = client.deadline();
             client
-                .with_retry("list_models", deadline, || client.fetch_models())
+                .with_retry("list_models", deadline, || client.fetch_models(&creds))
                 .await
         };
         self.inner.models.get(fetch, wait).await
     }
 
     /// Opens a new upstream chat for `model`; returns its id.
-    pub async fn new_chat(&self, model: &str) -> Result<String, QwenError> {
-        self.new_chat_by(model, self.deadline()).await
+    pub async fn new_chat(&self, creds: &Credentials, model: &str) -> Result<String, QwenError> {
+        self.new_chat_by(creds, model, self.deadline()).await
     }
 
     /// [`Self::new_chat`] with the deadline of the turn it belongs to.
-    pub async fn new_chat_by(&self, model: &str, deadline: Instant) -> Result<String, QwenError> {
+    pub async fn new_chat_by(
+        &self,
+        creds: &Credentials,
+        model: &str,
+        deadline: Instant,
+    ) -> Result<String, QwenError> {
         let body = new_chat_body(model);
         let path = ["api", "v2", "chats", "new"];
         let reply = self
             .with_retry("new_chat", deadline, || {
-                self.json_call(Method::POST, &path, Some(&body))
+                self.json_call(creds, Method::POST, &path, Some(&body))
             })
             .await?;
         chat_id_of(&reply)
@@ -208,35 +224,127 @@ impl QwenClient {
 
     /// Sends one user turn and returns the stream once its first event has arrived, within
     /// `QWEN_FIRST_BYTE_TIMEOUT` for all attempts.
-    pub async fn complete(&self, req: &CompletionRequest) -> Result<CompletionStream, QwenError> {
-        self.complete_by(req, self.deadline()).await
+    pub async fn complete(
+        &self,
+        creds: &Credentials,
+        req: &CompletionRequest,
+    ) -> Result<CompletionStream, QwenError> {
+        self.complete_by(creds, req, self.deadline()).await
     }
 
     /// [`Self::complete`] with the deadline of the turn it belongs to.
     pub async fn complete_by(
         &self,
+        creds: &Credentials,
         req: &CompletionRequest,
         deadline: Instant,
     ) -> Result<CompletionStream, QwenError> {
-        self.with_retry("complete", deadline, || self.complete_once(req))
+        self.with_retry("complete", deadline, || self.complete_once(creds, req))
             .await
     }
 
     /// Proves the credentials: `Ok` when the upstream accepts them.
-    pub async fn check_auth(&self) -> Result<(), QwenError> {
+    pub async fn check_auth(&self, creds: &Credentials) -> Result<(), QwenError> {
         let path = ["api", "v1", "auths", ""];
         self.with_retry("check_auth", self.deadline(), || {
-            self.json_call(Method::GET, &path, None)
+            self.json_call(creds, Method::GET, &path, None)
         })
         .await
         .map(drop)
     }
 
+    /// Logs in by email and the SHA-256 hex of the password (PROTOCOL.md §1, design.md
+    /// §12) with the shared anonymous credentials; returns the token (a JWT). A refusal
+    /// (wrong email or password) is [`QwenError::Auth`]; the caller names the account.
+    pub async fn sign_in(
+        &self,
+        creds: &Credentials,
+        email: &str,
+        password_sha256: &str,
+        deadline: Instant,
+    ) -> Result<String, QwenError> {
+        let body = signin_body(email, password_sha256);
+        let url = self.url(&["api", "v1", "auths", "signin"])?;
+        let referer = self.url(&["auth"])?;
+        let connect_timeout = self.inner.connect_timeout;
+        let reply = self
+            .with_retry("sign_in", deadline, || async {
+                let builder = self
+                    .request(creds, Method::POST, url.clone(), referer.as_str())
+                    .header(ACCEPT, ACCEPT_JSON)
+                    .json(&body);
+                let response = builder
+                    .send()
+                    .await
+                    .map_err(|e| transport_error(e, connect_timeout))?;
+                let head = Head::of(&response);
+                if !head.is_success() || head.has_type("text/html") {
+                    let bytes = read_body(response, ERROR_BODY_LIMIT, connect_timeout).await?;
+                    return Err(classify_signin(&head, &bytes));
+                }
+                let bytes = read_body(response, ERROR_BODY_LIMIT, connect_timeout).await?;
+                match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(value) if classify_json(&value).is_none() => Ok(value),
+                    _ => Err(head.classify(&bytes)),
+                }
+            })
+            .await?;
+        let token = token_of(&reply)
+            .ok_or_else(|| QwenError::Protocol("the sign-in reply carries no token".into()))?;
+        // Taught before anything else sees it.
+        self.inner.redactor.learn(email, &token);
+        Ok(token)
+    }
+
+    /// Fetches a `bx-umidtoken` from `url` (`QWEN_UMID_URL`, PROTOCOL.md §2.2): the
+    /// argument of `umx.wu('…')` or `__fycb('…')` in the body, else the `ETag`. No account
+    /// credentials go to this third party.
+    pub async fn fetch_umid(&self, url: &str, deadline: Instant) -> Result<String, QwenError> {
+        let url = Url::parse(url.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            .ok_or_else(|| QwenError::Protocol("QWEN_UMID_URL is not an http(s) URL".into()))?;
+        let connect_timeout = self.inner.connect_timeout;
+        let token = self
+            .with_retry("fetch_umid", deadline, || async {
+                let response = self
+                    .inner
+                    .http
+                    .get(url.clone())
+                    .send()
+                    .await
+                    .map_err(|e| transport_error(e, connect_timeout))?;
+                let head = Head::of(&response);
+                let etag = response
+                    .headers()
+                    .get(reqwest::header::ETAG)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| {
+                        v.trim()
+                            .trim_start_matches("W/")
+                            .trim_matches('"')
+                            .to_owned()
+                    });
+                let bytes = read_body(response, ERROR_BODY_LIMIT, connect_timeout).await?;
+                if !head.is_success() {
+                    return Err(head.classify(&bytes));
+                }
+                super::bodies::umid_of(&String::from_utf8_lossy(&bytes))
+                    .or(etag.filter(|t| !t.is_empty()))
+                    .ok_or_else(|| {
+                        QwenError::Protocol("the umid endpoint answered without a token".into())
+                    })
+            })
+            .await?;
+        self.inner.redactor.learn("bx-umidtoken", &token);
+        Ok(token)
+    }
+
     /// The v2 list, or the legacy one when v2 fails for a reason the legacy endpoint may not
     /// share. Credential, WAF and rate-limit failures would only repeat there.
-    async fn fetch_models(&self) -> Result<Vec<Model>, QwenError> {
+    async fn fetch_models(&self, creds: &Credentials) -> Result<Vec<Model>, QwenError> {
         let v2 = self
-            .json_call(Method::GET, &["api", "v2", "models", ""], None)
+            .json_call(creds, Method::GET, &["api", "v2", "models", ""], None)
             .await;
         let err = match v2.and_then(|body| parse_models(&body)) {
             Ok(models) => return Ok(models),
@@ -247,7 +355,9 @@ impl QwenClient {
             kind = err.kind().as_str(),
             "v2 model list failed, trying /api/models"
         );
-        let legacy = self.json_call(Method::GET, &["api", "models"], None).await;
+        let legacy = self
+            .json_call(creds, Method::GET, &["api", "models"], None)
+            .await;
         legacy
             .and_then(|body| parse_models(&body))
             .map_err(|legacy_err| {
@@ -260,13 +370,17 @@ impl QwenClient {
     }
 
     /// One attempt; the caller bounds it by the deadline.
-    async fn complete_once(&self, req: &CompletionRequest) -> Result<CompletionStream, QwenError> {
+    async fn complete_once(
+        &self,
+        creds: &Credentials,
+        req: &CompletionRequest,
+    ) -> Result<CompletionStream, QwenError> {
         let body = completion_body(req);
         let mut url = self.url(&["api", "v2", "chat", "completions"])?;
         url.query_pairs_mut().append_pair("chat_id", &req.chat_id);
         let referer = self.url(&["c", &req.chat_id])?;
         let builder = self
-            .request(Method::POST, url, referer.as_str())
+            .request(creds, Method::POST, url, referer.as_str())
             .header(ACCEPT, "text/event-stream")
             .header("x-accel-buffering", "no")
             .json(&body);
@@ -296,6 +410,7 @@ impl QwenClient {
     /// classified too.
     async fn json_call(
         &self,
+        creds: &Credentials,
         method: Method,
         path: &[&str],
         body: Option<&Value>,
@@ -303,7 +418,7 @@ impl QwenClient {
         let url = self.url(path)?;
         let referer = self.url(&["c", "new-chat"])?;
         let mut builder = self
-            .request(method, url, referer.as_str())
+            .request(creds, method, url, referer.as_str())
             .header(ACCEPT, ACCEPT_JSON);
         if let Some(body) = body {
             builder = builder.json(body);
@@ -337,14 +452,23 @@ impl QwenClient {
         result
     }
 
-    /// A request with the per-request headers; the fixed ones are the client's defaults.
-    fn request(&self, method: Method, url: Url, referer: &str) -> reqwest::RequestBuilder {
-        self.inner
+    /// A request with the per-request headers and the call's credentials; the fixed
+    /// headers are the client's defaults.
+    fn request(
+        &self,
+        creds: &Credentials,
+        method: Method,
+        url: Url,
+        referer: &str,
+    ) -> reqwest::RequestBuilder {
+        let builder = self
+            .inner
             .http
             .request(method, url)
             .header("timezone", headers::js_date_now())
             .header("x-request-id", uuid::Uuid::new_v4().to_string())
-            .header(REFERER, referer)
+            .header(REFERER, referer);
+        creds.apply(builder)
     }
 
     /// `base` + path segments, each percent-encoded, so a chat id cannot change the path.

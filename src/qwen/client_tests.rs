@@ -29,8 +29,6 @@ fn fixture(name: &str) -> Vec<u8> {
 fn config(base: &str) -> UpstreamConfig {
     UpstreamConfig {
         base_url: format!("{base}/"),
-        cookies: format!("cna=abc; token={TOKEN}; ssxmod_itna=1-xyz"),
-        umid_token: "umid-123".into(),
         bx_v: "2.5.37".into(),
         web_version: "0.3.12".into(),
         user_agent: "Mozilla/5.0 test".into(),
@@ -42,6 +40,15 @@ fn config(base: &str) -> UpstreamConfig {
         models_cache: Duration::from_secs(60),
         models_cache_file: None,
     }
+}
+
+/// The pasted credentials every test sends.
+fn creds() -> Credentials {
+    Credentials::pasted(
+        &format!("cna=abc; token={TOKEN}; ssxmod_itna=1-xyz"),
+        Some("umid-123"),
+    )
+    .expect("credentials")
 }
 
 async fn serve(app: Router) -> String {
@@ -90,7 +97,7 @@ async fn retries_a_500_then_streams() {
     );
     let client = QwenClient::new(config(&serve(app).await)).expect("client");
     let stream = client
-        .complete(&request("chat-1", None, false))
+        .complete(&creds(), &request("chat-1", None, false))
         .await
         .expect("streams");
     assert_eq!(hits.load(Ordering::SeqCst), 2);
@@ -114,7 +121,7 @@ async fn rate_limits_are_not_retried() {
     );
     let client = QwenClient::new(config(&serve(app).await)).expect("client");
     let err = client
-        .complete(&request("chat-1", None, false))
+        .complete(&creds(), &request("chat-1", None, false))
         .await
         .expect_err("limited");
     assert!(matches!(
@@ -141,7 +148,7 @@ async fn sends_browser_headers_and_the_turn() {
     let base = serve(app).await;
     let client = QwenClient::new(config(&base)).expect("client");
     let stream = client
-        .complete(&request("chat-1", Some("resp-0"), false))
+        .complete(&creds(), &request("chat-1", Some("resp-0"), false))
         .await
         .expect("streams");
     assert_eq!(
@@ -190,10 +197,9 @@ async fn no_token_no_authorization() {
             axum::Json(json!({"id": "user"}))
         }),
     );
-    let mut cfg = config(&serve(app).await);
-    cfg.cookies = "cna=abc".into();
-    let client = QwenClient::new(cfg).expect("client");
-    client.check_auth().await.expect("accepted");
+    let client = QwenClient::new(config(&serve(app).await)).expect("client");
+    let anonymous = Credentials::anonymous("cna=abc", Some("umid-123")).expect("credentials");
+    client.check_auth(&anonymous).await.expect("accepted");
     let headers = seen.lock().expect("lock").take().expect("request seen");
     assert!(headers.get("authorization").is_none());
     assert_eq!(
@@ -226,9 +232,9 @@ async fn models_fall_back_to_legacy_and_are_cached() {
             }),
         );
     let client = QwenClient::new(config(&serve(app).await)).expect("client");
-    let models = client.list_models().await.expect("models");
+    let models = client.list_models(&creds()).await.expect("models");
     assert!(models.iter().any(|m| m.id == "qwen3-max"));
-    let again = client.clone().list_models().await.expect("cached");
+    let again = client.clone().list_models(&creds()).await.expect("cached");
     assert!(Arc::ptr_eq(&models, &again));
     assert_eq!(
         (
@@ -256,7 +262,7 @@ async fn models_auth_failure_does_not_fall_back() {
             }),
         );
     let client = QwenClient::new(config(&serve(app).await)).expect("client");
-    let err = client.list_models().await.expect_err("rejected");
+    let err = client.list_models(&creds()).await.expect_err("rejected");
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert_eq!(legacy_hits.load(Ordering::SeqCst), 0);
 }
@@ -273,7 +279,10 @@ async fn new_chat_sends_the_model_and_returns_the_id() {
         }),
     );
     let client = QwenClient::new(config(&serve(app).await)).expect("client");
-    let id = client.new_chat("qwen3-max").await.expect("created");
+    let id = client
+        .new_chat(&creds(), "qwen3-max")
+        .await
+        .expect("created");
     assert_eq!(id, "7d3c1e2a-5b4f-4c6d-9e8f-0a1b2c3d4e5f");
     let body = seen.lock().expect("lock").take().expect("request seen");
     assert_eq!(body["models"], json!(["qwen3-max"]));
@@ -299,7 +308,7 @@ async fn waf_page_is_blocked_without_retry() {
     );
     let client = QwenClient::new(config(&serve(app).await)).expect("client");
     let err = client
-        .complete(&request("c", None, false))
+        .complete(&creds(), &request("c", None, false))
         .await
         .expect_err("blocked");
     assert_eq!(err.kind(), ErrorKind::Blocked);
@@ -320,7 +329,7 @@ async fn slow_first_byte_times_out() {
     cfg.first_byte_timeout = Duration::from_millis(150);
     let client = QwenClient::new(cfg).expect("client");
     let err = client
-        .complete(&request("c", None, false))
+        .complete(&creds(), &request("c", None, false))
         .await
         .expect_err("too slow");
     assert_eq!(err, QwenError::Timeout(Duration::from_millis(150)));
@@ -334,7 +343,10 @@ async fn refused_connection_is_a_network_error() {
     let mut cfg = config(&format!("http://{addr}"));
     cfg.retry_max_attempts = 2;
     let client = QwenClient::new(cfg).expect("client");
-    let err = client.check_auth().await.expect_err("nobody listens");
+    let err = client
+        .check_auth(&creds())
+        .await
+        .expect_err("nobody listens");
     assert_eq!(err.kind(), ErrorKind::Network);
 }
 
@@ -342,15 +354,19 @@ async fn refused_connection_is_a_network_error() {
 fn secrets_stay_out_of_debug_and_futures_are_send() {
     fn assert_send<T: Send>(_: &T) {}
     let client = QwenClient::new(config("http://127.0.0.1:1")).expect("client");
-    let shown = format!("{client:?} {:?}", config("http://127.0.0.1:1"));
+    let shown = format!(
+        "{client:?} {:?} {:?}",
+        config("http://127.0.0.1:1"),
+        creds()
+    );
     assert!(
         !shown.contains(TOKEN) && !shown.contains("umid-123"),
         "{shown}"
     );
     let req = request("c", None, false);
-    assert_send(&client.complete(&req));
-    assert_send(&client.list_models());
-    assert_send(&client.new_chat("m"));
+    assert_send(&client.complete(&creds(), &req));
+    assert_send(&client.list_models(&creds()));
+    assert_send(&client.new_chat(&creds(), "m"));
     let mut stream = CompletionStream::from_byte_stream(
         futures_util::stream::empty(),
         Duration::from_secs(1),
@@ -362,9 +378,9 @@ fn secrets_stay_out_of_debug_and_futures_are_send() {
 #[test]
 fn bad_configs_are_refused_without_quoting_them() {
     let mut cfg = config("http://127.0.0.1:1");
-    cfg.cookies = "token=a\nb".into();
+    cfg.user_agent = "Mozilla\nsecret".into();
     let err = QwenClient::new(cfg).expect_err("newline in a header");
-    assert!(!err.to_string().contains("token=a"), "{err}");
+    assert!(!err.to_string().contains("secret"), "{err}");
     assert!(QwenClient::new(config("not a url")).is_err());
 }
 
@@ -387,16 +403,20 @@ async fn model_list_is_shared_through_the_cache_file() {
         c.models_cache_file = Some(file.clone());
         QwenClient::new(c).unwrap()
     };
-    let first = with_file().list_models().await.unwrap();
+    let first = with_file().list_models(&creds()).await.unwrap();
     // A second process (a new client) reads the file instead of the upstream.
-    let second = with_file().list_models().await.unwrap();
+    let second = with_file().list_models(&creds()).await.unwrap();
     assert_eq!(first, second);
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     // Another upstream does not reuse it.
     let mut other = config(&base);
     other.base_url = base.replace("127.0.0.1", "localhost");
     other.models_cache_file = Some(file.clone());
-    QwenClient::new(other).unwrap().list_models().await.unwrap();
+    QwenClient::new(other)
+        .unwrap()
+        .list_models(&creds())
+        .await
+        .unwrap();
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
 
@@ -418,7 +438,7 @@ async fn the_first_byte_deadline_covers_every_attempt() {
     let client = QwenClient::new(cfg).expect("client");
     let started = std::time::Instant::now();
     let err = client
-        .complete(&request("c", None, false))
+        .complete(&creds(), &request("c", None, false))
         .await
         .expect_err("silent");
     assert_eq!(err, QwenError::Timeout(Duration::from_millis(400)));
@@ -448,7 +468,7 @@ async fn a_json_reply_past_max_answer_bytes_is_refused() {
         }),
     );
     let client = QwenClient::new(config(&serve(app).await)).expect("client");
-    let err = client.list_models().await.expect_err("too large");
+    let err = client.list_models(&creds()).await.expect_err("too large");
     assert_eq!(err, QwenError::too_large("reply", 1024 * 1024));
 }
 
@@ -467,12 +487,13 @@ async fn errors_are_redacted_on_the_way_out() {
             (StatusCode::UNAUTHORIZED, echo).into_response()
         }),
     );
-    let mut cfg = config(&serve(app).await);
-    cfg.cookies = COOKIES.into();
-    cfg.umid_token = "T2gAumidSecret==".into();
-    let client = QwenClient::new(cfg).expect("client");
+    let client = QwenClient::new(config(&serve(app).await)).expect("client");
+    // The account pool teaches the redactor the credentials it hands out.
+    client.redactor().remember_cookies(COOKIES);
+    client.redactor().remember("T2gAumidSecret==");
+    let pasted = Credentials::pasted(COOKIES, Some("T2gAumidSecret==")).expect("credentials");
     let err = client
-        .complete(&request("c", None, false))
+        .complete(&pasted, &request("c", None, false))
         .await
         .expect_err("rejected");
     let shown = format!("{err} {err:?}");
@@ -500,7 +521,7 @@ async fn a_hanging_model_list_is_fetched_once_and_waited_for_briefly() {
     let started = std::time::Instant::now();
     let waiters = (0..5).map(|_| {
         let client = client.clone();
-        tokio::spawn(async move { client.list_models_within(wait).await })
+        tokio::spawn(async move { client.list_models_within(&creds(), wait).await })
     });
     for waiter in waiters.collect::<Vec<_>>() {
         assert_eq!(waiter.await.unwrap(), Err(QwenError::Timeout(wait)));
@@ -515,4 +536,81 @@ async fn a_hanging_model_list_is_fetched_once_and_waited_for_briefly() {
         1,
         "one fetch in flight for everyone"
     );
+}
+
+#[tokio::test]
+async fn sign_in_sends_the_password_hash_and_learns_the_token() {
+    type Seen = Arc<Mutex<Vec<(HeaderMap, Value)>>>;
+    let seen: Seen = Arc::default();
+    let store = Arc::clone(&seen);
+    let app = Router::new().route(
+        "/api/v1/auths/signin",
+        post(
+            move |headers: HeaderMap, body: axum::Json<Value>| async move {
+                let body = body.0;
+                store.lock().expect("lock").push((headers, body.clone()));
+                if body["password"]
+                    == "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"
+                {
+                    axum::Json(json!({"token": "eyJsigned.in.token", "token_type": "Bearer"}))
+                        .into_response()
+                } else {
+                    let detail = "The email or password provided is incorrect. Please check.";
+                    (
+                        StatusCode::BAD_REQUEST,
+                        axum::Json(json!({"detail": detail})),
+                    )
+                        .into_response()
+                }
+            },
+        ),
+    );
+    let client = QwenClient::new(config(&serve(app).await)).expect("client");
+    let anonymous = Credentials::anonymous("ssxmod_itna=1-abc", Some("umid-9")).unwrap();
+    // sha256("password")
+    let hash = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+    let token = client
+        .sign_in(&anonymous, "a@example.com", hash, client.deadline())
+        .await
+        .expect("signed in");
+    assert_eq!(token, "eyJsigned.in.token");
+    let echoed = client.redactor().text("echo eyJsigned.in.token");
+    assert_eq!(echoed, "echo <redacted>");
+    let err = client
+        .sign_in(&anonymous, "a@example.com", "0000", client.deadline())
+        .await
+        .expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert!(err.to_string().contains("incorrect"), "{err}");
+    let seen = seen.lock().expect("lock");
+    let (headers, body) = &seen[0];
+    assert_eq!(body, &json!({"email": "a@example.com", "password": hash}));
+    assert!(headers.get("authorization").is_none());
+    assert_eq!(headers["cookie"], "ssxmod_itna=1-abc");
+    assert_eq!(headers["bx-umidtoken"], "umid-9");
+}
+
+#[tokio::test]
+async fn the_umid_token_comes_from_the_body_or_the_etag() {
+    let app = Router::new()
+        .route("/w/wu.json", get(|| async { "umx.wu('T2gAfromBody==');" }))
+        .route(
+            "/w/etag.json",
+            get(|| async { ([(header::ETAG, "\"T2gAfromEtag\"")], "{}").into_response() }),
+        )
+        .route("/w/none.json", get(|| async { "nothing" }));
+    let base = serve(app).await;
+    let client = QwenClient::new(config("http://127.0.0.1:1")).expect("client");
+    let get = |path: &str| {
+        let (client, url) = (client.clone(), format!("{base}{path}"));
+        async move { client.fetch_umid(&url, client.deadline()).await }
+    };
+    assert_eq!(get("/w/wu.json").await.as_deref(), Ok("T2gAfromBody=="));
+    assert_eq!(get("/w/etag.json").await.as_deref(), Ok("T2gAfromEtag"));
+    assert_eq!(
+        get("/w/none.json").await.unwrap_err().kind(),
+        ErrorKind::Protocol
+    );
+    // Learnt, so nothing echoes it.
+    assert_eq!(client.redactor().text("T2gAfromBody=="), "<redacted>");
 }

@@ -15,6 +15,13 @@ pub enum QwenError {
         "Qwen rejected the credentials ({detail}): refresh QWEN_COOKIES (and QWEN_TOKEN) from the browser"
     )]
     Auth { detail: String },
+    /// An account logged in by email and password (design.md §12) was refused: its sign-in
+    /// (wrong email or password, a locked account), or the token a fresh sign-in had just
+    /// given. Names the account, never its password.
+    #[error(
+        "Qwen refused account `{account}` ({detail}): check its email and password, then run `qwenctl accounts login {account}`"
+    )]
+    Login { account: String, detail: String },
     /// `RateLimited` / `Too_Many_Requests` / HTTP 429. `retry_after` when the upstream said.
     #[error("Qwen rate limit reached: {detail}")]
     RateLimited {
@@ -103,7 +110,7 @@ impl QwenError {
     /// The class of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            QwenError::Auth { .. } => ErrorKind::Auth,
+            QwenError::Auth { .. } | QwenError::Login { .. } => ErrorKind::Auth,
             QwenError::RateLimited { .. } => ErrorKind::RateLimited,
             QwenError::Blocked { .. } => ErrorKind::Blocked,
             QwenError::NotFound { .. } => ErrorKind::NotFound,

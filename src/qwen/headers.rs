@@ -2,18 +2,16 @@
 //!
 //! The WAF compares requests with what the web app sends, so the set and spelling matter more
 //! than any single value. Fixed values are validated once, when the client is built, so a bad
-//! cookie string fails at start-up instead of on the first request; credentials are marked
-//! sensitive so `http`'s `Debug` output never prints them. Nothing here logs a value.
+//! value fails at start-up instead of on the first request. The secret ones (cookies, bearer
+//! token, `bx-umidtoken`) differ from account to account and come with each call
+//! (`credentials.rs`). Nothing here logs a value.
 
-use reqwest::header::{
-    ACCEPT_LANGUAGE, AUTHORIZATION, COOKIE, HeaderMap, HeaderName, HeaderValue, ORIGIN, USER_AGENT,
-};
+use reqwest::header::{ACCEPT_LANGUAGE, HeaderMap, HeaderName, HeaderValue, ORIGIN, USER_AGENT};
 
 use super::QwenError;
 use super::client::UpstreamConfig;
-use super::jwt::token_from_cookies;
 
-/// Headers that are the same on every request.
+/// Headers that are the same on every request, whatever the account.
 pub(crate) fn fixed_headers(config: &UpstreamConfig, origin: &str) -> Result<HeaderMap, QwenError> {
     let mut headers = HeaderMap::new();
     let mut put = |name: HeaderName, value: &str, what: &str, sensitive: bool| {
@@ -26,27 +24,6 @@ pub(crate) fn fixed_headers(config: &UpstreamConfig, origin: &str) -> Result<Hea
         headers.insert(name, value);
         Ok::<(), QwenError>(())
     };
-    put(
-        COOKIE,
-        &config.cookies,
-        "cookie string (QWEN_COOKIES)",
-        true,
-    )?;
-    if let Some(token) = token_from_cookies(&config.cookies) {
-        put(
-            AUTHORIZATION,
-            &format!("Bearer {token}"),
-            "cookie token",
-            true,
-        )?;
-    }
-    let bx_umidtoken = HeaderName::from_static("bx-umidtoken");
-    put(
-        bx_umidtoken,
-        &config.umid_token,
-        "umid token (QWEN_TOKEN)",
-        true,
-    )?;
     put(HeaderName::from_static("bx-v"), &config.bx_v, "bx-v", false)?;
     put(HeaderName::from_static("source"), "web", "source", false)?;
     put(

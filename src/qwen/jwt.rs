@@ -1,4 +1,5 @@
-//! The session token: the JWT in the cookie header's `token=` cookie, and its `exp` claim.
+//! The session token: the JWT in the cookie header's `token=` cookie, and its `exp` and
+//! `iat` claims.
 //!
 //! The client sends this JWT as `Authorization: Bearer`, and `validate-config` checks that it
 //! is there and when it expires; both read it through these two functions, so a cookie the
@@ -24,12 +25,21 @@ pub fn token_from_cookies(cookies: &str) -> Option<&str> {
 /// The `exp` claim (unix seconds) of a JWT, when its payload decodes to JSON with a whole
 /// number there. The signature is not checked: only the upstream can do that.
 pub fn jwt_expiry(jwt: &str) -> Option<i64> {
+    claims(jwt)?.get("exp")?.as_i64()
+}
+
+/// The `iat` claim (unix seconds, when the token was issued), if the JWT has one. With
+/// `exp` it gives the token's lifetime, which decides when to renew it (design.md §12).
+pub fn jwt_issued_at(jwt: &str) -> Option<i64> {
+    claims(jwt)?.get("iat")?.as_i64()
+}
+
+fn claims(jwt: &str) -> Option<serde_json::Value> {
     let payload = jwt.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("exp")?.as_i64()
+    serde_json::from_slice(&bytes).ok()
 }
 
 #[cfg(test)]
@@ -64,5 +74,10 @@ mod tests {
         assert_eq!(jwt_expiry("eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InUifQ.sig"), None);
         assert_eq!(jwt_expiry("not-a-jwt"), None);
         assert_eq!(jwt_expiry("a.%%%.c"), None);
+        // {"id":"u","iat":1000,"exp":1900}
+        let timed = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6InUiLCJpYXQiOjEwMDAsImV4cCI6MTkwMH0.sig";
+        assert_eq!(jwt_issued_at(timed), Some(1000));
+        assert_eq!(jwt_expiry(timed), Some(1900));
+        assert_eq!(jwt_issued_at(jwt), None);
     }
 }

@@ -14,6 +14,10 @@ pub fn explain(err: &QwenError) -> String {
         QwenError::Auth { .. } => "Qwen rejected the credentials: refresh QWEN_COOKIES (and \
              QWEN_TOKEN) from the browser, then check with `qwenctl validate-config --online`"
             .to_owned(),
+        QwenError::Login { account, .. } => format!(
+            "Qwen refused account `{account}`: check its email and password, then run \
+             `qwenctl accounts login {account}`"
+        ),
         QwenError::RateLimited { retry_after, .. } => match retry_after {
             Some(wait) => format!(
                 "Qwen's rate limit was reached: wait {} and try again",

@@ -100,9 +100,9 @@ pub async fn run(opts: ChatOptions, ctx: Ctx) -> anyhow::Result<()> {
         Some(text)
     };
 
-    let client = ctx.client()?;
-    let store = ctx.engine_store()?;
-    let engine = Engine::new(client, store, ctx.config.session_timeout, "chat")
+    let accounts = ctx.accounts()?;
+    let store = ctx.engine_store().await?;
+    let engine = Engine::new(accounts, store, ctx.config.session_timeout, "chat")
         .with_aliases(ctx.config.model_aliases.clone());
     let models = match engine.models().await {
         Ok(models) => Some(models),

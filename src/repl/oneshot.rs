@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::error::{Failed, Interrupted, UsageError};
 use crate::openai::response::chat_completion;
 use crate::output;
+use crate::qwen::QwenError;
 use crate::session::Engine;
 
 use super::ChatOptions;
@@ -57,6 +58,10 @@ pub async fn run(
             Ok(())
         }
         Ended::Cancelled => Err(Interrupted.into()),
+        // A refused login is the configuration's fault (the account's password): exit 2.
+        Ended::Failed(err @ QwenError::Login { .. }) => {
+            Err(UsageError(advice::explain(&err)).into())
+        }
         Ended::Failed(err) => Err(Failed(advice::explain(&err)).into()),
         Ended::Refused(why) => Err(UsageError(why).into()),
     }

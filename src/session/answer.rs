@@ -185,6 +185,8 @@ impl Answer {
             let event = match turn.stream.next_event().await {
                 Ok(event) => event,
                 Err(err) => {
+                    self.engine.accounts.note_failure(&turn.lease, &err);
+                    self.engine.share_cooldown(&turn.lease).await;
                     self.over = true;
                     self.record(End::Failed(&err)).await;
                     return Err(err);
@@ -321,7 +323,11 @@ impl Answer {
             thinking: turn.thinking,
             chat_type: turn.chat_type,
         };
-        let mut stream = self.engine.client.complete(&request).await?;
+        let deadline = self.engine.accounts.client().deadline();
+        let mut stream = self
+            .engine
+            .complete_on(&turn.lease.clone(), &request, deadline)
+            .await?;
         stream.sent_body = Value::Null;
         turn.stream = stream;
         self.earlier.push(self.upstream_turn(parent));

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::qwen::{ChatType, Model, QwenClient, QwenError};
+use crate::accounts::Pool;
+use crate::qwen::{ChatType, Model, QwenError};
 use crate::store::{self, Store};
 
 use super::models::{assume_model, resolve_model};
@@ -19,7 +20,8 @@ use super::{Answer, ModelAliases};
 /// The conversation engine; cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
-    pub(super) client: QwenClient,
+    /// The upstream accounts, and through them the client.
+    pub(super) accounts: Pool,
     pub(super) store: Store,
     pub(super) session_timeout: Option<Duration>,
     pub(super) source: &'static str,
@@ -54,13 +56,13 @@ const MODEL_LIST_WAIT: Duration = Duration::from_secs(2);
 
 impl Engine {
     pub fn new(
-        client: QwenClient,
+        accounts: Pool,
         store: Store,
         session_timeout: Option<Duration>,
         source: &'static str,
     ) -> Engine {
         Engine {
-            client,
+            accounts,
             store,
             session_timeout,
             source,
@@ -81,7 +83,13 @@ impl Engine {
 
     /// The upstream's models (cached for `MODELS_CACHE_DURATION`).
     pub async fn models(&self) -> Result<Arc<Vec<Model>>, QwenError> {
-        self.client.list_models().await
+        let creds = self.accounts.ambient().await;
+        self.accounts.client().list_models(&creds).await
+    }
+
+    /// The upstream accounts (for `/health`).
+    pub fn accounts(&self) -> &Pool {
+        &self.accounts
     }
 
     /// The store, for read-only queries (the data API, `/health`, session listings).
@@ -128,10 +136,12 @@ impl Engine {
     /// cache), the name is tried as an upstream id rather than failing or waiting
     /// ([`assume_model`]).
     async fn resolve(&self, req: &TurnRequest) -> Result<Target, Refusal> {
-        let deadline = self.client.deadline();
+        let client = self.accounts.client();
+        let deadline = client.deadline();
         let name = self.alias(&req.model);
-        let wait = (self.client.first_byte_timeout() / 4).min(MODEL_LIST_WAIT);
-        let resolved = match self.client.list_models_within(wait).await {
+        let wait = (client.first_byte_timeout() / 4).min(MODEL_LIST_WAIT);
+        let creds = self.accounts.ambient().await;
+        let resolved = match client.list_models_within(&creds, wait).await {
             Ok(models) => match resolve_model(name, &models) {
                 Some(resolved) => resolved,
                 None => {
@@ -192,6 +202,36 @@ impl Engine {
     pub async fn flush(&self) {
         if let Err(err) = self.store.flush().await {
             tracing::warn!("could not flush the database: {err}");
+        }
+    }
+
+    /// Takes on the cooldowns other replicas recorded (PostgreSQL only: one process with
+    /// SQLite has them all in memory already), before a turn picks its account. With a
+    /// single account cooldown steers nothing, and nothing is read.
+    pub(super) async fn adopt_cooldowns(&self) {
+        if self.accounts.len() < 2 {
+            return;
+        }
+        match self.store.cooldowns().await {
+            Ok(cooldowns) => {
+                for (account, until_ms) in cooldowns {
+                    self.accounts.adopt_cooldown(&account, until_ms);
+                }
+            }
+            Err(err) => tracing::debug!("cannot read the shared cooldowns: {err}"),
+        }
+    }
+
+    /// Records the cooldown `lease`'s account is in (after a rate limit), so the other
+    /// replicas send new conversations elsewhere too. Nothing when it is not cooling down.
+    pub(super) async fn share_cooldown(&self, lease: &crate::accounts::Lease) {
+        if self.accounts.len() < 2 {
+            return;
+        }
+        if let Some(until_ms) = self.accounts.cooldown_of(lease.name())
+            && let Err(err) = self.store.record_cooldown(lease.name(), until_ms).await
+        {
+            tracing::debug!("cannot share the cooldown of `{}`: {err}", lease.name());
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use crate::accounts::Lease;
 use crate::qwen::QwenError;
 use crate::store::{ConvNode, NewRequest, NewResponse, StoredMessage, StoredToolCall};
 
@@ -44,6 +45,7 @@ impl Engine {
         req: &TurnRequest,
         target: &Target,
         session_id: Option<&str>,
+        account: Option<&Lease>,
         err: &QwenError,
     ) {
         let row = RequestRow {
@@ -54,6 +56,7 @@ impl Engine {
             new_messages: &req.messages,
             prior_request_id: None,
             upstream: None,
+            account: account.map(Lease::name),
         };
         self.store_write(self.store.record_request(row.build()).await);
         let response = error_response(&req.meta, session_id, err.kind().as_str(), err.to_string());
@@ -76,6 +79,7 @@ impl Engine {
             new_messages: &[],
             prior_request_id: None,
             upstream: None,
+            account: None,
         };
         self.store_write(self.store.record_request(row.build()).await);
         let response = error_response(meta, None, kind, message);
@@ -106,6 +110,7 @@ impl Engine {
                         request_id: Some(turn.meta.id.clone()),
                         message_count: turn.message_count as i64 + 1,
                         last_used_at: now,
+                        account: Some(turn.lease.name().to_owned()),
                     })
                     .await,
             );
@@ -148,6 +153,8 @@ pub(super) struct RequestRow<'a> {
     pub prior_request_id: Option<String>,
     /// The upstream body as sent, with its chat and parent.
     pub upstream: Option<(Value, &'a str, Option<&'a str>)>,
+    /// The account it went to.
+    pub account: Option<&'a str>,
 }
 
 impl RequestRow<'_> {
@@ -173,6 +180,7 @@ impl RequestRow<'_> {
             upstream_request,
             chat_id,
             parent_id,
+            account: self.account.map(str::to_owned),
             received_at: self.meta.received_at_ms,
         }
     }

@@ -1,9 +1,11 @@
 //! Where a turn goes upstream (design.md §4): continue the chat of the longest remembered,
 //! fresh prefix of the history, sending only the messages after it, or open a new chat with
-//! the whole history folded into its first message. Also what a started [`Turn`] carries
-//! until its answer is recorded.
+//! the whole history folded into its first message; and on which account (design.md §12):
+//! the one that owns the chat, or another one, with a new chat, when it cannot answer. Also
+//! what a started [`Turn`] carries until its answer is recorded.
 
-use crate::qwen::{ChatType, CompletionRequest, CompletionStream, QwenError};
+use crate::accounts::Lease;
+use crate::qwen::{ChatType, CompletionRequest, CompletionStream, ErrorKind, QwenError};
 use crate::store::{self, ConvNode, NewRequest, NewSession};
 
 use super::engine::{Engine, Target};
@@ -19,6 +21,8 @@ const TITLE_CHARS: usize = 60;
 
 /// A started turn: the upstream stream plus what is needed to record it.
 pub(super) struct Turn {
+    /// The account the turn went to (its chat belongs to it).
+    pub lease: Lease,
     pub session_id: String,
     pub chat_id: String,
     pub stream: CompletionStream,
@@ -42,53 +46,115 @@ impl Turn {
 }
 
 impl Engine {
-    /// Continues a remembered chat when there is one, else opens a new one.
+    /// Continues a remembered chat when there is one, else opens a new one, on an account
+    /// of the pool (design.md §12): a conversation stays on the account that owns its chat;
+    /// when that account is cooling down or failing, the turn opens a new chat with the
+    /// folded history on another one, and a turn that meets a rate limit or a refused
+    /// account before its first byte is tried on the next account. With a single account
+    /// every failure is the client's at once, exactly as without accounts.
     pub(super) async fn begin(&self, req: &TurnRequest, target: Target) -> Result<Turn, QwenError> {
         let chain = Chain::new(&target.model, &req.tools, &req.messages);
         let now = crate::time::unix_now_ms();
-
-        if let Some(node) = self.find_continuation(req, &target, &chain, now).await {
-            match self.continue_chat(req, &target, &node).await {
-                Ok(stream) => {
-                    self.store_write(self.store.touch_node(node.fingerprint, now).await);
-                    let k = prefix_len(&node, req.messages.len());
-                    let turn = self.turn(
-                        req,
-                        &target,
-                        node.session_id.clone(),
-                        node.chat_id.clone(),
-                        stream,
-                        chain,
-                    );
-                    let row = request_row(
-                        &turn,
-                        req,
-                        node.request_id.clone(),
-                        k,
-                        Some(&node.response_id),
-                    );
-                    self.record_request(row).await;
-                    return Ok(turn);
+        let mut node = self.find_continuation(req, &target, &chain, now).await;
+        self.adopt_cooldowns().await;
+        let mut tried: Vec<String> = Vec::new();
+        let mut last: Option<Lease> = None;
+        loop {
+            let owner = node.as_ref().and_then(|n| n.account.as_deref());
+            let lease = match self.accounts.acquire(owner, &tried) {
+                Ok(lease) => lease,
+                Err(unavailable) => {
+                    let err = unavailable.into_error();
+                    self.record_failure(req, &target, None, last.as_ref(), &err)
+                        .await;
+                    return Err(err);
                 }
-                // The upstream forgot the chat (deleted, expired there): start over below.
-                Err(QwenError::NotFound { detail }) => {
-                    tracing::info!(chat_id = %node.chat_id, %detail, "upstream lost the chat; opening a new one");
+            };
+            if let Some(n) = &node
+                && let Some(owner) = n.account.as_deref()
+                && owner != lease.name()
+            {
+                tracing::info!(
+                    session = %n.session_id,
+                    "account `{owner}` is unavailable: the conversation moves to account `{}` \
+                     in a new chat",
+                    lease.name()
+                );
+                node = None;
+            }
+            let attempt = match &node {
+                Some(n) => {
+                    self.continue_on(req, &target, n, &lease, chain.clone())
+                        .await
+                }
+                None => {
+                    self.start_new_chat(req, &target, &lease, chain.clone())
+                        .await
+                }
+            };
+            if attempt.is_err() {
+                self.share_cooldown(&lease).await;
+            }
+            match attempt {
+                Ok(turn) => return Ok(turn),
+                // The upstream forgot the chat (deleted, expired there): start over.
+                Err(QwenError::NotFound { detail }) if node.is_some() => {
+                    if let Some(n) = node.take() {
+                        tracing::info!(chat_id = %n.chat_id, %detail, "upstream lost the chat; opening a new one");
+                    }
+                }
+                Err(err) if moves_on(&err) && self.accounts.len() > 1 => {
+                    tracing::info!(
+                        account = lease.name(),
+                        kind = err.kind().as_str(),
+                        "account `{}` failed before the first byte ({err}); trying another account",
+                        lease.name()
+                    );
+                    tried.push(lease.name().to_owned());
+                    last = Some(lease);
                 }
                 Err(err) => {
-                    self.record_failure(req, &target, Some(&node.session_id), &err)
+                    let session = node.as_ref().map(|n| n.session_id.as_str());
+                    self.record_failure(req, &target, session, Some(&lease), &err)
                         .await;
                     return Err(err);
                 }
             }
         }
+    }
 
-        match self.start_new_chat(req, &target, chain).await {
-            Ok(turn) => Ok(turn),
-            Err(err) => {
-                self.record_failure(req, &target, None, &err).await;
-                Err(err)
-            }
-        }
+    /// Continues the remembered chat of `node` on `lease` (its owner) and records the
+    /// request.
+    async fn continue_on(
+        &self,
+        req: &TurnRequest,
+        target: &Target,
+        node: &ConvNode,
+        lease: &Lease,
+        chain: Chain,
+    ) -> Result<Turn, QwenError> {
+        let stream = self.continue_chat(req, target, node, lease).await?;
+        let now = crate::time::unix_now_ms();
+        self.store_write(self.store.touch_node(node.fingerprint, now).await);
+        let k = prefix_len(node, req.messages.len());
+        let turn = self.turn(
+            req,
+            target,
+            lease.clone(),
+            node.session_id.clone(),
+            node.chat_id.clone(),
+            stream,
+            chain,
+        );
+        let row = request_row(
+            &turn,
+            req,
+            node.request_id.clone(),
+            k,
+            Some(&node.response_id),
+        );
+        self.record_request(row).await;
+        Ok(turn)
     }
 
     pub(super) async fn continue_chat(
@@ -96,6 +162,7 @@ impl Engine {
         req: &TurnRequest,
         target: &Target,
         node: &ConvNode,
+        lease: &Lease,
     ) -> Result<CompletionStream, QwenError> {
         let k = prefix_len(node, req.messages.len());
         let upstream = CompletionRequest {
@@ -106,7 +173,22 @@ impl Engine {
             thinking: target.thinking,
             chat_type: target.chat_type,
         };
-        self.client.complete_by(&upstream, target.deadline).await
+        self.complete_on(lease, &upstream, target.deadline).await
+    }
+
+    /// One completion on `lease`'s account (logging in or renewing first when needed).
+    pub(super) async fn complete_on(
+        &self,
+        lease: &Lease,
+        upstream: &CompletionRequest,
+        deadline: tokio::time::Instant,
+    ) -> Result<CompletionStream, QwenError> {
+        let client = self.accounts.client();
+        self.accounts
+            .call(lease, deadline, |creds| async move {
+                client.complete_by(&creds, upstream, deadline).await
+            })
+            .await
     }
 
     /// The longest remembered, fresh prefix of this request that leaves new messages to send.
@@ -154,11 +236,16 @@ impl Engine {
         &self,
         req: &TurnRequest,
         target: &Target,
+        lease: &Lease,
         chain: Chain,
     ) -> Result<Turn, QwenError> {
+        let client = self.accounts.client();
+        let (model, deadline) = (target.model.as_str(), target.deadline);
         let chat_id = self
-            .client
-            .new_chat_by(&target.model, target.deadline)
+            .accounts
+            .call(lease, deadline, |creds| async move {
+                client.new_chat_by(&creds, model, deadline).await
+            })
             .await?;
         let upstream = CompletionRequest {
             chat_id: chat_id.clone(),
@@ -168,7 +255,7 @@ impl Engine {
             thinking: target.thinking,
             chat_type: target.chat_type,
         };
-        let stream = self.client.complete_by(&upstream, target.deadline).await?;
+        let stream = self.complete_on(lease, &upstream, target.deadline).await?;
         let session_id = uuid::Uuid::new_v4().to_string();
         let title = req
             .messages
@@ -185,26 +272,38 @@ impl Engine {
                     title,
                     source: self.source.to_owned(),
                     api_key_id: req.meta.api_key_id.clone(),
+                    account: Some(lease.name().to_owned()),
                     created_at: req.meta.received_at_ms,
                 })
                 .await,
         );
-        let turn = self.turn(req, target, session_id, chat_id, stream, chain);
+        let turn = self.turn(
+            req,
+            target,
+            lease.clone(),
+            session_id,
+            chat_id,
+            stream,
+            chain,
+        );
         self.record_request(request_row(&turn, req, None, 0, None))
             .await;
         Ok(turn)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn turn(
         &self,
         req: &TurnRequest,
         target: &Target,
+        lease: Lease,
         session_id: String,
         chat_id: String,
         stream: CompletionStream,
         chain: Chain,
     ) -> Turn {
         Turn {
+            lease,
             session_id,
             chat_id,
             upstream_first_byte_ms: elapsed_ms(req.meta.received),
@@ -241,6 +340,7 @@ fn request_row(
         new_messages: &req.messages[prefix_len.min(req.messages.len())..],
         prior_request_id,
         upstream: Some((turn.stream.sent_body.clone(), &turn.chat_id, parent_id)),
+        account: Some(turn.lease.name()),
     }
     .build()
 }
@@ -279,6 +379,12 @@ fn title(text: &str) -> String {
         }
     }
     shorten(rest, TITLE_CHARS, Fit::FirstLine)
+}
+
+/// Failures that belong to the account rather than to the turn: another account may
+/// answer (a rate limit, a refused account).
+fn moves_on(err: &QwenError) -> bool {
+    matches!(err.kind(), ErrorKind::RateLimited | ErrorKind::Auth)
 }
 
 /// How many of the request's messages the remembered node already covers.

@@ -11,15 +11,16 @@ use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
 
 use super::{
-    ConvNode, DbSize, Fingerprint, GroupBy, ListQuery, RequestDetail, RequestSummary, ResponseRow,
-    Result, SessionExport, SessionKey, SessionStats, SessionSummary, Statistics, Store,
-    StoredMessage, Transcript, UsageReport, conn, history, queries, stats,
+    ConvNode, DbSize, Exchange, Fingerprint, GroupBy, ListQuery, RequestDetail, RequestSummary,
+    ResponseRow, Result, SessionExport, SessionKey, SessionMatch, SessionStats, SessionSummary,
+    Sqlite, Statistics, StoredMessage, Transcript, UsageReport, conn, history, queries, search,
+    stats,
 };
 
 /// How long a backup keeps retrying while the writer holds the database.
 const BACKUP_PATIENCE: Duration = Duration::from_secs(30);
 
-impl Store {
+impl Sqlite {
     /// Among `fingerprints`, the remembered node with the most messages (ties: the most
     /// recently used): the longest known prefix of a history (design.md §4). Only sessions
     /// owned by the API key named `owner` count (`None`: keyless sessions), so one key never
@@ -50,6 +51,16 @@ impl Store {
     pub async fn session_stats(&self, id: &str) -> Result<Option<SessionStats>> {
         let id = id.to_owned();
         self.read(move |c| stats::session_stats(c, &id)).await
+    }
+
+    /// Sessions whose messages or answers contain every word of `text` (taken as words,
+    /// never as query syntax), filtered and paged by `q`, newest first, each with a snippet
+    /// of its newest match.
+    pub async fn search_sessions(&self, text: &str, q: &ListQuery) -> Result<Vec<SessionMatch>> {
+        let text = text.to_owned();
+        let q = q.clone();
+        self.read(move |c| search::search_sessions(c, &text, &q))
+            .await
     }
 
     /// Ids of the sessions matching `q`, newest first: export walks these one at a time.
@@ -85,6 +96,12 @@ impl Store {
     pub async fn list_requests(&self, q: &ListQuery) -> Result<Vec<RequestSummary>> {
         let q = q.clone();
         self.read(move |c| queries::list_requests(c, &q)).await
+    }
+
+    /// A request with its response's figures (what `GET /v1/events` sends).
+    pub async fn exchange(&self, request_id: &str) -> Result<Option<Exchange>> {
+        let id = request_id.to_owned();
+        self.read(move |c| queries::exchange(c, &id)).await
     }
 
     /// A request with its bodies and full message list.
@@ -129,7 +146,14 @@ impl Store {
         self.read(move |c| history::conversation(c, &id)).await
     }
 
-    /// Usage figures since `since_ms`, in one `all` group or per model or day.
+    /// Usage figures of the requests matching `q` (filters only; paging is ignored), in one
+    /// `all` group or per model, day or hour.
+    pub async fn usage_report(&self, q: &ListQuery, by: Option<GroupBy>) -> Result<UsageReport> {
+        let q = q.clone();
+        self.read(move |c| stats::usage_report(c, &q, by)).await
+    }
+
+    /// Usage figures since `since_ms`, in one `all` group or per model, day or hour.
     pub async fn usage_stats(
         &self,
         since_ms: Option<i64>,

@@ -205,6 +205,7 @@ mod tests {
         for i in 0..300 {
             store
                 .create_session(NewSession {
+                    account: None,
                     id: format!("s{i}"),
                     chat_id: "c".repeat(200),
                     model: "m".into(),

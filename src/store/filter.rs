@@ -132,6 +132,8 @@ pub enum GroupBy {
     Model,
     /// UTC calendar day of the request, `YYYY-MM-DD`.
     Day,
+    /// UTC hour of the request, `YYYY-MM-DDTHH:00:00Z`.
+    Hour,
 }
 
 impl GroupBy {
@@ -139,6 +141,7 @@ impl GroupBy {
         match self {
             GroupBy::Model => "model",
             GroupBy::Day => "day",
+            GroupBy::Hour => "hour",
         }
     }
 }
@@ -150,7 +153,10 @@ impl std::str::FromStr for GroupBy {
         match s.trim().to_ascii_lowercase().as_str() {
             "model" => Ok(GroupBy::Model),
             "day" => Ok(GroupBy::Day),
-            other => Err(format!("cannot group by `{other}` (use model or day)")),
+            "hour" => Ok(GroupBy::Hour),
+            other => Err(format!(
+                "cannot group by `{other}` (use model, day or hour)"
+            )),
         }
     }
 }
@@ -177,6 +183,19 @@ pub fn parse_time_ms(input: &str) -> Option<i64> {
     ms.checked_sub(offset_secs.checked_mul(1000)?)
 }
 
+/// Parses a lower time bound into unix ms: a duration back from `now_ms` (`24h`, `7d`,
+/// `30m`, as humantime reads them) or anything [`parse_time_ms`] accepts. `None` when it is
+/// neither.
+pub fn parse_since_ms(input: &str, now_ms: i64) -> Option<i64> {
+    let text = input.trim();
+    if text.parse::<i64>().is_err()
+        && let Ok(ago) = humantime::parse_duration(text)
+    {
+        return Some(now_ms.saturating_sub(crate::time::duration_ms(ago)).max(0));
+    }
+    parse_time_ms(text)
+}
+
 /// Splits a trailing zone (`Z` or `±HH:MM`) off a timestamp; its offset east of UTC in s.
 fn split_offset(s: &str) -> Option<(&str, i64)> {
     if let Some(body) = s.strip_suffix(['Z', 'z']) {
@@ -201,7 +220,8 @@ fn split_offset(s: &str) -> Option<(&str, i64)> {
     Some((s, 0))
 }
 
-/// serde adapter for `since`/`until`: a number, or a string [`parse_time_ms`] accepts.
+/// serde adapter for `since`/`until`: a number, or a string [`parse_since_ms`] accepts (a
+/// duration counts back from now: `since=24h`).
 fn lenient_time<'de, D: Deserializer<'de>>(de: D) -> Result<Option<i64>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -213,11 +233,14 @@ fn lenient_time<'de, D: Deserializer<'de>>(de: D) -> Result<Option<i64>, D::Erro
         None => Ok(None),
         Some(Raw::Int(ms)) => Ok(Some(ms)),
         Some(Raw::Text(text)) if text.trim().is_empty() => Ok(None),
-        Some(Raw::Text(text)) => parse_time_ms(&text).map(Some).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "`{text}` is not a time (use unix milliseconds or RFC 3339)"
-            ))
-        }),
+        Some(Raw::Text(text)) => parse_since_ms(&text, crate::time::unix_now_ms())
+            .map(Some)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{text}` is not a time (use unix milliseconds, RFC 3339 or a duration \
+                     back from now such as 24h or 7d)"
+                ))
+            }),
     }
 }
 
@@ -235,6 +258,29 @@ mod tests {
         assert_eq!(parse_time_ms("1970-01-01T00:00:00-01:30"), Some(5_400_000));
         assert_eq!(parse_time_ms("yesterday"), None);
         assert_eq!(parse_time_ms(""), None);
+    }
+
+    #[test]
+    fn since_also_takes_a_duration_back_from_now() {
+        let now = 1_800_000_000_000;
+        assert_eq!(parse_since_ms("24h", now), Some(now - 86_400_000));
+        assert_eq!(parse_since_ms(" 7d ", now), Some(now - 7 * 86_400_000));
+        assert_eq!(parse_since_ms("100000y", now), Some(0));
+        assert_eq!(
+            parse_since_ms("1000", now),
+            Some(1000),
+            "a number is unix ms"
+        );
+        assert_eq!(parse_since_ms("1970-01-02", now), Some(86_400_000));
+        assert_eq!(parse_since_ms("soon", now), None);
+        let before = crate::time::unix_now_ms();
+        let q: ListQuery = serde_json::from_value(serde_json::json!({"since": "1h"})).unwrap();
+        let after = crate::time::unix_now_ms();
+        let since = q.since_ms.unwrap();
+        assert!(
+            (before - 3_600_000..=after - 3_600_000).contains(&since),
+            "{since}"
+        );
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub enum WriteFailure {
     Corrupt,
     /// `SQLITE_CANTOPEN`, `SQLITE_NOMEM`, `SQLITE_PERM`: anything else outside the row.
     Other,
+    /// The PostgreSQL server cannot be reached (down, restarting, the network): nothing can
+    /// be written until it answers again.
+    Unreachable,
 }
 
 impl WriteFailure {
@@ -46,6 +49,7 @@ impl WriteFailure {
             WriteFailure::Locked => "locked",
             WriteFailure::Corrupt => "corrupt",
             WriteFailure::Other => "cannot write",
+            WriteFailure::Unreachable => "unreachable",
         }
     }
 
@@ -58,6 +62,7 @@ impl WriteFailure {
             WriteFailure::Locked => "locked",
             WriteFailure::Corrupt => "corrupt",
             WriteFailure::Other => "other",
+            WriteFailure::Unreachable => "unreachable",
         }
     }
 
@@ -83,6 +88,14 @@ impl std::fmt::Display for WriteFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Counts an exchange whose response could not be recorded in
+/// `store_unrecorded_exchanges_total{reason}` (a [`WriteFailure`] label, or `rejected` when
+/// the row itself was refused, as a response whose request was lost is): of the writes
+/// lost, these are the ones a user would look for.
+pub(crate) fn exchange_lost(reason: &'static str) {
+    metrics::counter!("store_unrecorded_exchanges_total", "reason" => reason).increment(1);
 }
 
 /// A running incident, as `/health` shows it.

@@ -19,6 +19,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_withdrawn_responses.sql"),
     include_str!("migrations/0004_key_tenancy.sql"),
     include_str!("migrations/0005_read_indexes.sql"),
+    include_str!("migrations/0006_accounts.sql"),
+    include_str!("migrations/0007_fts.sql"),
 ];
 
 /// The version a fully migrated database has.

@@ -20,13 +20,16 @@ mod api;
 mod checkpoint;
 mod codec;
 mod conn;
+mod facade;
 mod filter;
 mod health;
 mod history;
 mod migrations;
+pub(crate) mod pg;
 mod planner;
 mod queries;
 mod read_only;
+mod search;
 mod stats;
 mod types;
 mod views;
@@ -40,16 +43,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
-pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_time_ms};
+pub use facade::Store;
+pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_since_ms, parse_time_ms};
 pub use health::{Degraded, WriteFailure};
+pub use pg::copy::{CopyReport, Progress as CopyProgress, TableCopy};
+pub use search::{Segment, SessionMatch};
 pub use types::{
     ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage, StoredToolCall,
 };
 pub use views::{
-    DbSize, Distribution, RequestDetail, RequestSummary, ResponseRow, SessionExport, SessionKey,
-    SessionStats, SessionSummary, Statistics, Transcript, Turn, UsageGroup, UsageReport,
+    DbSize, Distribution, Exchange, RequestDetail, RequestSummary, ResponseRow, SessionExport,
+    SessionKey, SessionStats, SessionSummary, Statistics, Transcript, Turn, UsageGroup,
+    UsageReport,
 };
 #[doc(hidden)]
 pub use writer::WriteFault;
@@ -62,6 +69,25 @@ use writer::{Done, Job, Op};
 pub enum Error {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No connection to the PostgreSQL server could be had (it is down, unreachable, or
+    /// every connection stayed busy too long).
+    #[error("cannot reach the database: {0}")]
+    Unreachable(String),
+    /// `DATABASE_URL` does not name a PostgreSQL database qwenctl can use.
+    #[error("invalid DATABASE_URL: {0}")]
+    Url(String),
+    /// The PostgreSQL database has an older schema than this qwenctl reads, and this
+    /// command may not migrate it.
+    #[error(
+        "the database has schema version {found}, older than this qwenctl's {needed}; run \
+         `qwenctl db migrate` first"
+    )]
+    OldSchema { found: i64, needed: i64 },
+    /// A maintenance call that only makes sense for an SQLite file.
+    #[error("{0}")]
+    Unsupported(&'static str),
     #[error("cannot create the database directory {path}: {source}")]
     Io {
         path: String,
@@ -89,10 +115,10 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Handle on the store; cheap to clone. The writer thread stops, after committing what is
+/// The SQLite store; cheap to clone. The writer thread stops, after committing what is
 /// queued, when the last clone is dropped.
 #[derive(Clone)]
-pub struct Store {
+pub(crate) struct Sqlite {
     inner: Arc<Inner>,
 }
 
@@ -110,6 +136,8 @@ struct Inner {
     health: Arc<health::Health>,
     /// Opened by [`Store::open_read_only`]: no writer at all.
     read_only: bool,
+    /// Each response once it is committed, for whoever listens ([`Store::subscribe`]).
+    recorded: broadcast::Sender<Recorded>,
     /// WAL checkpoints off the write path (file databases only). Declared last: it stops
     /// after the writer has committed what was queued.
     _checkpointer: Option<checkpoint::Checkpointer>,
@@ -129,13 +157,25 @@ impl Drop for Inner {
     }
 }
 
-impl std::fmt::Debug for Store {
+impl std::fmt::Debug for Sqlite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("Sqlite")
             .field("location", &self.inner.location)
             .field("schema_version", &self.inner.schema_version)
             .finish_non_exhaustive()
     }
+}
+
+/// Responses announced to subscribers that have not read them yet; a subscriber further
+/// behind than this misses the oldest and is told how many ([`Store::subscribe`]).
+pub(crate) const RECORDED_BACKLOG: usize = 256;
+
+/// A response the store has committed: what [`Store::subscribe`] hands out. Only ids, so
+/// announcing one costs nothing much; a listener reads the exchange when it wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub request_id: String,
+    pub response_id: String,
 }
 
 /// The WAL file of the database at `path` (`<path>-wal`).
@@ -145,26 +185,26 @@ fn wal_path(path: &Path) -> PathBuf {
     PathBuf::from(wal)
 }
 
-impl Store {
+impl Sqlite {
     /// Opens (creating it and its directory if needed) and migrates the database at `path`.
-    pub fn open(path: &Path) -> Result<Store> {
-        Store::open_with_restart_limit(path, checkpoint::RESTART_AFTER_PAGES)
+    pub fn open(path: &Path) -> Result<Sqlite> {
+        Sqlite::open_with_restart_limit(path, checkpoint::RESTART_AFTER_PAGES)
     }
 
     /// [`Store::open`] with the WAL restarted past `restart_after` pages instead of the
     /// usual limit (for tests of the checkpoint thread).
-    fn open_with_restart_limit(path: &Path, restart_after: i64) -> Result<Store> {
+    fn open_with_restart_limit(path: &Path, restart_after: i64) -> Result<Sqlite> {
         conn::create_parent(path)?;
         let location = Location::File(path.to_path_buf());
-        Store::start(location, Some(path.to_path_buf()), restart_after)
+        Sqlite::start(location, Some(path.to_path_buf()), restart_after)
     }
 
     /// A private in-memory database, for `ENABLE_PERSISTENCE=false` and tests.
-    pub fn open_in_memory() -> Result<Store> {
-        Store::start(Location::memory(), None, checkpoint::RESTART_AFTER_PAGES)
+    pub fn open_in_memory() -> Result<Sqlite> {
+        Sqlite::start(Location::memory(), None, checkpoint::RESTART_AFTER_PAGES)
     }
 
-    fn start(location: Location, path: Option<PathBuf>, restart_after: i64) -> Result<Store> {
+    fn start(location: Location, path: Option<PathBuf>, restart_after: i64) -> Result<Sqlite> {
         // The writer connection comes first: it sets WAL and migrates before any reader
         // looks, and for the in-memory case it is what keeps the database alive.
         let mut write_conn = location.open(true)?;
@@ -208,7 +248,7 @@ impl Store {
             path: "the store writer thread".to_owned(),
             source,
         })?;
-        Ok(Store {
+        Ok(Sqlite {
             inner: Arc::new(Inner {
                 sender: Some(sender),
                 writer: Some(handle),
@@ -219,6 +259,7 @@ impl Store {
                 commits,
                 health,
                 read_only: false,
+                recorded: broadcast::channel(RECORDED_BACKLOG).0,
                 _checkpointer: checkpointer,
             }),
         })
@@ -266,10 +307,27 @@ impl Store {
 
     /// Records a response and resolves only after the transaction holding it has committed:
     /// the proxy awaits this before sending the last byte of an answer (design.md §5).
+    /// Subscribers ([`Store::subscribe`]) hear of it once it is committed.
     pub async fn record_response(&self, response: NewResponse) -> Result<()> {
-        self.write(Op::RecordResponse(Box::new(response)))
-            .await
-            .map(|_| ())
+        // Nobody listening (the usual case): no ids are even copied.
+        let announce = (self.inner.recorded.receiver_count() > 0).then(|| Recorded {
+            request_id: response.request_id.clone(),
+            response_id: response.id.clone(),
+        });
+        self.write(Op::RecordResponse(Box::new(response))).await?;
+        if let Some(recorded) = announce {
+            // A send fails only when the last subscriber left meanwhile.
+            let _ = self.inner.recorded.send(recorded);
+        }
+        Ok(())
+    }
+
+    /// Every response committed from now on, as it is committed (`GET /v1/events`). A
+    /// subscriber that falls more than a few hundred responses behind is not waited for: it
+    /// misses the oldest and its next `recv` says how many (`RecvError::Lagged`), so a slow
+    /// listener never slows the writes. Costs nothing while nobody subscribes.
+    pub fn subscribe(&self) -> broadcast::Receiver<Recorded> {
+        self.inner.recorded.subscribe()
     }
 
     /// Remembers (or replaces) a conversation node by fingerprint. Queued.

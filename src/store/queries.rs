@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use super::codec::{decode_calls, parse_json};
 use super::filter::Columns;
 use super::{
-    ConvNode, Fingerprint, ListQuery, RequestSummary, ResponseRow, Result, SessionKey,
+    ConvNode, Exchange, Fingerprint, ListQuery, RequestSummary, ResponseRow, Result, SessionKey,
     SessionSummary,
 };
 
@@ -44,6 +44,8 @@ pub(crate) mod index {
     pub(crate) const REQUESTS_STATS: &str = "requests_stats";
     /// The primary key of `request_messages` (`request_id, position`).
     pub(crate) const REQUEST_MESSAGES_PK: &str = "sqlite_autoindex_request_messages_1";
+    /// `request_messages (message_id)`: the requests a message was sent with.
+    pub(crate) const REQUEST_MESSAGES_MESSAGE: &str = "request_messages_message";
     pub(crate) const RESPONSES_PK: &str = "sqlite_autoindex_responses_1";
     /// `responses (request_id, status, error_kind, …tokens, duration_ms, first_token_ms)`.
     pub(crate) const RESPONSES_REQUEST: &str = "responses_request";
@@ -76,7 +78,7 @@ pub(crate) fn lookup_prefix(
         let marks = vec!["?"; chunk.len()].join(", ");
         let sql = format!(
             "SELECT n.fingerprint, n.session_id, n.chat_id, n.response_id, n.model,
-                    n.request_id, n.message_count, n.last_used_at
+                    n.request_id, n.message_count, n.last_used_at, s.account
              FROM conversation_nodes n INDEXED BY {}
                   CROSS JOIN sessions s INDEXED BY {} ON s.id = n.session_id
              WHERE n.fingerprint IN ({marks}) AND s.api_key_id IS ?
@@ -122,6 +124,7 @@ fn node(row: &Row<'_>) -> rusqlite::Result<ConvNode> {
         request_id: row.get("request_id")?,
         message_count: row.get("message_count")?,
         last_used_at: row.get("last_used_at")?,
+        account: row.get("account")?,
     })
 }
 
@@ -134,7 +137,7 @@ const SESSION_COLUMNS: Columns = Columns {
 
 /// A query for the sessions that `page` (a `SELECT` over `sessions` with a `seq` rowid
 /// column) picks, with their totals computed for those sessions only.
-fn with_totals(page: &str) -> String {
+pub(crate) fn with_totals(page: &str) -> String {
     let by_session = index::REQUESTS_SESSION;
     let by_request = index::RESPONSES_REQUEST;
     format!(
@@ -261,7 +264,7 @@ pub(crate) fn sessions_by_creation(
     Ok(rows?)
 }
 
-fn session_summary(row: &Row<'_>) -> rusqlite::Result<SessionSummary> {
+pub(crate) fn session_summary(row: &Row<'_>) -> rusqlite::Result<SessionSummary> {
     Ok(SessionSummary {
         object: "session",
         id: row.get("id")?,
@@ -270,6 +273,7 @@ fn session_summary(row: &Row<'_>) -> rusqlite::Result<SessionSummary> {
         title: row.get("title")?,
         source: row.get("source")?,
         api_key_id: row.get("api_key_id")?,
+        account: row.get("account")?,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
         turns: row.get("turns")?,
@@ -286,7 +290,7 @@ fn request_select(index: &str) -> String {
     format!(
         "SELECT r.id, r.session_id, r.endpoint, r.model, r.stream, r.api_key_id,
                 r.client_request_id, r.prior_request_id, r.message_count, r.chat_id,
-                r.parent_id, r.received_at, p.status
+                r.parent_id, r.account, r.received_at, p.status
          FROM requests r INDEXED BY {index}
               LEFT JOIN responses p INDEXED BY {} ON p.request_id = r.id",
         index::RESPONSES_REQUEST
@@ -320,6 +324,44 @@ pub(crate) fn get_request_summary(conn: &Connection, id: &str) -> Result<Option<
         .optional()?)
 }
 
+/// A request and its response's figures, by the request's id.
+pub(crate) fn exchange(conn: &Connection, request_id: &str) -> Result<Option<Exchange>> {
+    let sql = format!(
+        "SELECT r.id, r.session_id, r.endpoint, r.model, r.stream, r.api_key_id,
+                r.client_request_id, r.prior_request_id, r.message_count, r.chat_id,
+                r.parent_id, r.account, r.received_at, p.status, p.id AS response_id,
+                p.error_kind,
+                p.finish_reason, p.prompt_tokens, p.completion_tokens, p.reasoning_tokens,
+                p.total_tokens, p.first_token_ms, p.duration_ms, p.created_at,
+                CASE WHEN json_valid(p.tool_calls) THEN json_array_length(p.tool_calls)
+                     ELSE 0 END AS tool_calls
+         FROM requests r INDEXED BY {}
+              LEFT JOIN responses p INDEXED BY {} ON p.request_id = r.id
+         WHERE r.id = ?1",
+        index::REQUESTS_PK,
+        index::RESPONSES_REQUEST
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([request_id], |row| {
+            Ok(Exchange {
+                request: request_summary(row)?,
+                response_id: row.get("response_id")?,
+                error_kind: row.get("error_kind")?,
+                finish_reason: row.get("finish_reason")?,
+                prompt_tokens: row.get("prompt_tokens")?,
+                completion_tokens: row.get("completion_tokens")?,
+                reasoning_tokens: row.get("reasoning_tokens")?,
+                total_tokens: row.get("total_tokens")?,
+                tool_calls: row.get("tool_calls")?,
+                first_token_ms: row.get("first_token_ms")?,
+                duration_ms: row.get("duration_ms")?,
+                completed_at: row.get("created_at")?,
+            })
+        })
+        .optional()?)
+}
+
 fn request_summary(row: &Row<'_>) -> rusqlite::Result<RequestSummary> {
     Ok(RequestSummary {
         object: "request",
@@ -334,6 +376,7 @@ fn request_summary(row: &Row<'_>) -> rusqlite::Result<RequestSummary> {
         message_count: row.get("message_count")?,
         chat_id: row.get("chat_id")?,
         parent_id: row.get("parent_id")?,
+        account: row.get("account")?,
         received_at: row.get("received_at")?,
         status: row.get("status")?,
     })

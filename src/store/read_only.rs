@@ -21,14 +21,14 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, ErrorCode};
 
 use super::conn::{Location, Readers};
-use super::{Error, Inner, Result, Store, checkpoint, health, migrations};
+use super::{Error, Inner, Result, Sqlite, checkpoint, health, migrations};
 
-impl Store {
+impl Sqlite {
     /// Opens the database at `path` for reading only (see the module documentation).
-    pub fn open_read_only(path: &Path) -> Result<Store> {
+    pub fn open_read_only(path: &Path) -> Result<Sqlite> {
         if !path.exists() {
             tracing::debug!(path = %path.display(), "no database yet: an empty archive");
-            return Store::open_in_memory();
+            return Sqlite::open_in_memory();
         }
         let (location, conn, version) = probe(path)?;
         if version < migrations::latest_version() {
@@ -42,7 +42,7 @@ impl Store {
         }
         drop(conn);
         let readers = Readers::open(&location)?;
-        Ok(Store {
+        Ok(Sqlite {
             inner: Arc::new(Inner {
                 sender: None,
                 writer: None,
@@ -53,6 +53,7 @@ impl Store {
                 commits: Arc::new(AtomicU64::new(0)),
                 health: Arc::new(health::Health::default()),
                 read_only: true,
+                recorded: tokio::sync::broadcast::channel(1).0,
                 _checkpointer: None,
             }),
         })
@@ -117,7 +118,7 @@ fn open_and_read(location: &Location) -> Result<(Connection, i64)> {
 }
 
 /// A private in-memory copy of `source`, migrated to the current schema.
-fn upgraded_copy(source: &Connection) -> Result<Store> {
+fn upgraded_copy(source: &Connection) -> Result<Sqlite> {
     let location = Location::memory();
     // Holds the in-memory database open until the store's own connections have it.
     let mut copy = location.open(true)?;
@@ -137,5 +138,5 @@ fn upgraded_copy(source: &Connection) -> Result<Store> {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
-    Store::start(location, None, checkpoint::RESTART_AFTER_PAGES)
+    Sqlite::start(location, None, checkpoint::RESTART_AFTER_PAGES)
 }

@@ -1,4 +1,5 @@
-//! Aggregates: the statistics of the data endpoints and the usage report of `qwenctl stats`.
+//! Aggregates: the statistics of the data endpoints and the usage report of `qwenctl stats`
+//! and of `/v1/responses/stats?group_by=` (per model, UTC day or UTC hour).
 //!
 //! Sums and means are left to SQL; percentiles are computed here from the rows because
 //! SQLite has no percentile function and the rows of one report fit comfortably in memory.
@@ -91,53 +92,125 @@ pub(crate) fn usage_stats(
     since_ms: Option<i64>,
     by: Option<GroupBy>,
 ) -> Result<UsageReport> {
-    // Without `since` there is no WHERE at all: `?1 IS NULL OR …` would hide the range.
-    let since = if since_ms.is_some() {
-        "WHERE r.received_at >= ?1"
+    let q = ListQuery {
+        since_ms,
+        ..ListQuery::default()
+    };
+    usage_report(conn, &q, by)
+}
+
+/// The usage figures of the requests matching `q` (its filters; paging is ignored), in one
+/// `all` group or per model, day or hour.
+pub(crate) fn usage_report(
+    conn: &Connection,
+    q: &ListQuery,
+    by: Option<GroupBy>,
+) -> Result<UsageReport> {
+    // The filter renders only the fields given (`?1 IS NULL OR …` would hide the range
+    // from the planner), so a report over everything has no WHERE at all.
+    let filter = q.filter(&Columns {
+        key: "r.api_key_id",
+        session: "r.session_id",
+        model: "r.model",
+        time: "r.received_at",
+    });
+    let requests = if q.session_id.is_some() {
+        index::REQUESTS_SESSION
     } else {
-        ""
+        index::REQUESTS_STATS
     };
     let mut stmt = conn.prepare(&format!(
         "SELECT r.model, strftime('%Y-%m-%d', r.received_at / 1000, 'unixepoch'),
+                strftime('%Y-%m-%dT%H:00:00Z', r.received_at / 1000, 'unixepoch'),
                 p.status, p.error_kind, p.prompt_tokens, p.completion_tokens,
                 p.reasoning_tokens, p.total_tokens, p.duration_ms, p.first_token_ms
-         FROM requests r INDEXED BY {}
-              LEFT JOIN responses p INDEXED BY {} ON p.request_id = r.id {since}",
-        index::REQUESTS_STATS,
-        index::RESPONSES_REQUEST
+         FROM requests r INDEXED BY {requests}
+              LEFT JOIN responses p INDEXED BY {} ON p.request_id = r.id {}",
+        index::RESPONSES_REQUEST,
+        filter.clause
     ))?;
+    let mut rows = stmt.query(params_from_iter(filter.args.iter()))?;
+    let mut read = Vec::new();
+    while let Some(row) = rows.next()? {
+        let status: Option<String> = row.get(3)?;
+        let answered = status.is_some();
+        let figure =
+            |i: usize| -> rusqlite::Result<i64> { Ok(if answered { row.get(i)? } else { 0 }) };
+        read.push(UsageRow {
+            model: row.get(0)?,
+            day: row.get(1)?,
+            hour: row.get(2)?,
+            error_kind: row.get(4)?,
+            prompt_tokens: figure(5)?,
+            completion_tokens: figure(6)?,
+            reasoning_tokens: figure(7)?,
+            total_tokens: figure(8)?,
+            duration_ms: figure(9)?,
+            first_token_ms: if answered { row.get(10)? } else { None },
+            status,
+        });
+    }
+    Ok(aggregate(read, q.since_ms, by))
+}
+
+/// What the usage report reads of one request and its response (both backends read the
+/// same figures and leave the grouping and percentiles to [`aggregate`]).
+pub(crate) struct UsageRow {
+    pub model: String,
+    /// UTC calendar day of the request, `YYYY-MM-DD`.
+    pub day: Option<String>,
+    /// UTC hour of the request, `YYYY-MM-DDTHH:00:00Z`.
+    pub hour: Option<String>,
+    /// `None` while no response is recorded: counted as a request only.
+    pub status: Option<String>,
+    pub error_kind: Option<String>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub reasoning_tokens: i64,
+    pub total_tokens: i64,
+    pub duration_ms: i64,
+    pub first_token_ms: Option<i64>,
+}
+
+/// The usage report of `rows`: one `all` group, or one per model (busiest first), day or
+/// hour.
+pub(crate) fn aggregate(
+    rows: impl IntoIterator<Item = UsageRow>,
+    since_ms: Option<i64>,
+    by: Option<GroupBy>,
+) -> UsageReport {
     let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
     if by.is_none() {
         // The single group exists even with no requests, so callers always get one row.
         groups.entry("all".to_owned()).or_default();
     }
-    let mut rows = match since_ms {
-        Some(since) => stmt.query([since])?,
-        None => stmt.query([])?,
-    };
-    while let Some(row) = rows.next()? {
+    for row in rows {
         let key: String = match by {
             None => "all".to_owned(),
-            Some(GroupBy::Model) => row.get(0)?,
-            Some(GroupBy::Day) => row.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            Some(GroupBy::Model) => row.model,
+            Some(GroupBy::Day) => row.day.unwrap_or_default(),
+            Some(GroupBy::Hour) => row.hour.unwrap_or_default(),
         };
         let acc = groups.entry(key).or_default();
         acc.group.requests += 1;
-        let Some(status) = row.get::<_, Option<String>>(2)? else {
+        let Some(status) = row.status else {
             continue; // No response yet: counted as a request only.
         };
         if status == "ok" {
             acc.group.ok += 1;
         } else {
-            let kind = row.get::<_, Option<String>>(3)?.unwrap_or(status);
+            if status == "error" {
+                acc.group.errors += 1;
+            }
+            let kind = row.error_kind.unwrap_or(status);
             *acc.group.errors_by_kind.entry(kind).or_default() += 1;
         }
-        acc.group.prompt_tokens += row.get::<_, i64>(4)?;
-        acc.group.completion_tokens += row.get::<_, i64>(5)?;
-        acc.group.reasoning_tokens += row.get::<_, i64>(6)?;
-        acc.group.total_tokens += row.get::<_, i64>(7)?;
-        acc.durations.push(row.get(8)?);
-        if let Some(first) = row.get::<_, Option<i64>>(9)? {
+        acc.group.prompt_tokens += row.prompt_tokens;
+        acc.group.completion_tokens += row.completion_tokens;
+        acc.group.reasoning_tokens += row.reasoning_tokens;
+        acc.group.total_tokens += row.total_tokens;
+        acc.durations.push(row.duration_ms);
+        if let Some(first) = row.first_token_ms {
             acc.first_tokens.push(first);
         }
     }
@@ -151,12 +224,12 @@ pub(crate) fn usage_stats(
         })
         .collect();
     if by == Some(GroupBy::Model) {
-        // Busiest model first; days stay in calendar order.
+        // Busiest model first; days and hours stay in calendar order.
         out.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.key.cmp(&b.key)));
     }
-    Ok(UsageReport {
+    UsageReport {
         since_ms,
         group_by: by.map_or("all", GroupBy::as_str),
         groups: out,
-    })
+    }
 }

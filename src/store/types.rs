@@ -19,6 +19,8 @@ pub struct NewSession {
     pub source: String,
     /// The name of the API key of its first request (its owner); `None` when keyless.
     pub api_key_id: Option<String>,
+    /// The upstream account that opened its chat (its name, nothing secret).
+    pub account: Option<String>,
     /// Unix ms.
     pub created_at: i64,
 }
@@ -89,6 +91,8 @@ pub struct NewRequest {
     pub upstream_request: Option<serde_json::Value>,
     pub chat_id: Option<String>,
     pub parent_id: Option<String>,
+    /// The upstream account that served it (its name, nothing secret).
+    pub account: Option<String>,
     /// Unix ms.
     pub received_at: i64,
 }
@@ -142,4 +146,6 @@ pub struct ConvNode {
     pub message_count: i64,
     /// Unix ms.
     pub last_used_at: i64,
+    /// The account that owns the chat (read from its session; not written with the node).
+    pub account: Option<String>,
 }

@@ -22,6 +22,8 @@ pub struct SessionSummary {
     pub source: String,
     /// The name of the API key that owns it (that of its first request); `null` when keyless.
     pub api_key_id: Option<String>,
+    /// The upstream account that opened its chat; `null` for sessions older than accounts.
+    pub account: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     /// Number of requests recorded in the session.
@@ -92,9 +94,33 @@ pub struct RequestSummary {
     pub message_count: i64,
     pub chat_id: Option<String>,
     pub parent_id: Option<String>,
+    /// The upstream account that served it; `null` when it reached none.
+    pub account: Option<String>,
     pub received_at: i64,
     /// Status of its response, `null` while none is recorded.
     pub status: Option<String>,
+}
+
+/// A request with the outcome of its response: an item of `GET /v1/requests` plus the
+/// response's figures (`null` while none is recorded). What `GET /v1/events` sends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exchange {
+    #[serde(flatten)]
+    pub request: RequestSummary,
+    /// The data API's id of the response (`GET /v1/responses/{id}`).
+    pub response_id: Option<String>,
+    pub error_kind: Option<String>,
+    pub finish_reason: Option<String>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub reasoning_tokens: Option<i64>,
+    pub total_tokens: Option<i64>,
+    /// Tool calls the answer made.
+    pub tool_calls: i64,
+    pub first_token_ms: Option<i64>,
+    pub duration_ms: Option<i64>,
+    /// When the response was recorded.
+    pub completed_at: Option<i64>,
 }
 
 /// A request with its bodies and its full message list.
@@ -197,22 +223,39 @@ pub struct Turn {
     pub total_tokens: Option<i64>,
 }
 
-/// `usage_stats` output: one group per model or day, or a single `all` group.
+/// `usage_stats` output: one group per model, day or hour, or a single `all` group.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageReport {
     pub since_ms: Option<i64>,
-    /// `all`, `model` or `day`.
+    /// `all`, `model`, `day` or `hour`.
     pub group_by: &'static str,
     pub groups: Vec<UsageGroup>,
+}
+
+impl UsageReport {
+    /// Responses not `ok` by error class over every group: the classified error kinds the
+    /// store records (`rate_limited`, `upstream`, `timeout`, …), or the status (`partial`,
+    /// `cancelled`, `error`) where none was recorded.
+    pub fn errors_by_kind(&self) -> BTreeMap<String, i64> {
+        let mut all = BTreeMap::new();
+        for group in &self.groups {
+            for (kind, n) in &group.errors_by_kind {
+                *all.entry(kind.clone()).or_default() += n;
+            }
+        }
+        all
+    }
 }
 
 /// Figures of one group of requests.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UsageGroup {
-    /// The model, the day (`YYYY-MM-DD`, UTC) or `all`.
+    /// The model, the day (`YYYY-MM-DD`, UTC), the hour (`YYYY-MM-DDTHH:00:00Z`) or `all`.
     pub key: String,
     pub requests: i64,
     pub ok: i64,
+    /// Responses with status `error` (as [`Statistics::errors`]).
+    pub errors: i64,
     /// Responses not `ok`, by error kind (or by status when no kind was recorded).
     pub errors_by_kind: BTreeMap<String, i64>,
     pub prompt_tokens: i64,
@@ -229,7 +272,9 @@ pub struct Distribution {
     pub samples: i64,
     pub avg: Option<f64>,
     pub p50: Option<i64>,
+    pub p90: Option<i64>,
     pub p95: Option<i64>,
+    pub p99: Option<i64>,
 }
 
 impl Distribution {
@@ -248,7 +293,9 @@ impl Distribution {
             samples: i64::try_from(n).unwrap_or(i64::MAX),
             avg: Some(avg),
             p50: Some(rank(50)),
+            p90: Some(rank(90)),
             p95: Some(rank(95)),
+            p99: Some(rank(99)),
         }
     }
 }
@@ -261,6 +308,7 @@ mod tests {
     fn percentiles_use_nearest_rank() {
         let d = Distribution::of((1..=100).rev().collect());
         assert_eq!((d.p50, d.p95, d.samples), (Some(50), Some(95), 100));
+        assert_eq!((d.p90, d.p99), (Some(90), Some(99)));
         assert_eq!(d.avg, Some(50.5));
         let one = Distribution::of(vec![7]);
         assert_eq!((one.p50, one.p95), (Some(7), Some(7)));

@@ -58,7 +58,7 @@ pub(crate) enum Op {
 
 impl Op {
     /// A name for logs; never the content of the op.
-    fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Op::CreateSession(_) => "create_session",
             Op::RecordRequest(_) => "record_request",
@@ -263,6 +263,9 @@ fn fail_all(jobs: Vec<Job>, e: &rusqlite::Error, health: &Health) {
         finish(job, Ok(Done::Unit));
     }
     for job in lost {
+        if matches!(job.op, Op::RecordResponse(_)) {
+            super::health::exchange_lost(reason.label());
+        }
         let error = Error::Unwritable {
             reason,
             detail: detail.clone(),

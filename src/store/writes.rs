@@ -11,8 +11,8 @@ use super::{ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMe
 pub(crate) fn insert_session(conn: &Connection, s: &NewSession) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO sessions (id, chat_id, model, title, source, created_at, updated_at,
-             api_key_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+             api_key_id, account)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
     )?
     .execute(params![
         s.id,
@@ -21,7 +21,8 @@ pub(crate) fn insert_session(conn: &Connection, s: &NewSession) -> rusqlite::Res
         s.title,
         s.source,
         s.created_at,
-        s.api_key_id
+        s.api_key_id,
+        s.account
     ])?;
     Ok(())
 }
@@ -39,9 +40,9 @@ pub(crate) fn insert_request(conn: &Connection, r: &NewRequest) -> rusqlite::Res
     conn.prepare_cached(
         "INSERT INTO requests (id, session_id, endpoint, model, stream, api_key_id,
              prior_request_id, message_count, params, upstream_request, chat_id, parent_id,
-             received_at, client_request_id)
+             received_at, client_request_id, account)
          VALUES (?1, (SELECT id FROM sessions WHERE id = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
-             ?11, ?12, ?13, ?14)",
+             ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         r.id,
@@ -58,6 +59,7 @@ pub(crate) fn insert_request(conn: &Connection, r: &NewRequest) -> rusqlite::Res
         r.parent_id,
         r.received_at,
         r.client_request_id,
+        r.account,
     ])?;
     let mut link = conn.prepare_cached(
         "INSERT INTO request_messages (request_id, position, message_id) VALUES (?1, ?2, ?3)",

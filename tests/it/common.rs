@@ -60,6 +60,7 @@ pub struct TestServer {
 /// How to build a [`TestServer`].
 #[derive(Default)]
 pub struct ServerOptions {
+    /// Variables on top of [`base_env`]; an empty value unsets one.
     pub env: Vec<(&'static str, String)>,
     pub fake: FakeOptions,
     /// Reuse this database (restart tests).
@@ -92,8 +93,13 @@ impl TestServer {
         };
         let mut env = base_env(&fake.url());
         env.insert("DATABASE_PATH".into(), db_path.display().to_string());
+        // An empty value unsets the variable (the accounts tests drop the harness's cookies).
         for (k, v) in extra_env {
-            env.insert(k.to_owned(), v);
+            if v.is_empty() {
+                env.remove(k);
+            } else {
+                env.insert(k.to_owned(), v);
+            }
         }
         let sources = Sources {
             env,
@@ -106,12 +112,15 @@ impl TestServer {
             config.problems
         );
         let client = QwenClient::new(config.upstream()).expect("client");
-        let store = if config.enable_persistence {
+        let accounts = qwenctl::accounts::pool(&config, client).expect("accounts");
+        let store = if let Some(url) = &config.database_url {
+            Store::connect(url.expose()).await.expect("store")
+        } else if config.enable_persistence {
             Store::open(&config.database_path).expect("store")
         } else {
             Store::open_in_memory().expect("store")
         };
-        let engine = Engine::new(client, store.clone(), config.session_timeout, "serve")
+        let engine = Engine::new(accounts, store.clone(), config.session_timeout, "serve")
             .with_aliases(config.model_aliases.clone());
         let settings = Settings::from_config(&config);
         let state = AppState::new(engine, settings);

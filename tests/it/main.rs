@@ -6,6 +6,7 @@
 
 mod common;
 
+mod accounts;
 mod anthropic;
 mod archive;
 mod bad_input;
@@ -13,13 +14,17 @@ mod chat;
 mod cli;
 mod connections;
 mod conversations;
+mod cors;
 mod crash;
+mod events;
 mod examples;
 mod failures;
 mod large_request;
+mod postgres;
 mod responses_api;
 mod robustness;
 mod security;
 mod serve;
 mod tools;
+mod ui;
 mod upstream;

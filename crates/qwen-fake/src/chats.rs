@@ -24,6 +24,8 @@ pub(crate) struct Chat {
     pub created_at: u64,
     pub updated_at: u64,
     pub turns: Vec<Turn>,
+    /// Index of the account that created it (`None` without accounts).
+    pub owner: Option<usize>,
 }
 
 /// One answered user message; `response_id` is what the next turn sends as `parent_id`.
@@ -125,6 +127,18 @@ impl Chats {
         self.live.get(id).map(|slot| &slot.chat)
     }
 
+    /// Chat `id` when `owner` created it: another account's chat is as unknown as one that
+    /// never existed, since chat ids belong to one account upstream.
+    pub(crate) fn get_owned(&self, id: &str, owner: Option<usize>) -> Option<&Chat> {
+        self.get(id).filter(|chat| chat.owner == owner)
+    }
+
+    /// Removes chat `id` when `owner` created it.
+    pub(crate) fn remove_owned(&mut self, id: &str, owner: Option<usize>) -> Option<Chat> {
+        self.get_owned(id, owner)?;
+        self.remove(id)
+    }
+
     pub(crate) fn values(&self) -> impl Iterator<Item = &Chat> {
         self.live.values().map(|slot| &slot.chat)
     }
@@ -201,6 +215,7 @@ mod unit {
             created_at: 0,
             updated_at: 0,
             turns: Vec::new(),
+            owner: None,
         }
     }
 

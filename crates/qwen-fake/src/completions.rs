@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -16,7 +17,9 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::accounts::Caller;
 use super::answer::{chunks, input_tokens, respond};
+use super::auth::limit_refusal;
 use super::faults::{self, FAULT_HEADER, Fault};
 use super::stream::{
     Step, StreamCtx, full_answer, sse_response, streamed_response, wait_for_shutdown,
@@ -45,10 +48,12 @@ struct Valid {
 
 pub(crate) async fn completions(
     State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
     Query(query): Query<CompletionQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    shared.accounts.count_completion(caller);
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return bad_request("the request body is not valid JSON");
     };
@@ -58,10 +63,14 @@ pub(crate) async fn completions(
         Ok(plan) => plan,
         Err(message) => return bad_request(&message),
     };
-    let valid = match validate(&shared, query.chat_id.as_deref(), &body) {
+    let valid = match validate(&shared, caller, query.chat_id.as_deref(), &body) {
         Ok(valid) => valid,
         Err((code, details)) => return error_envelope(code, details),
     };
+    // Like the faults, a rate limit answers a request that was otherwise valid.
+    if let Some(refusal) = limit_refusal(&shared, caller) {
+        return refusal;
+    }
 
     let opts = shared.options();
     let ctx = StreamCtx {
@@ -135,14 +144,19 @@ pub(crate) async fn completions(
 /// `(code, details)` of a request the real service would refuse with `success: false`.
 type Rejection = (&'static str, &'static str);
 
-fn validate(shared: &Shared, query_chat: Option<&str>, body: &Value) -> Result<Valid, Rejection> {
+fn validate(
+    shared: &Shared,
+    caller: Caller,
+    query_chat: Option<&str>,
+    body: &Value,
+) -> Result<Valid, Rejection> {
     let body_chat = body.get("chat_id").and_then(Value::as_str);
     let chat_id = match (query_chat, body_chat) {
         (Some(query), Some(body)) if query == body => query,
         _ => return Err(("Not_Found", "chat not found")),
     };
     let chats = shared.chats();
-    let Some(chat) = chats.get(chat_id) else {
+    let Some(chat) = chats.get_owned(chat_id, caller.0) else {
         return Err(("Not_Found", "chat not found"));
     };
 

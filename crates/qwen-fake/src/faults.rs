@@ -217,21 +217,7 @@ pub(crate) fn immediate(fault: Fault) -> Option<Response> {
     let json = "application/json";
     Some(match fault {
         Fault::RateLimit => raw_response(StatusCode::OK, json, RATELIMITED_JSON),
-        Fault::Http429 => {
-            let body = Envelope {
-                success: false,
-                request_id: new_id(),
-                data: ErrorData {
-                    code: "Too_Many_Requests",
-                    details: "Too many requests, please slow down",
-                },
-            };
-            let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, &body);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-            response
-        }
+        Fault::Http429 => too_many_requests(RETRY_AFTER_SECS),
         Fault::Waf => raw_response(StatusCode::OK, "text/html; charset=utf-8", WAF_HTML),
         Fault::WafJson => raw_response(StatusCode::OK, json, WAF_JSON),
         Fault::Auth => unauthorized(),
@@ -239,6 +225,45 @@ pub(crate) fn immediate(fault: Fault) -> Option<Response> {
         Fault::BadRequest => raw_response(StatusCode::OK, json, BAD_REQUEST_JSON),
         _ => return None,
     })
+}
+
+/// HTTP 429 `Too_Many_Requests` with `Retry-After` (the `http429` fault, and a rate-limited
+/// account).
+pub(crate) fn too_many_requests(retry_after_secs: u64) -> Response {
+    let body = Envelope {
+        success: false,
+        request_id: new_id(),
+        data: ErrorData {
+            code: "Too_Many_Requests",
+            details: "Too many requests, please slow down",
+        },
+    };
+    let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, &body);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
+}
+
+/// The `RateLimited` envelope of an exhausted quota (fixtures/error-ratelimited.json) with
+/// `num` = `hours` to wait, for a rate-limited account.
+pub(crate) fn quota_exhausted(hours: u32) -> Response {
+    #[derive(serde::Serialize)]
+    struct QuotaData {
+        code: &'static str,
+        details: &'static str,
+        num: u32,
+    }
+    let body = Envelope {
+        success: false,
+        request_id: new_id(),
+        data: QuotaData {
+            code: "RateLimited",
+            details: "You have reached the usage limit for this feature",
+            num: hours,
+        },
+    };
+    json_response(StatusCode::OK, &body)
 }
 
 /// The start of a JSON document that never ends (`endless-json`).

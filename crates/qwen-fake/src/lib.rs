@@ -13,13 +13,29 @@
 //! serves for hours (`serve --fake-upstream`, the benchmarks) holds steady memory under any
 //! load, while the defaults keep far more than any test looks at.
 //!
+//! Without accounts any sign-in succeeds and any non-empty bearer passes (or only
+//! [`FakeOptions::accepted_token`]). With [`FakeOptions::accounts`] the fake logs people in
+//! like the real service: `POST /api/v1/auths/signin` takes the SHA-256 hex of the password
+//! ([`sha256_hex`]) and answers the user with a fresh HS256 JWT (also as a `token` cookie)
+//! that lives [`FakeOptions::token_lifetime`]; every route but sign-in, the model lists,
+//! `/w/wu.json` and the `/__fake/` hooks then wants a token this instance issued, not yet
+//! expired, as the bearer, and the same token in the `token` cookie when one is sent,
+//! otherwise 401 `unauthorized`. Chats belong to the account that created them (another
+//! account gets "chat not found", as for an unknown chat), and one account at a time can be
+//! rate-limited ([`FakeUpstream::set_account_limit`], or `POST /__fake/accounts/limit`) or
+//! have its tokens revoked ([`FakeUpstream::revoke_tokens`], `POST /__fake/accounts/revoke`).
+//! `GET /w/wu.json` hands out anti-bot tokens like Alibaba's endpoint (PROTOCOL.md §2.2),
+//! for `QWEN_UMID_URL`. Tokens are verified by their signature, so the fake stores none.
+//!
 //! This file owns the public handle and the shared state; the routes, the completion
-//! endpoint, the request log, the chats, the answer "model" (with its tool-calling side:
+//! endpoint, the accounts and sign-in, the request log, the chats, the answer "model" (with its tool-calling side:
 //! the convention it reads, the test directives, schema synthesis), the wire formats and the
 //! faults live in the sibling modules. The recorded upstream responses it serves are in this
 //! crate's `fixtures/`, which qwenctl's own parser tests read too.
 
+mod accounts;
 mod answer;
+mod auth;
 mod chats;
 mod completions;
 mod convention;
@@ -44,10 +60,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use accounts::Accounts;
 use chats::Chats;
 use faults::FlakyMemory;
 use request_log::RequestLog;
 
+pub use accounts::{AccountLimit, FakeAccount, sha256_hex};
 pub(crate) use chats::{Chat, Turn};
 pub use faults::FAULT_NAMES;
 
@@ -68,9 +86,10 @@ pub enum ModelsFault {
 }
 
 /// How the fake behaves.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct FakeOptions {
-    /// The only bearer token accepted; `None` accepts any non-empty token.
+    /// The only bearer token accepted; `None` accepts any non-empty token. Ignored when
+    /// [`accounts`](FakeOptions::accounts) are configured.
     pub accepted_token: Option<String>,
     /// Delay before each answer chunk (pacing for timeouts and benchmarks).
     pub chunk_delay: Duration,
@@ -79,6 +98,27 @@ pub struct FakeOptions {
     pub answer_chunks: Option<usize>,
     /// How much the fake remembers (fixed when it starts).
     pub limits: Limits,
+    /// Accounts that can sign in (fixed when it starts). Empty: any sign-in succeeds and
+    /// the bearer check is [`accepted_token`](FakeOptions::accepted_token)'s. Otherwise only
+    /// tokens the fake issued to these accounts, unexpired, are accepted, and chats and
+    /// rate limits are per account (see the crate documentation).
+    pub accounts: Vec<FakeAccount>,
+    /// Lifetime of the tokens sign-in issues to [`accounts`](FakeOptions::accounts), in
+    /// whole seconds (`exp - iat`). Default: 900 s, as in the newest captures.
+    pub token_lifetime: Duration,
+}
+
+impl Default for FakeOptions {
+    fn default() -> Self {
+        FakeOptions {
+            accepted_token: None,
+            chunk_delay: Duration::ZERO,
+            answer_chunks: None,
+            limits: Limits::default(),
+            accounts: Vec::new(),
+            token_lifetime: Duration::from_secs(900),
+        }
+    }
 }
 
 /// The bounds of what the fake remembers. Each pair is a count and a byte budget; whichever
@@ -231,6 +271,48 @@ impl FakeUpstream {
         lock(&self.shared.opts).answer_chunks = chunks;
     }
 
+    /// Rate-limits the account with `email` (`None`: lifts it): while set, its `chats/new`
+    /// and completions are refused as [`AccountLimit`] says, other accounts are not
+    /// affected. False when no account has that email.
+    pub fn set_account_limit(&self, email: &str, limit: Option<AccountLimit>) -> bool {
+        let Some(index) = self.shared.accounts.find(email) else {
+            return false;
+        };
+        self.shared.accounts.set_limit(index, limit);
+        true
+    }
+
+    /// Makes every token issued so far to `email` fail with 401 before it expires, as a
+    /// password change upstream does; signing in again gives a working one. False when no
+    /// account has that email.
+    pub fn revoke_tokens(&self, email: &str) -> bool {
+        let Some(index) = self.shared.accounts.find(email) else {
+            return false;
+        };
+        self.shared.accounts.revoke(index);
+        true
+    }
+
+    /// Successful sign-ins of the account with `email` (0 for an unknown email).
+    pub fn signins(&self, email: &str) -> usize {
+        let accounts = &self.shared.accounts;
+        accounts.find(email).map_or(0, |i| accounts.signins(i))
+    }
+
+    /// Requests to the completion endpoint authenticated as `email`, answered or refused
+    /// (0 for an unknown email).
+    pub fn completions_by(&self, email: &str) -> usize {
+        let accounts = &self.shared.accounts;
+        accounts.find(email).map_or(0, |i| accounts.completions(i))
+    }
+
+    /// The email of the account that created chat `chat_id`, while the chat is known
+    /// (`None` without accounts).
+    pub fn account_of_chat(&self, chat_id: &str) -> Option<String> {
+        let owner = lock(&self.shared.chats).get(chat_id)?.owner?;
+        self.shared.accounts.email(owner).map(str::to_owned)
+    }
+
     /// Number of chats currently known (created, and neither deleted nor forgotten).
     pub fn chat_count(&self) -> usize {
         lock(&self.shared.chats).len()
@@ -306,13 +388,17 @@ pub(crate) struct Shared {
     flaky_seen: Mutex<FlakyMemory>,
     /// How the model lists fail, if they do.
     models_fault: Mutex<Option<ModelsFault>>,
+    /// Taken out of the options at start, so `options()` does not copy them per request.
+    pub(crate) accounts: Accounts,
     shutdown: watch::Sender<bool>,
 }
 
 impl Shared {
-    fn new(opts: FakeOptions) -> Self {
+    fn new(mut opts: FakeOptions) -> Self {
         let limits = opts.limits;
+        let accounts = Accounts::new(std::mem::take(&mut opts.accounts), opts.token_lifetime);
         Shared {
+            accounts,
             opts: Mutex::new(opts),
             limits,
             log: Mutex::new(RequestLog::new(limits.requests, limits.request_bytes)),
@@ -323,6 +409,7 @@ impl Shared {
         }
     }
 
+    /// The options, without the accounts (those are in `accounts`).
     pub(crate) fn options(&self) -> FakeOptions {
         lock(&self.opts).clone()
     }

@@ -1,31 +1,33 @@
-//! The fake's router: request recording, bearer-token checks and the small JSON endpoints
-//! (models, chats, auth). The completion endpoint lives in `completions.rs`.
+//! The fake's router: request recording and the small JSON endpoints (models, chats). The
+//! completion endpoint lives in `completions.rs`, sign-in and the bearer check in `auth.rs`.
 //!
 //! Recording wraps everything, including rejected and unknown requests, because tests
 //! assert on what a client actually sent. The bearer check is a route layer, so unknown
-//! paths still answer 404 rather than 401, and the model lists and sign-in stay open as on
-//! the real service (you sign in to get a token; the model lists work anonymously).
+//! paths still answer 404 rather than 401, and the model lists, sign-in and the anti-bot
+//! token stay open as on the real service (you sign in to get a token; the model lists work
+//! anonymously). The chat routes answer only the account that created a chat.
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use serde_json::{Value, json};
 
+use super::accounts::Caller;
+use super::auth::{self, current_user, limit_refusal, require_bearer, signin};
 use super::completions::completions;
 use super::faults::{endless_json, server_error};
 use super::stream::{Step, sse_response, streamed_response, wait_for_shutdown};
-use super::wire::{error_envelope, ok_envelope, raw_response, unauthorized};
+use super::wire::{error_envelope, ok_envelope, raw_response};
 use super::{COMPLETIONS_PATH, Chat, ModelsFault, RecordedRequest, Shared, new_id, now_secs};
 
 const MODELS_JSON: &str = include_str!("../fixtures/models.json");
 const MODELS_V2_JSON: &str = include_str!("../fixtures/models-v2.json");
-const SIGNIN_JSON: &str = include_str!("../fixtures/signin.json");
 
 /// Largest request body the fake reads (folded histories can be big, but not this big).
 const BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -48,6 +50,10 @@ pub(crate) enum Route {
     Chat,
     Completions,
     CurrentUser,
+    /// The anti-bot token (`bx-umidtoken`), a third-party endpoint upstream.
+    Umid,
+    AccountLimit,
+    AccountRevoke,
     /// Anything else (answered 404).
     Other,
 }
@@ -68,13 +74,16 @@ impl Route {
         Route::Chat,
         Route::Completions,
         Route::CurrentUser,
+        Route::Umid,
+        Route::AccountLimit,
+        Route::AccountRevoke,
         Route::Other,
     ];
 
     /// The route `path` (without query) reaches, as the router matches it: static paths
     /// first, then `/api/v2/chats/{id}` for one more non-empty segment.
     pub(crate) fn of(path: &str) -> Route {
-        const STATIC: [Route; 9] = [
+        const STATIC: [Route; 12] = [
             Route::Models,
             Route::ModelsV2,
             Route::Signin,
@@ -84,6 +93,9 @@ impl Route {
             Route::ListChats,
             Route::Completions,
             Route::CurrentUser,
+            Route::Umid,
+            Route::AccountLimit,
+            Route::AccountRevoke,
         ];
         if let Some(route) = STATIC.into_iter().find(|r| r.path() == path) {
             return route;
@@ -107,6 +119,9 @@ impl Route {
             Route::Chat => "/api/v2/chats/{id}",
             Route::Completions => COMPLETIONS_PATH,
             Route::CurrentUser => "/api/v1/auths/",
+            Route::Umid => "/w/wu.json",
+            Route::AccountLimit => "/__fake/accounts/limit",
+            Route::AccountRevoke => "/__fake/accounts/revoke",
             Route::Other => "",
         }
     }
@@ -129,6 +144,9 @@ pub(crate) fn build(shared: Arc<Shared>) -> Router {
         .route(Route::Signin.path(), post(signin))
         .route(Route::Recorded.path(), get(recorded))
         .route(Route::Counters.path(), get(counters))
+        .route(Route::Umid.path(), get(auth::umid))
+        .route(Route::AccountLimit.path(), post(auth::set_limit))
+        .route(Route::AccountRevoke.path(), post(auth::revoke))
         .merge(guarded)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), record))
@@ -210,30 +228,6 @@ async fn record(State(shared): State<Arc<Shared>>, request: Request, next: Next)
     response
 }
 
-async fn require_bearer(
-    State(shared): State<Arc<Shared>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let accepted = shared.options().accepted_token;
-    let authorised = bearer(request.headers()).is_some_and(|token| match &accepted {
-        Some(expected) => token == expected,
-        None => true,
-    });
-    if !authorised {
-        return unauthorized();
-    }
-    next.run(request).await
-}
-
-/// The non-empty token of an `Authorization: Bearer <token>` header.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
 async fn models(State(shared): State<Arc<Shared>>) -> Response {
     if let Some(fault) = shared.models_fault() {
         return models_failure(&shared, fault).await;
@@ -263,40 +257,14 @@ async fn models_failure(shared: &Shared, fault: ModelsFault) -> Response {
     }
 }
 
-/// Accepts any email and password; returns the configured token when there is one, so a
-/// client that signs in can then pass the fake's own token check.
-async fn signin(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let has = |key: &str| {
-        body.get(key)
-            .and_then(Value::as_str)
-            .is_some_and(|v| !v.is_empty())
-    };
-    if !has("email") || !has("password") {
-        return error_envelope("Bad_Request", "email and password are required");
+async fn new_chat(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(refusal) = limit_refusal(&shared, caller) {
+        return refusal;
     }
-    match shared.options().accepted_token {
-        Some(token) => raw_response(
-            StatusCode::OK,
-            "application/json",
-            json!({"token": token}).to_string(),
-        ),
-        None => raw_response(StatusCode::OK, "application/json", SIGNIN_JSON),
-    }
-}
-
-async fn current_user() -> Response {
-    let user = json!({
-        "id": "00000000-0000-4000-8000-000000000001",
-        "email": "fake-user@example.com",
-        "name": "Fake User",
-        "role": "user",
-        "profile_image_url": "/static/favicon.png",
-    });
-    raw_response(StatusCode::OK, "application/json", user.to_string())
-}
-
-async fn new_chat(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let text = |key: &str| {
         body.get(key)
@@ -322,16 +290,21 @@ async fn new_chat(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) ->
         created_at: now,
         updated_at: now,
         turns: Vec::new(),
+        owner: caller.0,
     };
     let id = chat.id.clone();
     shared.chats().insert(chat);
     ok_envelope(json!({ "id": id }))
 }
 
-/// `GET /api/v2/chats/` in the shape of fixtures/chats-list.json, newest first.
-async fn list_chats(State(shared): State<Arc<Shared>>) -> Response {
+/// `GET /api/v2/chats/` in the shape of fixtures/chats-list.json, newest first: the
+/// caller's own chats.
+async fn list_chats(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+) -> Response {
     let chats = shared.chats();
-    let mut list: Vec<&Chat> = chats.values().collect();
+    let mut list: Vec<&Chat> = chats.values().filter(|c| c.owner == caller.0).collect();
     list.sort_by(|a, b| {
         b.updated_at
             .cmp(&a.updated_at)
@@ -352,9 +325,13 @@ async fn list_chats(State(shared): State<Arc<Shared>>) -> Response {
 
 /// The stored message tree: user and assistant messages linked by `parentId`, assistant
 /// messages with a `content_list` per phase, like the real chat detail.
-async fn chat_detail(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+async fn chat_detail(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     let chats = shared.chats();
-    let Some(chat) = chats.get(&id) else {
+    let Some(chat) = chats.get_owned(&id, caller.0) else {
         return error_envelope("Not_Found", "chat not found");
     };
     let mut messages = Vec::new();
@@ -385,8 +362,12 @@ async fn chat_detail(State(shared): State<Arc<Shared>>, Path(id): Path<String>) 
     }))
 }
 
-async fn delete_chat(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
-    match shared.chats().remove(&id) {
+async fn delete_chat(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    match shared.chats().remove_owned(&id, caller.0) {
         Some(_) => ok_envelope(json!({ "status": true })),
         None => error_envelope("Not_Found", "chat not found"),
     }

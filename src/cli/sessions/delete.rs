@@ -14,7 +14,7 @@ pub struct DeleteArgs {
 }
 
 pub async fn run(args: DeleteArgs, ctx: Ctx) -> anyhow::Result<()> {
-    let store = ctx.store()?;
+    let store = ctx.store().await?;
     if !store.delete_session(&args.id).await? {
         return Err(not_found(&args.id));
     }

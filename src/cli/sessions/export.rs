@@ -58,7 +58,7 @@ pub struct ExportArgs {
 }
 
 pub async fn run(args: ExportArgs, ctx: Ctx) -> anyhow::Result<()> {
-    let store = ctx.read_store()?;
+    let store = ctx.read_store().await?;
     let (selection, len) = selection(&store, &args).await?;
     let format = Format::from(args.format);
     let out = output::writer(args.output.as_deref(), format.content()).with_context(|| {

@@ -55,7 +55,7 @@ impl Row {
 }
 
 pub async fn run(args: ListArgs, ctx: Ctx) -> anyhow::Result<()> {
-    let store = ctx.read_store()?;
+    let store = ctx.read_store().await?;
     let query = ListQuery {
         limit: args.limit,
         ..ListQuery::default()

@@ -28,7 +28,7 @@ pub struct ShowArgs {
 }
 
 pub async fn run(args: ShowArgs, ctx: Ctx) -> anyhow::Result<()> {
-    let store = ctx.read_store()?;
+    let store = ctx.read_store().await?;
     let transcript = store
         .transcript(&args.id)
         .await?
@@ -50,6 +50,9 @@ fn render(t: &Transcript, now_ms: i64, paint: Paint) -> String {
     let _ = writeln!(out, "  session  {}", inert(&s.id));
     let _ = writeln!(out, "  model    {}", inert(&s.model));
     let _ = writeln!(out, "  chat id  {}", inert(&s.chat_id));
+    if let Some(account) = &s.account {
+        let _ = writeln!(out, "  account  {}", inert(account));
+    }
     let _ = writeln!(
         out,
         "  created  {} ({})",
@@ -194,6 +197,7 @@ mod tests {
         };
         Transcript {
             session: SessionSummary {
+                account: None,
                 object: "session",
                 id: "s1".into(),
                 chat_id: "c1".into(),
@@ -221,6 +225,17 @@ mod tests {
         let text = render(&transcript(), 0, Paint { color: false });
         assert!(text.starts_with("Hello there\n"), "{text}");
         assert!(text.contains("  chat id  c1\n"), "{text}");
+        assert!(
+            !text.contains("  account"),
+            "no line without an account: {text}"
+        );
+        let mut with_account = transcript();
+        with_account.session.account = Some("work".into());
+        let text_with = render(&with_account, 0, Paint { color: false });
+        assert!(
+            text_with.contains("  chat id  c1\n  account  work\n"),
+            "{text_with}"
+        );
         assert!(text.contains("user:\nhello\n"), "{text}");
         assert!(
             text.contains("    reasoning:\n    │ first\n    │ second\n"),

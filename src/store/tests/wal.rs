@@ -30,7 +30,7 @@ fn filled_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
     super::super::migrations::migrate(&mut conn).unwrap();
     super::plans::grow(&mut conn, 0..200, 5);
     drop(conn);
-    let store = Store::open_with_restart_limit(&path, RESTART_AFTER).unwrap();
+    let store = Store::from(Sqlite::open_with_restart_limit(&path, RESTART_AFTER).unwrap());
     (dir, path, store)
 }
 
@@ -112,7 +112,7 @@ async fn the_wal_stays_bounded_while_an_export_reads_everything_and_is_truncated
     }
     assert_eq!(wal_len(&path), 0, "the idle WAL was not truncated");
     assert_eq!(
-        count_committed(&store, "requests"),
+        count_committed(&store, "requests").await,
         1000 + 2 * (BURST * BURSTS) as i64
     );
 }

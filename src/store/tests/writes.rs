@@ -27,187 +27,202 @@ async fn open_creates_directories_and_migrates_once() {
     assert_eq!(mode, "wal");
 }
 
-#[tokio::test]
-async fn record_response_is_committed_when_it_resolves() {
-    let (_dir, store) = temp_store();
-    store
-        .create_session(session("s1", "m", 1))
-        .await
-        .expect("create");
-    let req = request("r1", Some("s1"), None, vec![msg("user", "hi")], 2);
-    store.record_request(req).await.expect("request");
-    store
-        .record_response(response("p1", "r1", Some("s1"), 3))
-        .await
-        .expect("response");
-    // No flush: the ack itself promises the commit.
-    assert_eq!(count_committed(&store, "responses"), 1);
-    assert_eq!(count_committed(&store, "requests"), 1);
-}
-
-#[tokio::test]
-async fn a_failed_write_is_reported_and_the_writer_carries_on() {
-    let (_dir, store) = temp_store();
-    // No such request: the foreign key fails, only for this op.
-    let err = store
-        .record_response(response("p0", "missing", None, 1))
-        .await
-        .expect_err("must fail");
-    assert!(matches!(err, Error::Sqlite(_)), "{err:?}");
-    store
-        .create_session(session("s1", "m", 1))
-        .await
-        .expect("create");
-    // A request naming an unknown session is kept, without the session.
-    let req = request("r1", Some("nope"), None, vec![msg("user", "x")], 2);
-    store.record_request(req).await.expect("request");
-    store
-        .record_response(response("p1", "r1", None, 2))
-        .await
-        .expect("response");
-    let detail = store.get_request("r1").await.expect("get").expect("exists");
-    assert_eq!(detail.summary.session_id, None);
-    assert!(store.get_session("s1").await.expect("get").is_some());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn many_concurrent_writers_are_all_committed() {
-    let (_dir, store) = temp_store();
-    store
-        .create_session(session("s", "m", 1))
-        .await
-        .expect("create");
-    let tasks: Vec<_> = (0..300)
-        .map(|i| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let id = format!("r{i}");
-                let content = format!("message {}", i % 7);
-                let req = request(&id, Some("s"), None, vec![msg("user", &content)], i);
-                store.record_request(req).await?;
-                store
-                    .record_response(response(&format!("p{i}"), &id, Some("s"), i))
-                    .await
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("join").expect("write");
-    }
-    assert_eq!(count_committed(&store, "requests"), 300);
-    assert_eq!(count_committed(&store, "responses"), 300);
-    // Seven distinct contents, each stored once.
-    assert_eq!(count_committed(&store, "messages"), 7);
-    let summary = store.get_session("s").await.expect("get").expect("exists");
-    assert_eq!(summary.turns, 300);
-    assert_eq!(summary.total_tokens, 300 * 15);
-}
-
-#[tokio::test]
-async fn session_activity_only_moves_forward() {
-    let (_dir, store) = temp_store();
-    store
-        .create_session(session("s", "m", 100))
-        .await
-        .expect("create");
-    // Recording a request marks its session used; a late write of an older request (two
-    // racing turns) must not move `updated_at` back.
-    let late = request("r1", Some("s"), None, Vec::new(), 500);
-    store.record_request(late).await.expect("request");
-    let early = request("r2", Some("s"), None, Vec::new(), 200);
-    store.record_request(early).await.expect("request");
-    store.flush().await.expect("flush");
-    let s = store.get_session("s").await.expect("get").expect("exists");
-    assert_eq!((s.created_at, s.updated_at), (100, 500));
-}
-
-#[tokio::test]
-async fn delete_session_cascades_but_keeps_messages() {
-    let (_dir, store) = temp_store();
-    for id in ["a", "b"] {
+on_both_backends! {
+    #[tokio::test]
+    async fn record_response_is_committed_when_it_resolves(backend) {
+        let (_keep, store) = store_on(&backend).await;
         store
-            .create_session(session(id, "m", 1))
+            .create_session(session("s1", "m", 1))
             .await
             .expect("create");
-        let req = request(
-            &format!("r{id}"),
-            Some(id),
-            None,
-            vec![msg("user", "same")],
-            2,
-        );
+        let req = request("r1", Some("s1"), None, vec![msg("user", "hi")], 2);
         store.record_request(req).await.expect("request");
         store
-            .record_response(response(&format!("p{id}"), &format!("r{id}"), Some(id), 3))
+            .record_response(response("p1", "r1", Some("s1"), 3))
             .await
             .expect("response");
-        store.remember(node(1, id, 2, 4)).await.expect("remember");
+        // No flush: the ack itself promises the commit.
+        assert_eq!(count_committed(&store, "responses").await, 1);
+        assert_eq!(count_committed(&store, "requests").await, 1);
     }
-    assert!(store.delete_session("a").await.expect("delete"));
-    assert!(!store.delete_session("a").await.expect("delete again"));
-    assert!(store.get_session("a").await.expect("get").is_none());
-    assert!(store.get_request("ra").await.expect("get").is_none());
-    assert!(store.get_response("pa").await.expect("get").is_none());
-    // The node was re-pointed to `b` by the second remember; `b` is intact.
-    assert!(
-        store
-            .lookup_prefix(&[[1; 16]], None)
-            .await
-            .expect("lookup")
-            .is_some()
-    );
-    assert_eq!(count_committed(&store, "messages"), 1);
-    let b = store.get_request("rb").await.expect("get").expect("exists");
-    assert_eq!(b.messages, vec![msg("user", "same")]);
 }
 
-#[tokio::test]
-async fn prune_removes_old_sessions_and_orphans() {
-    let (_dir, store) = temp_store();
-    store
-        .create_session(session("old", "m", 10))
-        .await
-        .expect("create");
-    store
-        .create_session(session("new", "m", 1000))
-        .await
-        .expect("create");
-    let old = request(
-        "r-old",
-        Some("old"),
-        None,
-        vec![msg("user", "old only")],
-        10,
-    );
-    store.record_request(old).await.expect("request");
-    let loose = request("r-loose", None, None, vec![msg("user", "shared")], 20);
-    store.record_request(loose).await.expect("request");
-    let kept = request(
-        "r-new",
-        Some("new"),
-        None,
-        vec![msg("user", "shared")],
-        1000,
-    );
-    store.record_request(kept).await.expect("request");
-    store
-        .remember(node(9, "old", 2, 10))
-        .await
-        .expect("remember");
-
-    assert_eq!(store.prune(500).await.expect("prune"), 2);
-    assert!(store.get_session("old").await.expect("get").is_none());
-    assert!(store.get_request("r-loose").await.expect("get").is_none());
-    assert!(store.get_request("r-new").await.expect("get").is_some());
-    assert!(
-        store
-            .lookup_prefix(&[[9; 16]], None)
+on_both_backends! {
+    #[tokio::test]
+    async fn a_failed_write_is_reported_and_the_writer_carries_on(backend) {
+        let (_keep, store) = store_on(&backend).await;
+        // No such request: the foreign key fails, only for this op.
+        let err = store
+            .record_response(response("p0", "missing", None, 1))
             .await
-            .expect("lookup")
-            .is_none()
-    );
-    // "old only" lost its last reference; "shared" is still used by r-new.
-    assert_eq!(count_committed(&store, "messages"), 1);
+            .expect_err("must fail");
+        assert!(
+            matches!(err, Error::Sqlite(_) | Error::Postgres(_)),
+            "{err:?}"
+        );
+        store
+            .create_session(session("s1", "m", 1))
+            .await
+            .expect("create");
+        // A request naming an unknown session is kept, without the session.
+        let req = request("r1", Some("nope"), None, vec![msg("user", "x")], 2);
+        store.record_request(req).await.expect("request");
+        store
+            .record_response(response("p1", "r1", None, 2))
+            .await
+            .expect("response");
+        let detail = store.get_request("r1").await.expect("get").expect("exists");
+        assert_eq!(detail.summary.session_id, None);
+        assert!(store.get_session("s1").await.expect("get").is_some());
+    }
+}
+
+on_both_backends! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn many_concurrent_writers_are_all_committed(backend) {
+        let (_keep, store) = store_on(&backend).await;
+        store
+            .create_session(session("s", "m", 1))
+            .await
+            .expect("create");
+        let tasks: Vec<_> = (0..300)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let id = format!("r{i}");
+                    let content = format!("message {}", i % 7);
+                    let req = request(&id, Some("s"), None, vec![msg("user", &content)], i);
+                    store.record_request(req).await?;
+                    store
+                        .record_response(response(&format!("p{i}"), &id, Some("s"), i))
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("join").expect("write");
+        }
+        assert_eq!(count_committed(&store, "requests").await, 300);
+        assert_eq!(count_committed(&store, "responses").await, 300);
+        // Seven distinct contents, each stored once.
+        assert_eq!(count_committed(&store, "messages").await, 7);
+        let summary = store.get_session("s").await.expect("get").expect("exists");
+        assert_eq!(summary.turns, 300);
+        assert_eq!(summary.total_tokens, 300 * 15);
+    }
+}
+
+on_both_backends! {
+    #[tokio::test]
+    async fn session_activity_only_moves_forward(backend) {
+        let (_keep, store) = store_on(&backend).await;
+        store
+            .create_session(session("s", "m", 100))
+            .await
+            .expect("create");
+        // Recording a request marks its session used; a late write of an older request (two
+        // racing turns) must not move `updated_at` back.
+        let late = request("r1", Some("s"), None, Vec::new(), 500);
+        store.record_request(late).await.expect("request");
+        let early = request("r2", Some("s"), None, Vec::new(), 200);
+        store.record_request(early).await.expect("request");
+        store.flush().await.expect("flush");
+        let s = store.get_session("s").await.expect("get").expect("exists");
+        assert_eq!((s.created_at, s.updated_at), (100, 500));
+    }
+}
+
+on_both_backends! {
+    #[tokio::test]
+    async fn delete_session_cascades_but_keeps_messages(backend) {
+        let (_keep, store) = store_on(&backend).await;
+        for id in ["a", "b"] {
+            store
+                .create_session(session(id, "m", 1))
+                .await
+                .expect("create");
+            let req = request(
+                &format!("r{id}"),
+                Some(id),
+                None,
+                vec![msg("user", "same")],
+                2,
+            );
+            store.record_request(req).await.expect("request");
+            store
+                .record_response(response(&format!("p{id}"), &format!("r{id}"), Some(id), 3))
+                .await
+                .expect("response");
+            store.remember(node(1, id, 2, 4)).await.expect("remember");
+        }
+        assert!(store.delete_session("a").await.expect("delete"));
+        assert!(!store.delete_session("a").await.expect("delete again"));
+        assert!(store.get_session("a").await.expect("get").is_none());
+        assert!(store.get_request("ra").await.expect("get").is_none());
+        assert!(store.get_response("pa").await.expect("get").is_none());
+        // The node was re-pointed to `b` by the second remember; `b` is intact.
+        assert!(
+            store
+                .lookup_prefix(&[[1; 16]], None)
+                .await
+                .expect("lookup")
+                .is_some()
+        );
+        assert_eq!(count_committed(&store, "messages").await, 1);
+        let b = store.get_request("rb").await.expect("get").expect("exists");
+        assert_eq!(b.messages, vec![msg("user", "same")]);
+    }
+}
+
+on_both_backends! {
+    #[tokio::test]
+    async fn prune_removes_old_sessions_and_orphans(backend) {
+        let (_keep, store) = store_on(&backend).await;
+        store
+            .create_session(session("old", "m", 10))
+            .await
+            .expect("create");
+        store
+            .create_session(session("new", "m", 1000))
+            .await
+            .expect("create");
+        let old = request(
+            "r-old",
+            Some("old"),
+            None,
+            vec![msg("user", "old only")],
+            10,
+        );
+        store.record_request(old).await.expect("request");
+        let loose = request("r-loose", None, None, vec![msg("user", "shared")], 20);
+        store.record_request(loose).await.expect("request");
+        let kept = request(
+            "r-new",
+            Some("new"),
+            None,
+            vec![msg("user", "shared")],
+            1000,
+        );
+        store.record_request(kept).await.expect("request");
+        store
+            .remember(node(9, "old", 2, 10))
+            .await
+            .expect("remember");
+
+        assert_eq!(store.prune(500).await.expect("prune"), 2);
+        assert!(store.get_session("old").await.expect("get").is_none());
+        assert!(store.get_request("r-loose").await.expect("get").is_none());
+        assert!(store.get_request("r-new").await.expect("get").is_some());
+        assert!(
+            store
+                .lookup_prefix(&[[9; 16]], None)
+                .await
+                .expect("lookup")
+                .is_none()
+        );
+        // "old only" lost its last reference; "shared" is still used by r-new.
+        assert_eq!(count_committed(&store, "messages").await, 1);
+    }
 }
 
 #[tokio::test]
@@ -311,47 +326,49 @@ async fn queued_writes_share_one_commit() {
     // The op taken before the lock was seen, then the rest in one group.
     let commits = store.commits() - before;
     assert!(commits <= 3, "{commits} commits for 200 queued writes");
-    assert_eq!(count_committed(&store, "requests"), 200);
+    assert_eq!(count_committed(&store, "requests").await, 200);
 }
 
-#[tokio::test]
-async fn a_withdrawn_response_stays_in_the_archive() {
-    let (_dir, store) = temp_store();
-    store.create_session(session("s1", "m", 1)).await.unwrap();
-    store
-        .record_request(request("r1", Some("s1"), None, vec![msg("user", "hi")], 2))
-        .await
-        .unwrap();
-    store
-        .record_response(response("resp_1", "r1", Some("s1"), 3))
-        .await
-        .unwrap();
-    assert_eq!(
+on_both_backends! {
+    #[tokio::test]
+    async fn a_withdrawn_response_stays_in_the_archive(backend) {
+        let (_keep, store) = store_on(&backend).await;
+        store.create_session(session("s1", "m", 1)).await.unwrap();
         store
+            .record_request(request("r1", Some("s1"), None, vec![msg("user", "hi")], 2))
+            .await
+            .unwrap();
+        store
+            .record_response(response("resp_1", "r1", Some("s1"), 3))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .get_response("resp_1")
+                .await
+                .unwrap()
+                .unwrap()
+                .withdrawn_at,
+            None
+        );
+        assert!(store.withdraw_response("resp_1").await.unwrap());
+        assert!(!store.withdraw_response("resp_1").await.unwrap(), "once");
+        assert!(!store.withdraw_response("resp_nobody").await.unwrap());
+        let row = store
             .get_response("resp_1")
             .await
             .unwrap()
-            .unwrap()
-            .withdrawn_at,
-        None
-    );
-    assert!(store.withdraw_response("resp_1").await.unwrap());
-    assert!(!store.withdraw_response("resp_1").await.unwrap(), "once");
-    assert!(!store.withdraw_response("resp_nobody").await.unwrap());
-    let row = store
-        .get_response("resp_1")
-        .await
-        .unwrap()
-        .expect("still archived");
-    assert!(row.withdrawn_at.is_some());
-    assert_eq!(
-        store
-            .list_responses(&ListQuery::default())
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+            .expect("still archived");
+        assert!(row.withdrawn_at.is_some());
+        assert_eq!(
+            store
+                .list_responses(&ListQuery::default())
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
 }
 
 /// A full disk: commits fail with `SQLITE_FULL`, waiters hear why, nothing of the failed
@@ -388,9 +405,9 @@ async fn a_full_disk_degrades_the_store_until_a_write_succeeds() {
     assert_eq!(incident.reason, WriteFailure::DiskFull);
     assert_eq!(incident.failures, 3, "{incident:?}");
     for table in ["requests", "responses"] {
-        assert_eq!(count_committed(&store, table), 0, "{table}");
+        assert_eq!(count_committed(&store, table).await, 0, "{table}");
     }
-    assert_eq!(count_committed(&store, "sessions"), 1);
+    assert_eq!(count_committed(&store, "sessions").await, 1);
 
     store.inject_write_fault(None).await.unwrap();
     assert!(
@@ -401,7 +418,7 @@ async fn a_full_disk_degrades_the_store_until_a_write_succeeds() {
     store.record_request(req).await.unwrap();
     store.flush().await.unwrap();
     assert_eq!(store.degraded(), None);
-    assert_eq!(count_committed(&store, "requests"), 1);
+    assert_eq!(count_committed(&store, "requests").await, 1);
 }
 
 /// A read-only file: every write statement fails with `SQLITE_READONLY`; the store is
@@ -435,5 +452,5 @@ async fn a_read_only_file_degrades_the_store() {
     store.create_session(session("s", "m", 1)).await.unwrap();
     store.flush().await.unwrap();
     assert_eq!(store.degraded(), None);
-    assert_eq!(count_committed(&store, "sessions"), 1);
+    assert_eq!(count_committed(&store, "sessions").await, 1);
 }

@@ -7,6 +7,7 @@ mod db;
 mod export;
 mod health;
 mod read_only;
+mod search;
 mod sessions;
 mod terminal;
 

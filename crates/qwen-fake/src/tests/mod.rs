@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::{COMPLETIONS_PATH, FakeOptions, FakeUpstream, Limits};
 
+mod accounts;
 mod chat;
 mod faults;
 mod tools;
