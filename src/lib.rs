@@ -22,6 +22,8 @@ mod fuzz;
 mod malloc;
 pub mod openai;
 pub(crate) mod output;
+#[cfg(test)]
+mod perf;
 pub mod proxy;
 pub mod qwen;
 pub(crate) mod repl;

@@ -68,11 +68,11 @@ pub(super) fn required_str<'a>(
     key: &str,
     path: &str,
 ) -> Result<&'a str, InvalidRequest> {
-    let path = join(path, key);
+    // The path is spelled out only for an error: this runs for every block of a history.
     match present(obj, key) {
         Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(expected(&path, "a valid string")),
-        None => Err(missing(&path)),
+        Some(_) => Err(expected(&join(path, key), "a valid string")),
+        None => Err(missing(&join(path, key))),
     }
 }
 

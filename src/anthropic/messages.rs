@@ -16,6 +16,11 @@
 //!   so a history that carries it back must match without it;
 //! - `image` / `document`: refused by name until images are supported, never dropped.
 //!
+//! Each message is read from its own JSON value as the body is parsed ([`Reader`], fed by
+//! `crate::openai::body`), and consumes it: the texts of blocks and tool results move into
+//! the messages instead of being copied, so a long history is not held as a JSON tree and
+//! its text is copied once, from the body into the messages.
+//!
 //! `system` (a string or text blocks) and `role: "system"` entries inside `messages` (Claude
 //! Code sends them) become [`Role::System`] instructions. One system block is dropped: the
 //! `x-anthropic-billing-header: cc_version=…; cch=…;` line Claude Code (2.1.29 and later) puts
@@ -45,25 +50,58 @@ pub(super) fn parse_system(value: Option<&Value>) -> Result<Option<String>, Inva
     Ok(Some(text).filter(|t| !t.is_empty()))
 }
 
-/// `messages`: required, a non-empty array.
+/// `messages` when it is not an array as the body parser handed it over (absent, `null` or
+/// another type: the error), or when it is (for callers that hold the whole body).
 pub(super) fn parse_messages(value: Option<&Value>) -> Result<Vec<Message>, InvalidRequest> {
     let items = match value {
         None => return Err(missing("messages")),
         Some(Value::Array(items)) => items,
         Some(_) => return Err(expected("messages", "a valid list")),
     };
-    if items.is_empty() {
-        return Err(at(
-            "messages",
-            "List should have at least 1 item after validation, not 0",
-        ));
-    }
-    let mut calls = HashMap::new();
-    let mut messages = Vec::with_capacity(items.len());
+    let mut reader = Reader::default();
     for (i, item) in items.iter().enumerate() {
-        parse_message(&format!("messages.{i}"), item, &mut calls, &mut messages)?;
+        reader.item(i, item.clone())?;
     }
-    Ok(messages)
+    reader.finish(items.len())
+}
+
+/// Reads a `messages` array one message at a time, in order.
+#[derive(Debug, Default)]
+pub(super) struct Reader {
+    calls: Calls,
+    messages: Vec<Message>,
+}
+
+impl Reader {
+    /// Message `i`, which comes after every message before it (a body that repeats the
+    /// `messages` key starts over at 0: the last array counts, as in a JSON tree).
+    pub(super) fn item(&mut self, i: usize, value: Value) -> Result<(), InvalidRequest> {
+        if i == 0 {
+            *self = Reader::default();
+        }
+        parse_message(
+            &format!("messages.{i}"),
+            value,
+            &mut self.calls,
+            &mut self.messages,
+        )
+    }
+
+    /// The messages of an array of `items` items: required, a non-empty array.
+    pub(super) fn finish(self, items: usize) -> Result<Vec<Message>, InvalidRequest> {
+        if items == 0 {
+            return Err(at(
+                "messages",
+                "List should have at least 1 item after validation, not 0",
+            ));
+        }
+        Ok(self.messages)
+    }
+}
+
+/// The field `key`, taken out of `obj`, unless it is missing or `null`.
+fn take(obj: &mut Object, key: &str) -> Option<Value> {
+    obj.remove(key).filter(|v| !v.is_null())
 }
 
 /// Tool-use id → tool name, of every `tool_use` so far; a later one reusing an id wins.
@@ -71,12 +109,14 @@ type Calls = HashMap<String, String>;
 
 fn parse_message(
     path: &str,
-    value: &Value,
+    value: Value,
     calls: &mut Calls,
     out: &mut Vec<Message>,
 ) -> Result<(), InvalidRequest> {
-    let obj = object(value, path)?;
-    let role = match required_str(obj, "role", path)? {
+    let Value::Object(mut obj) = value else {
+        return Err(expected(path, "a valid dictionary"));
+    };
+    let role = match required_str(&obj, "role", path)? {
         "user" => Role::User,
         "assistant" => Role::Assistant,
         "system" => Role::System,
@@ -88,12 +128,12 @@ fn parse_message(
         }
     };
     let content_path = join(path, "content");
-    let Some(content) = present(obj, "content") else {
+    let Some(content) = take(&mut obj, "content") else {
         return Err(missing(&content_path));
     };
     match role {
         Role::System => {
-            let text = instruction_text(content, &content_path)?;
+            let text = instruction_text(&content, &content_path)?;
             if !text.is_empty() {
                 out.push(Message::text(Role::System, text));
             }
@@ -105,7 +145,7 @@ fn parse_message(
 }
 
 /// The blocks of `content` (a string is one text block), or the error naming it.
-fn blocks<'a>(content: &'a Value, path: &str) -> Result<Blocks<'a>, InvalidRequest> {
+fn blocks(content: Value, path: &str) -> Result<Blocks, InvalidRequest> {
     match content {
         Value::String(s) => Ok(Blocks::Text(s)),
         Value::Array(items) => Ok(Blocks::List(items)),
@@ -113,9 +153,9 @@ fn blocks<'a>(content: &'a Value, path: &str) -> Result<Blocks<'a>, InvalidReque
     }
 }
 
-enum Blocks<'a> {
-    Text(&'a str),
-    List(&'a [Value]),
+enum Blocks {
+    Text(String),
+    List(Vec<Value>),
 }
 
 /// One block of a list: the object and its `type`.
@@ -128,6 +168,15 @@ fn block<'a>(value: &'a Value, path: &str) -> Result<(&'a Object, &'a str), Inva
 /// A `text` block's text.
 fn block_text<'a>(obj: &'a Object, path: &str) -> Result<&'a str, InvalidRequest> {
     required_str(obj, "text", path)
+}
+
+/// A `text` block's text, taken out of the block.
+fn take_text(obj: &mut Object, path: &str) -> Result<String, InvalidRequest> {
+    block_text(obj, path)?;
+    match obj.remove("text") {
+        Some(Value::String(text)) => Ok(text),
+        _ => Ok(String::new()),
+    }
 }
 
 /// The refusal of a block type this proxy cannot forward yet.
@@ -185,7 +234,7 @@ fn strip_billing_header(text: &str) -> &str {
 
 /// An assistant message: its text blocks joined, its `tool_use` blocks as calls, its thinking
 /// dropped.
-fn assistant(content: &Value, path: &str, calls: &mut Calls) -> Result<Message, InvalidRequest> {
+fn assistant(content: Value, path: &str, calls: &mut Calls) -> Result<Message, InvalidRequest> {
     let items = match blocks(content, path)? {
         Blocks::Text(s) => return Ok(Message::text(Role::Assistant, s)),
         Blocks::List(items) => items,
@@ -196,7 +245,7 @@ fn assistant(content: &Value, path: &str, calls: &mut Calls) -> Result<Message, 
         let block_path = join(path, j);
         let (obj, kind) = block(item, &block_path)?;
         match kind {
-            "text" => texts.push(block_text(obj, &block_path)?),
+            "text" => texts.push(block_text(obj, &block_path)?.to_owned()),
             "thinking" | "redacted_thinking" => {}
             "tool_use" => made.push(tool_use(obj, &block_path)?),
             _ => {
@@ -211,7 +260,7 @@ fn assistant(content: &Value, path: &str, calls: &mut Calls) -> Result<Message, 
     for call in &made {
         calls.insert(call.id.clone(), call.name.clone());
     }
-    let mut message = Message::text(Role::Assistant, join_texts(&texts));
+    let mut message = Message::text(Role::Assistant, join_texts(texts));
     message.tool_calls = made;
     Ok(message)
 }
@@ -236,7 +285,7 @@ fn tool_use(obj: &Object, path: &str) -> Result<ToolCall, InvalidRequest> {
 /// A user message: a [`Role::Tool`] message per `tool_result`, in order, then the text (when
 /// there is text, or when there were no results: a user turn is never lost).
 fn user(
-    content: &Value,
+    content: Value,
     path: &str,
     calls: &Calls,
     out: &mut Vec<Message>,
@@ -250,16 +299,23 @@ fn user(
     };
     let mut texts = Vec::new();
     let mut results = Vec::new();
-    for (j, item) in items.iter().enumerate() {
+    for (j, item) in items.into_iter().enumerate() {
         let block_path = join(path, j);
-        let (obj, kind) = block(item, &block_path)?;
-        match kind {
-            "text" => texts.push(block_text(obj, &block_path)?),
-            "tool_result" => results.push(tool_result(obj, &block_path, calls)?),
-            _ => return Err(wrong_block(&block_path, kind, &["text", "tool_result"])),
+        let is_text = match block(&item, &block_path)? {
+            (_, "text") => true,
+            (_, "tool_result") => false,
+            (_, kind) => return Err(wrong_block(&block_path, kind, &["text", "tool_result"])),
+        };
+        let Value::Object(mut obj) = item else {
+            continue;
+        };
+        if is_text {
+            texts.push(take_text(&mut obj, &block_path)?);
+        } else {
+            results.push(tool_result(obj, &block_path, calls)?);
         }
     }
-    let text = join_texts(&texts);
+    let text = join_texts(texts);
     let has_results = !results.is_empty();
     out.extend(results);
     if !text.is_empty() || !has_results {
@@ -270,9 +326,9 @@ fn user(
 
 /// A `tool_result` block as a tool message: `tool_use_id` (a `tool_use` of an earlier
 /// assistant message), `content` (absent, a string, or text blocks), `is_error`.
-fn tool_result(obj: &Object, path: &str, calls: &Calls) -> Result<Message, InvalidRequest> {
-    let id = required_str(obj, "tool_use_id", path)?;
-    let Some(name) = calls.get(id) else {
+fn tool_result(mut obj: Object, path: &str, calls: &Calls) -> Result<Message, InvalidRequest> {
+    let id = required_str(&obj, "tool_use_id", path)?.to_owned();
+    let Some(name) = calls.get(&id) else {
         return Err(at(
             &join(path, "tool_use_id"),
             format!(
@@ -281,38 +337,46 @@ fn tool_result(obj: &Object, path: &str, calls: &Calls) -> Result<Message, Inval
             ),
         ));
     };
-    let content_path = join(path, "content");
-    let content = match present(obj, "content") {
+    let content = match take(&mut obj, "content") {
         None => String::new(),
-        Some(content) => match blocks(content, &content_path)? {
-            Blocks::Text(s) => s.to_owned(),
-            Blocks::List(items) => {
-                let mut texts = Vec::with_capacity(items.len());
-                for (k, item) in items.iter().enumerate() {
-                    let block_path = join(&content_path, k);
-                    let (obj, kind) = block(item, &block_path)?;
-                    if kind != "text" {
-                        return Err(wrong_block(&block_path, kind, &["text"]));
+        Some(content) => {
+            let content_path = join(path, "content");
+            match blocks(content, &content_path)? {
+                Blocks::Text(s) => s,
+                Blocks::List(items) => {
+                    let mut texts = Vec::with_capacity(items.len());
+                    for (k, item) in items.into_iter().enumerate() {
+                        let block_path = join(&content_path, k);
+                        let (_, kind) = block(&item, &block_path)?;
+                        if kind != "text" {
+                            return Err(wrong_block(&block_path, kind, &["text"]));
+                        }
+                        if let Value::Object(mut obj) = item {
+                            texts.push(take_text(&mut obj, &block_path)?);
+                        }
                     }
-                    texts.push(block_text(obj, &block_path)?);
+                    join_texts(texts)
                 }
-                join_texts(&texts)
             }
-        },
+        }
     };
-    let content = match opt_bool(obj, "is_error", path)? {
+    let content = match opt_bool(&obj, "is_error", path)? {
         Some(true) if content.is_empty() => "Error".to_owned(),
         Some(true) => format!("Error: {content}"),
         _ => content,
     };
     let mut message = Message::text(Role::Tool, content);
-    message.tool_call_id = Some(id.to_owned());
     message.name = Some(name.clone());
+    message.tool_call_id = Some(id);
     Ok(message)
 }
 
-/// Text blocks as one text: non-empty ones joined with `\n`.
-fn join_texts(texts: &[&str]) -> String {
-    let kept: Vec<&str> = texts.iter().copied().filter(|t| !t.is_empty()).collect();
-    kept.join("\n")
+/// Text blocks as one text: non-empty ones joined with `\n` (one of them is moved, not
+/// copied).
+fn join_texts(mut texts: Vec<String>) -> String {
+    texts.retain(|t| !t.is_empty());
+    if texts.len() == 1 {
+        return texts.pop().unwrap_or_default();
+    }
+    texts.join("\n")
 }

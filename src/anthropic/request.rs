@@ -3,9 +3,10 @@
 //!
 //! As in [`crate::openai`], parsing goes through [`serde_json::Value`] by hand so that every
 //! rejection names its field, here the way Anthropic does (`messages.2.content.0.type: …`),
-//! and so that unknown fields are ignored while known ones are checked strictly. Nothing here
-//! panics on input: invalid UTF-8, wrong types and nesting beyond serde_json's recursion limit
-//! all become an [`InvalidRequest`].
+//! and so that unknown fields are ignored while known ones are checked strictly. As there,
+//! the `messages` array is read one message at a time while the body is parsed, never held
+//! as one JSON tree. Nothing here panics on input: invalid UTF-8, wrong types and nesting
+//! beyond serde_json's recursion limit all become an [`InvalidRequest`].
 //!
 //! Accepted and ignored, because none changes what a correct answer is: `metadata`,
 //! `temperature` (0 to 1), `top_p` (0 to 1), `top_k`, `context_management`, `service_tier`,
@@ -18,7 +19,8 @@ use super::fields::{
     Object, at, expected, missing, opt_bool, opt_int, opt_number_in, opt_object, present,
 };
 use super::{messages, tools};
-use crate::session::{Message, OutputFormat, ToolChoice, ToolSpec, estimate_tokens};
+use crate::openai::body;
+use crate::session::{Message, OutputFormat, ToolChoice, ToolSpec, estimate_tokens, json_tokens};
 
 /// Why a request body was refused: becomes a 400 `invalid_request_error` whose message names
 /// the field (`max_tokens: Field required`).
@@ -93,18 +95,53 @@ pub fn input_tokens(req: &MessagesRequest) -> u64 {
         .map(|t| {
             count(&t.name)
                 + count(t.description.as_deref().unwrap_or_default())
-                + count(&t.parameters.to_string())
+                + json_tokens(&t.parameters)
         })
         .sum();
     let format = match &req.format {
-        OutputFormat::JsonSchema { schema, .. } => count(&schema.to_string()),
+        OutputFormat::JsonSchema { schema, .. } => json_tokens(schema),
         OutputFormat::Text | OutputFormat::JsonObject => 0,
     };
     (messages + tools + format).max(1)
 }
 
 fn parse(body: &[u8], needs_max_tokens: bool) -> Result<MessagesRequest, InvalidRequest> {
-    let mut obj = parse_object(body)?;
+    let mut reader = messages::Reader::default();
+    let (obj, streamed) = match body::parse_object(body, "messages", |i, v| reader.item(i, v)) {
+        Ok(parsed) => parsed,
+        Err(Some(_)) => {
+            return Err(InvalidRequest {
+                message: UNPARSABLE.to_owned(),
+            });
+        }
+        Err(None) => (parse_object(body)?, None),
+    };
+    validate(obj, needs_max_tokens, |obj| match streamed {
+        Some(items) => reader.finish(items?.len()),
+        None => messages::parse_messages(present(obj, "messages")),
+    })
+}
+
+/// The same request read from the whole body as one JSON tree, the way it was before the
+/// messages were read as the body is parsed: what `parse` must equal.
+#[cfg(test)]
+pub(super) fn parse_whole(
+    body: &[u8],
+    needs_max_tokens: bool,
+) -> Result<MessagesRequest, InvalidRequest> {
+    let obj = parse_object(body)?;
+    validate(obj, needs_max_tokens, |obj| {
+        messages::parse_messages(present(obj, "messages"))
+    })
+}
+
+/// Every field of the body but `messages`, which `read_messages` gives (after `system`, so
+/// that errors come in the same order however the messages were read).
+fn validate(
+    mut obj: Object,
+    needs_max_tokens: bool,
+    read_messages: impl FnOnce(&Object) -> Result<Vec<Message>, InvalidRequest>,
+) -> Result<MessagesRequest, InvalidRequest> {
     let model = model(&obj)?;
     let max_tokens =
         opt_int(&obj, "max_tokens", "", 1)?.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
@@ -115,7 +152,7 @@ fn parse(body: &[u8], needs_max_tokens: bool) -> Result<MessagesRequest, Invalid
     if let Some(system) = messages::parse_system(present(&obj, "system"))? {
         messages.push(Message::text(crate::session::Role::System, system));
     }
-    messages.extend(messages::parse_messages(present(&obj, "messages"))?);
+    messages.extend(read_messages(&obj)?);
     let stop = stop_sequences(&obj)?;
     let stream = opt_bool(&obj, "stream", "")?.unwrap_or(false);
     check_ignored(&obj)?;

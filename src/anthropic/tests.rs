@@ -1,12 +1,14 @@
 //! A dependency-free fuzz loop: pseudo-random bytes and mutated valid bodies (tool loops,
 //! system blocks, thinking and output formats included) through both request parsers, proving
-//! that no input makes them panic; and every parsed request renders a message and a stream.
+//! that no input makes them panic, that reading the messages while the body is parsed gives
+//! exactly what reading them from the whole JSON tree gave (the request or the same error);
+//! and every parsed request renders a message and a stream.
 
 use serde_json::{Value, json};
 
 use crate::fuzz::{Lcg, mutate};
 
-use super::request::{parse_count_tokens_request, parse_messages_request};
+use super::request::{parse_count_tokens_request, parse_messages_request, parse_whole};
 use super::{MessageMeta, MessageStream, input_tokens, message};
 use crate::session::{FinishReason, ToolCall};
 
@@ -61,8 +63,20 @@ fn fuzz_parsers_never_panic() {
             }
             body.to_string().into_bytes()
         };
-        let _ = parse_count_tokens_request(&bytes);
-        if let Ok(req) = parse_messages_request(&bytes) {
+        assert_eq!(
+            parse_count_tokens_request(&bytes),
+            parse_whole(&bytes, false),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        let parsed = parse_messages_request(&bytes);
+        assert_eq!(
+            parsed,
+            parse_whole(&bytes, true),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        if let Ok(req) = parsed {
             accepted += 1;
             let tokens = input_tokens(&req);
             assert!(tokens >= 1);
@@ -93,4 +107,42 @@ fn fuzz_parsers_never_panic() {
     }
     // Enough bodies stay valid (a third are unmutated seeds) for the rendering half to count.
     assert!(accepted > 500, "{accepted}");
+}
+
+/// Bodies the mutations above do not make: repeated keys, the messages before the fields
+/// whose errors come first, errors in both, an empty and a one-system-message array.
+#[test]
+fn reading_messages_while_parsing_agrees_on_awkward_bodies() {
+    let bodies = [
+        r#"{"messages": [{"role": "user", "content": "a"}], "model": "m", "max_tokens": 1}"#,
+        r#"{"messages": [{"role": "bogus", "content": "a"}], "max_tokens": 1}"#,
+        r#"{"messages": [{"role": "bogus"}], "model": "m", "max_tokens": 0}"#,
+        r#"{"model": "m", "max_tokens": 1, "system": 5, "messages": [{"role": "bogus"}]}"#,
+        r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "a"}], "messages": [{"role": "assistant", "content": "b"}]}"#,
+        r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "f", "input": {}}]}], "messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t"}]}]}"#,
+        r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "a"}], "messages": "x"}"#,
+        r#"{"model": "m", "max_tokens": 1, "messages": "x", "messages": [{"role": "user", "content": "a"}]}"#,
+        r#"{"model": "m", "max_tokens": 1, "messages": []}"#,
+        r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "system", "content": ""}]}"#,
+        r#"{"model": "m", "max_tokens": 1, "messages": null}"#,
+        r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "a"}, 5, {"role": "user"}]}"#,
+        r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": ""}, {"type": "text", "text": "b"}]}]}"#,
+        r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "a"}], "x": nope}"#,
+        r#"[{"model": "m"}]"#,
+        r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "a"}]} x"#,
+    ];
+    for body in bodies {
+        for needs_max_tokens in [true, false] {
+            let parsed = if needs_max_tokens {
+                parse_messages_request(body.as_bytes())
+            } else {
+                parse_count_tokens_request(body.as_bytes())
+            };
+            assert_eq!(
+                parsed,
+                parse_whole(body.as_bytes(), needs_max_tokens),
+                "{body}"
+            );
+        }
+    }
 }

@@ -1,14 +1,17 @@
-//! A request body read as a JSON object whose one long array (a chat's `messages`) is turned
-//! into its final form item by item, as it is parsed (issue 18, finding 12).
+//! A request body read as a JSON object whose one long array (a chat's `messages`, an
+//! Anthropic request's `messages`, a Responses request's `input`) is turned into its final
+//! form item by item, as it is parsed (issue 18, finding 12).
 //!
 //! Parsing the whole body into a [`Value`] first costs far more than the body itself: every
 //! message becomes a map of its own (about 600 bytes for `{"role", "content"}`), so a
 //! 100,000-message request (3.9 MB) held a 63 MB tree beside the body and the messages made
 //! from it. Here each item is a `Value` only while `item` reads it, so what is alive at once
-//! is the body, one item's tree, and the items made so far. Every other field is parsed into
-//! the [`Object`] as before, so the usual validators read it; the array field is left out of
-//! it when it was an array (and kept when it was anything else, for the caller to refuse by
-//! its type). After the first item `item` refuses, the rest are only checked to be JSON.
+//! is the body, one item's tree, and the items made so far. `item` owns the item, so it can
+//! move its strings into what it makes: the text of a history is copied once, from the body
+//! into the messages (issue 17). Every other field is parsed into the [`Object`] as before,
+//! so the usual validators read it; the array field is left out of it when it was an array
+//! (and kept when it was anything else, for the caller to refuse by its type). After the
+//! first item `item` refuses, the rest are only checked to be JSON.
 
 use std::fmt;
 
@@ -17,20 +20,22 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::Value;
 
 use super::params::Object;
-use super::request::InvalidRequest;
 
 /// The items of the array field as `item` made them, or the first refusal.
-pub(crate) type Items<T> = Result<Vec<T>, InvalidRequest>;
+pub(crate) type Items<T, R> = Result<Vec<T>, R>;
+
+/// The other fields, and the items when the field was an array.
+pub(crate) type Parsed<T, R> = (Object, Option<Items<T, R>>);
 
 /// Parses `body`, a JSON object, turning each item of its array field `field` into a `T`
-/// with `item(index, value)`. Returns the other fields, and the items when `field` was an
-/// array. `Err` is a body that is not JSON, or not an object (`None` then: the caller reads
-/// it as a [`Value`] to say what it is).
-pub(crate) fn parse_object<T>(
+/// with `item(index, value)`, or refusing it with an `R`. Returns the other fields, and the
+/// items when `field` was an array. `Err` is a body that is not JSON, or not an object
+/// (`None` then: the caller reads it as a [`Value`] to say what it is).
+pub(crate) fn parse_object<T, R>(
     body: &[u8],
     field: &str,
-    item: impl FnMut(usize, &Value) -> Result<T, InvalidRequest>,
-) -> Result<(Object, Option<Items<T>>), Option<serde_json::Error>> {
+    item: impl FnMut(usize, Value) -> Result<T, R>,
+) -> Result<Parsed<T, R>, Option<serde_json::Error>> {
     let starts_object = body
         .iter()
         .find(|b| !b.is_ascii_whitespace())
@@ -50,11 +55,11 @@ struct Top<'f, F> {
     item: F,
 }
 
-impl<'de, T, F> Visitor<'de> for Top<'_, F>
+impl<'de, T, R, F> Visitor<'de> for Top<'_, F>
 where
-    F: FnMut(usize, &Value) -> Result<T, InvalidRequest>,
+    F: FnMut(usize, Value) -> Result<T, R>,
 {
-    type Value = (Object, Option<Items<T>>);
+    type Value = Parsed<T, R>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
@@ -92,27 +97,27 @@ struct Field<'a, F> {
     item: &'a mut F,
 }
 
-enum Either<T> {
-    Items(Items<T>),
+enum Either<T, R> {
+    Items(Items<T, R>),
     Other(Value),
 }
 
-impl<'de, T, F> DeserializeSeed<'de> for Field<'_, F>
+impl<'de, T, R, F> DeserializeSeed<'de> for Field<'_, F>
 where
-    F: FnMut(usize, &Value) -> Result<T, InvalidRequest>,
+    F: FnMut(usize, Value) -> Result<T, R>,
 {
-    type Value = Either<T>;
+    type Value = Either<T, R>;
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         de.deserialize_any(self)
     }
 }
 
-impl<'de, T, F> Visitor<'de> for Field<'_, F>
+impl<'de, T, R, F> Visitor<'de> for Field<'_, F>
 where
-    F: FnMut(usize, &Value) -> Result<T, InvalidRequest>,
+    F: FnMut(usize, Value) -> Result<T, R>,
 {
-    type Value = Either<T>;
+    type Value = Either<T, R>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
@@ -122,10 +127,9 @@ where
         let mut made = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         let mut index = 0;
         while let Some(value) = seq.next_element::<Value>()? {
-            match (self.item)(index, &value) {
+            match (self.item)(index, value) {
                 Ok(item) => made.push(item),
                 Err(refused) => {
-                    drop(value);
                     while seq.next_element::<IgnoredAny>()?.is_some() {}
                     return Ok(Either::Items(Err(refused)));
                 }
@@ -177,8 +181,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::openai::InvalidRequest;
 
-    fn words(body: &str) -> Result<(Object, Option<Items<String>>), &'static str> {
+    fn words(body: &str) -> Result<Parsed<String, InvalidRequest>, &'static str> {
         parse_object(body.as_bytes(), "items", |i, v| match v {
             Value::String(s) if s != "bad" => Ok(format!("{i}:{s}")),
             _ => Err(InvalidRequest::at(format!("items[{i}]"), "refused")),

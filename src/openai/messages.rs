@@ -9,12 +9,17 @@
 //! made earlier in the history, by id, and a legacy `function` message the latest earlier
 //! `function_call` of its name. Each result carries its tool's name from the call, because
 //! the upstream sees results as named blocks (design.md §9).
+//!
+//! A message is read from its own JSON value, which it consumes: its strings move into the
+//! message rather than being copied (an agent's history is hundreds of kilobytes), and the
+//! names of its parameters (`messages[2].tool_calls[0].id`) are only spelled out for an
+//! error.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::params::{Object, missing, present, required_str, wrong_type};
+use super::params::{Object, missing, present, wrong_type};
 use super::request::InvalidRequest;
 use crate::session::{Message, Role, ToolCall};
 
@@ -28,7 +33,7 @@ pub(super) fn parse_messages(value: Option<&Value>) -> Result<Vec<Message>, Inva
     let messages = items
         .iter()
         .enumerate()
-        .map(|(i, item)| parser.message(i, item))
+        .map(|(i, item)| parser.message(i, item.clone()))
         .collect::<Result<Vec<_>, _>>()?;
     nonempty(messages)
 }
@@ -41,8 +46,12 @@ pub(super) struct Parser {
 }
 
 impl Parser {
-    /// Message `i`, which comes after every message before it.
-    pub(super) fn message(&mut self, i: usize, value: &Value) -> Result<Message, InvalidRequest> {
+    /// Message `i`, which comes after every message before it (a body that repeats the
+    /// `messages` key starts over at 0: the last array counts, as in a JSON tree).
+    pub(super) fn message(&mut self, i: usize, value: Value) -> Result<Message, InvalidRequest> {
+        if i == 0 {
+            self.calls = Calls::default();
+        }
         parse_message(i, value, &mut self.calls)
     }
 }
@@ -74,32 +83,63 @@ fn legacy_call_id(i: usize) -> String {
     format!("call_legacy_{i}")
 }
 
-fn parse_message(i: usize, value: &Value, calls: &mut Calls) -> Result<Message, InvalidRequest> {
-    let Value::Object(obj) = value else {
-        return Err(wrong_type(&format!("messages[{i}]"), "an object", value));
+/// The field `key`, taken out of `obj`, unless it is missing or `null`.
+fn take(obj: &mut Object, key: &str) -> Option<Value> {
+    obj.remove(key).filter(|v| !v.is_null())
+}
+
+/// A required string field, taken out of `obj`; `param` names it in the error.
+fn take_str(
+    obj: &mut Object,
+    key: &str,
+    param: impl FnOnce() -> String,
+) -> Result<String, InvalidRequest> {
+    match take(obj, key) {
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(wrong_type(&param(), "a string", &other)),
+        None => Err(missing(&param())),
+    }
+}
+
+/// A required string field, read in place; `param` names it in the error.
+fn str_field<'a>(
+    obj: &'a Object,
+    key: &str,
+    param: impl FnOnce() -> String,
+) -> Result<&'a String, InvalidRequest> {
+    match present(obj, key) {
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(wrong_type(&param(), "a string", other)),
+        None => Err(missing(&param())),
+    }
+}
+
+fn parse_message(i: usize, value: Value, calls: &mut Calls) -> Result<Message, InvalidRequest> {
+    let Value::Object(mut obj) = value else {
+        return Err(wrong_type(&format!("messages[{i}]"), "an object", &value));
     };
-    let role_param = format!("messages[{i}].role");
-    let (role, legacy) = match present(obj, "role") {
-        None => return Err(missing(&role_param)),
+    let role_param = || format!("messages[{i}].role");
+    let (role, legacy) = match present(&obj, "role") {
+        None => return Err(missing(&role_param())),
         Some(Value::String(s)) => match parse_role(s) {
             Some(role) => (role, s == "function"),
             None => {
                 return Err(InvalidRequest::at(
-                    &role_param,
+                    role_param(),
                     format!(
                         "Invalid value: '{s}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'."
                     ),
                 ));
             }
         },
-        Some(other) => return Err(wrong_type(&role_param, "a string", other)),
+        Some(other) => return Err(wrong_type(&role_param(), "a string", other)),
     };
-    let content = parse_content(i, role, obj)?;
+    let content = parse_content(i, role, &mut obj)?;
     let mut message = Message::text(role, content);
     match role {
-        Role::Assistant => message.tool_calls = assistant_calls(i, obj, calls)?,
-        Role::Tool if legacy => answer_function_call(i, obj, calls, &mut message)?,
-        Role::Tool => answer_tool_call(i, obj, calls, &mut message)?,
+        Role::Assistant => message.tool_calls = assistant_calls(i, &mut obj, calls)?,
+        Role::Tool if legacy => answer_function_call(i, &mut obj, calls, &mut message)?,
+        Role::Tool => answer_tool_call(i, &mut obj, calls, &mut message)?,
         _ => {}
     }
     Ok(message)
@@ -108,27 +148,31 @@ fn parse_message(i: usize, value: &Value, calls: &mut Calls) -> Result<Message, 
 /// The calls of assistant message `i`: its `tool_calls`, then its legacy `function_call`.
 fn assistant_calls(
     i: usize,
-    obj: &Object,
+    obj: &mut Object,
     calls: &mut Calls,
 ) -> Result<Vec<ToolCall>, InvalidRequest> {
     let mut made = Vec::new();
-    match present(obj, "tool_calls") {
+    match take(obj, "tool_calls") {
         None => {}
         Some(Value::Array(items)) => {
-            for (j, item) in items.iter().enumerate() {
-                made.push(tool_call(&format!("messages[{i}].tool_calls[{j}]"), item)?);
+            made.reserve(items.len());
+            for (j, item) in items.into_iter().enumerate() {
+                made.push(tool_call(
+                    || format!("messages[{i}].tool_calls[{j}]"),
+                    item,
+                )?);
             }
         }
         Some(other) => {
             return Err(wrong_type(
                 &format!("messages[{i}].tool_calls"),
                 "an array",
-                other,
+                &other,
             ));
         }
     }
-    if let Some(value) = present(obj, "function_call") {
-        let (name, arguments) = called_function(&format!("messages[{i}].function_call"), value)?;
+    if let Some(value) = take(obj, "function_call") {
+        let (name, arguments) = called_function(|| format!("messages[{i}].function_call"), value)?;
         let id = legacy_call_id(i);
         calls.legacy_by_name.insert(name.clone(), id.clone());
         made.push(ToolCall {
@@ -145,16 +189,17 @@ fn assistant_calls(
 
 /// One `tool_calls[j]`: `{"id", "type": "function", "function": {"name", "arguments"}}`. A
 /// missing `type` is read as `function` (other OpenAI-compatible servers accept that, and
-/// clients written against them omit it); any other type is refused.
-fn tool_call(param: &str, value: &Value) -> Result<ToolCall, InvalidRequest> {
-    let Value::Object(obj) = value else {
-        return Err(wrong_type(param, "an object", value));
+/// clients written against them omit it); any other type is refused. `param` names the call.
+fn tool_call(param: impl Fn() -> String, value: Value) -> Result<ToolCall, InvalidRequest> {
+    let Value::Object(mut obj) = value else {
+        return Err(wrong_type(&param(), "an object", &value));
     };
-    let id = required_str(obj, "id", &format!("{param}.id"))?.clone();
-    match present(obj, "type") {
+    let id = take_str(&mut obj, "id", || format!("{}.id", param()))?;
+    match present(&obj, "type") {
         None => {}
         Some(Value::String(kind)) if kind == "function" => {}
         Some(Value::String(kind)) => {
+            let param = param();
             return Err(InvalidRequest::at(
                 format!("{param}.type"),
                 format!(
@@ -162,12 +207,14 @@ fn tool_call(param: &str, value: &Value) -> Result<ToolCall, InvalidRequest> {
                 ),
             ));
         }
-        Some(other) => return Err(wrong_type(&format!("{param}.type"), "a string", other)),
+        Some(other) => {
+            return Err(wrong_type(&format!("{}.type", param()), "a string", other));
+        }
     }
-    let function_param = format!("{param}.function");
-    let (name, arguments) = match present(obj, "function") {
-        Some(value) => called_function(&function_param, value)?,
-        None => return Err(missing(&function_param)),
+    let function_param = || format!("{}.function", param());
+    let (name, arguments) = match take(&mut obj, "function") {
+        Some(value) => called_function(function_param, value)?,
+        None => return Err(missing(&function_param())),
     };
     Ok(ToolCall {
         id,
@@ -178,18 +225,25 @@ fn tool_call(param: &str, value: &Value) -> Result<ToolCall, InvalidRequest> {
 
 /// `{"name", "arguments"}` of a call. OpenAI requires `arguments` as a JSON string; an object
 /// (which several clients send when replaying a history) is accepted and serialised.
-fn called_function(param: &str, value: &Value) -> Result<(String, String), InvalidRequest> {
-    let Value::Object(obj) = value else {
-        return Err(wrong_type(param, "an object", value));
+fn called_function(
+    param: impl Fn() -> String,
+    value: Value,
+) -> Result<(String, String), InvalidRequest> {
+    let Value::Object(mut obj) = value else {
+        return Err(wrong_type(&param(), "an object", &value));
     };
-    let name = required_str(obj, "name", &format!("{param}.name"))?.clone();
-    let arguments = match present(obj, "arguments") {
-        Some(Value::String(arguments)) => arguments.clone(),
+    let name = take_str(&mut obj, "name", || format!("{}.name", param()))?;
+    let arguments = match take(&mut obj, "arguments") {
+        Some(Value::String(arguments)) => arguments,
         Some(arguments @ Value::Object(_)) => arguments.to_string(),
         Some(other) => {
-            return Err(wrong_type(&format!("{param}.arguments"), "a string", other));
+            return Err(wrong_type(
+                &format!("{}.arguments", param()),
+                "a string",
+                &other,
+            ));
         }
-        None => return Err(missing(&format!("{param}.arguments"))),
+        None => return Err(missing(&format!("{}.arguments", param()))),
     };
     Ok((name, arguments))
 }
@@ -198,13 +252,14 @@ fn called_function(param: &str, value: &Value) -> Result<(String, String), Inval
 /// tool name it takes.
 fn answer_tool_call(
     i: usize,
-    obj: &Object,
+    obj: &mut Object,
     calls: &Calls,
     message: &mut Message,
 ) -> Result<(), InvalidRequest> {
-    let param = format!("messages[{i}].tool_call_id");
-    let id = required_str(obj, "tool_call_id", &param)?;
-    let Some(name) = calls.by_id.get(id) else {
+    let param = || format!("messages[{i}].tool_call_id");
+    let id = take_str(obj, "tool_call_id", param)?;
+    let Some(name) = calls.by_id.get(&id) else {
+        let param = param();
         return Err(InvalidRequest::at(
             &param,
             format!(
@@ -213,8 +268,8 @@ fn answer_tool_call(
             ),
         ));
     };
-    message.tool_call_id = Some(id.clone());
     message.name = Some(name.clone());
+    message.tool_call_id = Some(id);
     Ok(())
 }
 
@@ -222,13 +277,14 @@ fn answer_tool_call(
 /// latest of which it answers.
 fn answer_function_call(
     i: usize,
-    obj: &Object,
+    obj: &mut Object,
     calls: &Calls,
     message: &mut Message,
 ) -> Result<(), InvalidRequest> {
-    let param = format!("messages[{i}].name");
-    let name = required_str(obj, "name", &param)?;
-    let Some(id) = calls.legacy_by_name.get(name) else {
+    let param = || format!("messages[{i}].name");
+    let name = take_str(obj, "name", param)?;
+    let Some(id) = calls.legacy_by_name.get(&name) else {
+        let param = param();
         return Err(InvalidRequest::at(
             &param,
             format!(
@@ -238,20 +294,20 @@ fn answer_function_call(
         ));
     };
     message.tool_call_id = Some(id.clone());
-    message.name = Some(name.clone());
+    message.name = Some(name);
     Ok(())
 }
 
-fn parse_content(i: usize, role: Role, obj: &Object) -> Result<String, InvalidRequest> {
-    let param = format!("messages[{i}].content");
-    let parts = match present(obj, "content") {
-        Some(Value::String(s)) => return Ok(s.clone()),
+fn parse_content(i: usize, role: Role, obj: &mut Object) -> Result<String, InvalidRequest> {
+    let param = || format!("messages[{i}].content");
+    let parts = match take(obj, "content") {
+        Some(Value::String(s)) => return Ok(s),
         Some(Value::Array(parts)) => parts,
         Some(other) => {
             return Err(wrong_type(
-                &param,
+                &param(),
                 "a string or an array of content parts",
-                other,
+                &other,
             ));
         }
         // An assistant turn that only called tools has no text; nothing to fold but its place.
@@ -261,38 +317,33 @@ fn parse_content(i: usize, role: Role, obj: &Object) -> Result<String, InvalidRe
         {
             return Ok(String::new());
         }
-        None => return Err(missing(&param)),
+        None => return Err(missing(&param())),
     };
     let mut texts = Vec::with_capacity(parts.len());
     for (j, part) in parts.iter().enumerate() {
-        let part_param = format!("{param}[{j}]");
+        let part_param = || format!("{}[{j}]", param());
         let Value::Object(part) = part else {
-            return Err(wrong_type(&part_param, "an object", part));
+            return Err(wrong_type(&part_param(), "an object", part));
         };
         let kind = match present(part, "type") {
             Some(Value::String(kind)) => kind.as_str(),
             Some(other) => {
-                return Err(wrong_type(&format!("{part_param}.type"), "a string", other));
+                return Err(wrong_type(
+                    &format!("{}.type", part_param()),
+                    "a string",
+                    other,
+                ));
             }
-            None => return Err(missing(&format!("{part_param}.type"))),
+            None => return Err(missing(&format!("{}.type", part_param()))),
         };
         // An assistant refusal part is text the assistant said; keep it for the history.
         let field = match kind {
             "text" => "text",
             "refusal" if role == Role::Assistant => "refusal",
-            _ => return Err(unsupported_part(&param, kind)),
+            _ => return Err(unsupported_part(&param(), kind)),
         };
-        match present(part, field) {
-            Some(Value::String(text)) => texts.push(text.as_str()),
-            Some(other) => {
-                return Err(wrong_type(
-                    &format!("{part_param}.{field}"),
-                    "a string",
-                    other,
-                ));
-            }
-            None => return Err(missing(&format!("{part_param}.{field}"))),
-        }
+        let text = str_field(part, field, || format!("{}.{field}", part_param()))?;
+        texts.push(text.as_str());
     }
     Ok(texts.join("\n"))
 }

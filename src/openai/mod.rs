@@ -16,7 +16,7 @@
 //! - [`response`]: `chat.completion`, `chat.completion.chunk` and `text_completion` objects;
 //! - [`models`]: the model list with its virtual `-thinking`/`-search` variants.
 
-mod body;
+pub(crate) mod body;
 mod messages;
 mod models;
 pub(crate) mod params;

@@ -64,19 +64,6 @@ pub(crate) fn model(obj: &Object) -> Result<String, InvalidRequest> {
     }
 }
 
-/// A required string field `key` of `obj`, named `param` in the error (`messages[2].name`).
-pub(crate) fn required_str<'a>(
-    obj: &'a Object,
-    key: &str,
-    param: &str,
-) -> Result<&'a String, InvalidRequest> {
-    match present(obj, key) {
-        Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(wrong_type(param, "a string", other)),
-        None => Err(missing(param)),
-    }
-}
-
 /// An optional boolean field.
 pub(crate) fn opt_bool(obj: &Object, key: &str) -> Result<Option<bool>, InvalidRequest> {
     match present(obj, key) {

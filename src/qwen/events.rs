@@ -4,13 +4,15 @@
 //! place: which phases mean answer or reasoning, how cumulative `thinking_summary` snapshots
 //! become deltas without repeats, when usage is worth reporting, and how the end of a body is
 //! judged (finished, truncated or the "silent block" empty stream). Unknown event kinds,
-//! phases and fields are ignored, because the upstream adds them every few weeks.
+//! phases and fields are ignored, because the upstream adds them every few weeks. Each
+//! payload is read into the typed fields of [`super::payload`], not into a JSON tree.
 
 use std::collections::VecDeque;
 
 use serde_json::Value;
 
 use super::classify::{classify_code, classify_json};
+use super::payload::{CreatedFields, Delta, Payload, Snapshot};
 use super::{Created, QwenError, QwenEvent, SearchResult, Usage};
 
 /// What a payload meant for the stream as a whole.
@@ -50,8 +52,8 @@ impl Decoder {
         if data == "[DONE]" {
             return Ok(Step::Done);
         }
-        let json: Value = match serde_json::from_str(data) {
-            Ok(json) => json,
+        let payload: Payload<'_> = match serde_json::from_str(data) {
+            Ok(payload) => payload,
             Err(_) if event == "error" => {
                 return Err(classify_code(None, Some(data), None));
             }
@@ -62,18 +64,21 @@ impl Decoder {
                 return Ok(Step::Continue);
             }
         };
-        if let Some(err) = classify_json(&json) {
+        if payload.may_be_failure
+            && let Ok(json) = serde_json::from_str::<Value>(data)
+            && let Some(err) = classify_json(&json)
+        {
             return Err(err);
         }
-        if let Some(created) = json.get("response.created") {
+        if let Some(created) = &payload.created {
             self.created(created);
-        } else if json.get("response.info").is_some() {
+        } else if payload.info {
             self.queue.push_back(QwenEvent::KeepAlive);
-        } else if json.get("choices").is_some() || json.get("usage").is_some() {
-            if self.is_other_candidate(&json) {
+        } else if payload.has_choices || payload.has_usage {
+            if self.is_other_candidate(&payload) {
                 return Ok(Step::Continue);
             }
-            self.delta(&json);
+            self.delta(payload);
         }
         Ok(Step::Continue)
     }
@@ -98,45 +103,42 @@ impl Decoder {
         }
     }
 
-    fn created(&mut self, created: &Value) {
-        let index_is_primary = match created.get("response_index") {
-            None | Some(Value::Null) => true,
-            Some(Value::String(s)) => s.trim() == "0",
-            Some(Value::Number(n)) => n.as_u64() == Some(0),
-            Some(_) => false,
-        };
-        if !index_is_primary {
+    fn created(&mut self, created: &CreatedFields<'_>) {
+        if !created.primary {
             return;
         }
-        let text = |key: &str| created.get(key).and_then(Value::as_str).map(str::to_owned);
-        let response_id = text("response_id").unwrap_or_default();
+        let text = |t: &Option<std::borrow::Cow<'_, str>>| t.as_deref().map(str::to_owned);
+        let response_id = text(&created.response_id).unwrap_or_default();
         if !response_id.is_empty() {
             self.primary_response_id = Some(response_id.clone());
         }
         self.queue.push_back(QwenEvent::Created(Created {
-            chat_id: text("chat_id").unwrap_or_default(),
-            parent_id: text("parent_id").filter(|p| !p.is_empty()),
+            chat_id: text(&created.chat_id).unwrap_or_default(),
+            parent_id: text(&created.parent_id).filter(|p| !p.is_empty()),
             response_id,
         }));
     }
 
-    fn is_other_candidate(&self, json: &Value) -> bool {
-        match (
-            &self.primary_response_id,
-            json.get("response_id").and_then(Value::as_str),
-        ) {
+    fn is_other_candidate(&self, payload: &Payload<'_>) -> bool {
+        match (&self.primary_response_id, payload.response_id.as_deref()) {
             (Some(primary), Some(id)) => primary != id,
             _ => false,
         }
     }
 
-    fn delta(&mut self, json: &Value) {
-        let delta = json.pointer("/choices/0/delta");
-        let field = |key: &str| delta.and_then(|d| d.get(key)).and_then(Value::as_str);
+    fn delta(&mut self, payload: Payload<'_>) {
+        let Payload { delta, usage, .. } = payload;
+        let Delta {
+            phase,
+            content,
+            status,
+            extra,
+        } = delta.unwrap_or_default();
         // Without `output_schema: "phase"` the upstream omits the phase; the text is the answer.
-        let phase = field("phase").unwrap_or("answer");
-        let content = field("content").unwrap_or_default();
-        let finished = field("status") == Some("finished");
+        let phase = phase.as_deref().unwrap_or("answer");
+        let content = content.as_deref().unwrap_or_default();
+        let finished = status.as_deref() == Some("finished");
+        let (summary, search) = extra.map_or((None, None), |e| (e.summary, e.search));
         match phase {
             "answer" if !content.is_empty() => {
                 self.saw_content = true;
@@ -147,32 +149,26 @@ impl Decoder {
                 self.queue
                     .push_back(QwenEvent::Thinking(content.to_owned()));
             }
-            "thinking_summary" => {
-                let extra = delta.and_then(|d| d.get("extra"));
-                match extra.and_then(|e| e.pointer("/summary_thought/content")) {
-                    Some(snapshot) => self.summary_snapshot(snapshot),
-                    None if !content.is_empty() => {
-                        self.saw_content = true;
-                        self.queue
-                            .push_back(QwenEvent::Thinking(content.to_owned()));
-                    }
-                    None => {}
+            "thinking_summary" => match summary {
+                Some(snapshot) => self.summary_snapshot(snapshot),
+                None if !content.is_empty() => {
+                    self.saw_content = true;
+                    self.queue
+                        .push_back(QwenEvent::Thinking(content.to_owned()));
                 }
-            }
+                None => {}
+            },
             "web_search" => {
-                if let Some(Value::Array(items)) =
-                    delta.and_then(|d| d.pointer("/extra/web_search_info"))
+                if let Some(results) = search
+                    && self.last_search.as_ref() != Some(&results)
                 {
-                    let results: Vec<SearchResult> = items.iter().map(search_result).collect();
-                    if self.last_search.as_ref() != Some(&results) {
-                        self.last_search = Some(results.clone());
-                        self.queue.push_back(QwenEvent::WebSearch(results));
-                    }
+                    self.last_search = Some(results.clone());
+                    self.queue.push_back(QwenEvent::WebSearch(results));
                 }
             }
             _ => {}
         }
-        if let Some(usage) = json.get("usage").and_then(parse_usage)
+        if let Some(usage) = usage
             && self.last_usage != Some(usage)
         {
             self.last_usage = Some(usage);
@@ -189,15 +185,14 @@ impl Decoder {
     /// snapshot is no extension, and only items never seen before are yielded.
     /// `summary_title` is a headline of the same thoughts; it is not yielded, so reasoning text
     /// stays one readable sequence instead of interleaving two cumulative lists.
-    fn summary_snapshot(&mut self, snapshot: &Value) {
+    fn summary_snapshot(&mut self, snapshot: Snapshot<'_>) {
         let items: Vec<String> = match snapshot {
-            Value::Array(items) => items
-                .iter()
-                .filter_map(Value::as_str)
+            Snapshot::Items(items) => items
+                .into_iter()
                 .filter(|s| !s.is_empty())
-                .map(str::to_owned)
+                .map(|s| s.into_owned())
                 .collect(),
-            Value::String(s) if !s.is_empty() => vec![s.clone()],
+            Snapshot::Text(s) if !s.is_empty() => vec![s.into_owned()],
             _ => return,
         };
         let joined = items.join("\n");
@@ -229,116 +224,6 @@ impl Decoder {
     }
 }
 
-fn search_result(item: &Value) -> SearchResult {
-    let text = |key: &str| {
-        item.get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    SearchResult {
-        url: text("url"),
-        title: text("title"),
-        snippet: text("snippet"),
-        hostname: text("hostname"),
-    }
-}
-
-/// Maps both usage generations (PROTOCOL.md §5): `cached_tokens` moved from `usage` into
-/// `prompt_tokens_details` in 2026.
-fn parse_usage(usage: &Value) -> Option<Usage> {
-    if !usage.is_object() {
-        return None;
-    }
-    let num = |path: &str| usage.pointer(path).and_then(Value::as_u64);
-    Some(Usage {
-        input_tokens: num("/input_tokens").or(num("/prompt_tokens")).unwrap_or(0),
-        output_tokens: num("/output_tokens")
-            .or(num("/completion_tokens"))
-            .unwrap_or(0),
-        reasoning_tokens: num("/output_tokens_details/reasoning_tokens").unwrap_or(0),
-        cached_tokens: num("/prompt_tokens_details/cached_tokens")
-            .or(num("/cached_tokens"))
-            .or(num("/input_tokens_details/cached_tokens"))
-            .unwrap_or(0),
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn thinking_of(decoder: &mut Decoder) -> Vec<String> {
-        decoder
-            .queue
-            .drain(..)
-            .filter_map(|e| match e {
-                QwenEvent::Thinking(t) => Some(t),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn summary(items: &[&str]) -> String {
-        serde_json::json!({"choices": [{"delta": {"content": "", "phase": "thinking_summary",
-            "extra": {"summary_thought": {"content": items}}, "status": "typing"}}]})
-        .to_string()
-    }
-
-    #[test]
-    fn summary_snapshots_become_deltas() {
-        let mut d = Decoder::default();
-        for snap in [
-            &["a"][..],
-            &["a", "b"],
-            &["a", "b"],
-            &["a", "bc"],
-            &["a", "bc", "d"],
-        ] {
-            d.handle("", &summary(snap)).expect("decodes");
-        }
-        assert_eq!(thinking_of(&mut d), ["a", "\nb", "c", "\nd"]);
-    }
-
-    #[test]
-    fn rewritten_snapshot_yields_only_new_items() {
-        let mut d = Decoder::default();
-        d.handle("", &summary(&["one", "two"])).expect("decodes");
-        d.handle("", &summary(&["two", "three"])).expect("decodes");
-        d.handle("", &summary(&["two", "three", "four"]))
-            .expect("decodes");
-        assert_eq!(thinking_of(&mut d), ["one\ntwo", "\nthree", "\nfour"]);
-    }
-
-    #[test]
-    fn other_candidates_are_ignored() {
-        let mut d = Decoder::default();
-        let created =
-            r#"{"response.created":{"chat_id":"c","response_id":"r0","response_index":"0"}}"#;
-        let other =
-            r#"{"response.created":{"chat_id":"c","response_id":"r1","response_index":"1"}}"#;
-        d.handle("", created).expect("decodes");
-        d.handle("", other).expect("decodes");
-        let foreign =
-            r#"{"choices":[{"delta":{"content":"x","phase":"answer"}}],"response_id":"r1"}"#;
-        d.handle("", foreign).expect("decodes");
-        assert_eq!(d.queue.len(), 1);
-        assert!(matches!(d.queue[0], QwenEvent::Created(_)));
-    }
-
-    #[test]
-    fn garbage_payloads_are_harmless() {
-        let mut d = Decoder::default();
-        for junk in [
-            "not json",
-            "[]",
-            "42",
-            "{\"choices\": 5}",
-            "{\"choices\": [{\"delta\": []}]}",
-        ] {
-            assert_eq!(d.handle("", junk), Ok(Step::Continue), "{junk}");
-        }
-        assert!(d.handle("error", "boom").is_err());
-        assert_eq!(d.end(), Err(QwenError::EmptyStream));
-    }
-}
+#[path = "events_tests.rs"]
+mod tests;

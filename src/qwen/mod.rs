@@ -19,6 +19,7 @@ mod headers;
 mod jwt;
 mod models;
 mod models_cache;
+mod payload;
 mod redact;
 mod retry;
 mod sse;
@@ -35,3 +36,9 @@ pub use stream::{CompletionStream, DEFAULT_MAX_ANSWER_BYTES};
 pub use types::{
     Capabilities, ChatType, CompletionRequest, Created, Model, QwenEvent, SearchResult, Usage,
 };
+
+// The hot path's workloads (src/perf.rs) frame and decode streams without a connection.
+#[cfg(test)]
+pub(crate) use events::{Decoder, Step};
+#[cfg(test)]
+pub(crate) use sse::{SseEvent, SseParser};

@@ -51,11 +51,11 @@ pub(super) fn required_str<'a>(
     key: &str,
     param: &str,
 ) -> Result<&'a str, InvalidRequest> {
-    let param = join(param, key);
+    // The name is spelled out only for an error: this runs for every item of a history.
     match present(obj, key) {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(wrong_type(&param, "a string", other)),
-        None => Err(missing(&param)),
+        Some(other) => Err(wrong_type(&join(param, key), "a string", other)),
+        None => Err(missing(&join(param, key))),
     }
 }
 

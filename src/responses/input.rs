@@ -20,6 +20,13 @@
 //!   answer as its text and calls; the reasoning it streamed is not part of it, so a history
 //!   that carries it back must match without it.
 //!
+//! Items are read one at a time as the body is parsed ([`History`], fed by
+//! `crate::openai::body`), each consuming its JSON value, so the input is never held as one
+//! JSON tree and its texts move into the messages instead of being copied. Whether the
+//! request continues a `previous_response_id` is only known once the whole body is read, so
+//! an output whose call is not in the input is kept until then, named by nobody, and
+//! refused at the end when the request turns out not to continue one.
+//!
 //! Item `id` and `status` fields (Codex and the SDKs send back the output items as they got
 //! them) carry no conversation content and are ignored. Item types this proxy cannot have
 //! produced and cannot forward (`custom_tool_call`, `local_shell_call`, `web_search_call`,
@@ -92,44 +99,72 @@ pub(super) fn parse_input(
         }
     };
     if items.is_empty() {
-        return Err(InvalidRequest::at(
-            "input",
-            "Invalid 'input': empty array. Expected an array with minimum length 1, but got an \
-             empty array instead.",
-        ));
+        return Err(empty_input());
     }
     let mut history = History {
-        continues,
+        continues: Some(continues),
         ..History::default()
     };
     for (i, item) in items.iter().enumerate() {
-        history.item(&format!("input[{i}]"), item)?;
+        history.item(i, item.clone())?;
     }
-    Ok(history.messages)
+    history.finish(Ok(items.len()), continues)
 }
 
 /// The messages read so far and what reading the next item needs.
 #[derive(Debug, Default)]
-struct History {
+pub(super) struct History {
     messages: Vec<Message>,
     /// Call id → tool name, of every `function_call` so far; a later one reusing an id wins.
     calls: HashMap<String, String>,
     /// The last message is an assistant message that a `function_call` joins.
     open_assistant: bool,
-    continues: bool,
+    /// Whether the request continues a `previous_response_id`, when known yet.
+    continues: Option<bool>,
+    /// The refusal of the first output whose call no earlier item made, read before it was
+    /// known whether the request continues a response.
+    unanswered: Option<InvalidRequest>,
 }
 
 impl History {
-    fn item(&mut self, param: &str, value: &Value) -> Result<(), InvalidRequest> {
+    /// Input item `i`, which comes after every item before it (a body that repeats the
+    /// `input` key starts over at 0: the last array counts, as in a JSON tree).
+    pub(super) fn item(&mut self, i: usize, value: Value) -> Result<(), InvalidRequest> {
+        if i == 0 {
+            *self = History {
+                continues: self.continues,
+                ..History::default()
+            };
+        }
+        self.read(&format!("input[{i}]"), value)
+    }
+
+    /// The messages of an array whose items were read (`read`: how many, or the first
+    /// refusal), once it is known whether the request `continues` a response.
+    pub(super) fn finish(
+        self,
+        read: Result<usize, InvalidRequest>,
+        continues: bool,
+    ) -> Result<Vec<Message>, InvalidRequest> {
+        if let Some(refused) = self.unanswered.filter(|_| !continues) {
+            return Err(refused);
+        }
+        if read? == 0 {
+            return Err(empty_input());
+        }
+        Ok(self.messages)
+    }
+
+    fn read(&mut self, param: &str, value: Value) -> Result<(), InvalidRequest> {
         let Value::Object(obj) = value else {
-            return Err(wrong_type(param, "an object", value));
+            return Err(wrong_type(param, "an object", &value));
         };
         let type_param = join(param, "type");
-        let kind = match present(obj, "type") {
+        let kind = match present(&obj, "type") {
             Some(Value::String(kind)) => kind.as_str(),
             Some(other) => return Err(wrong_type(&type_param, "a string", other)),
             // The "easy" message form: a role and content, no type.
-            None if present(obj, "role").is_some() => "message",
+            None if present(&obj, "role").is_some() => "message",
             None => return Err(missing(&type_param)),
         };
         match kind {
@@ -141,9 +176,9 @@ impl History {
         }
     }
 
-    fn message(&mut self, param: &str, obj: &Object) -> Result<(), InvalidRequest> {
+    fn message(&mut self, param: &str, mut obj: Object) -> Result<(), InvalidRequest> {
         let role_param = join(param, "role");
-        let role = match required_str(obj, "role", param)? {
+        let role = match required_str(&obj, "role", param)? {
             "user" => Role::User,
             "assistant" => Role::Assistant,
             "system" => Role::System,
@@ -157,7 +192,7 @@ impl History {
             }
         };
         let content_param = join(param, "content");
-        let text = match present(obj, "content") {
+        let text = match take(&mut obj, "content") {
             None => return Err(missing(&content_param)),
             Some(content) => content_text(content, &content_param)?,
         };
@@ -166,17 +201,18 @@ impl History {
         Ok(())
     }
 
-    fn function_call(&mut self, param: &str, obj: &Object) -> Result<(), InvalidRequest> {
-        let call_id = required_str(obj, "call_id", param)?.to_owned();
-        let name = required_str(obj, "name", param)?.to_owned();
-        let arguments_param = join(param, "arguments");
+    fn function_call(&mut self, param: &str, mut obj: Object) -> Result<(), InvalidRequest> {
+        let call_id = required_str(&obj, "call_id", param)?.to_owned();
+        let name = required_str(&obj, "name", param)?.to_owned();
         // The API sends `arguments` as a JSON string; an object (which some clients send when
         // replaying a history) is accepted and serialised, as the chat parser does.
-        let arguments = match present(obj, "arguments") {
-            Some(Value::String(arguments)) => arguments.clone(),
+        let arguments = match take(&mut obj, "arguments") {
+            Some(Value::String(arguments)) => arguments,
             Some(arguments @ Value::Object(_)) => arguments.to_string(),
-            Some(other) => return Err(wrong_type(&arguments_param, "a string", other)),
-            None => return Err(missing(&arguments_param)),
+            Some(other) => {
+                return Err(wrong_type(&join(param, "arguments"), "a string", &other));
+            }
+            None => return Err(missing(&join(param, "arguments"))),
         };
         self.calls.insert(call_id.clone(), name.clone());
         let call = ToolCall {
@@ -198,15 +234,15 @@ impl History {
         Ok(())
     }
 
-    fn function_call_output(&mut self, param: &str, obj: &Object) -> Result<(), InvalidRequest> {
-        let call_id = required_str(obj, "call_id", param)?;
-        let name = match self.calls.get(call_id) {
+    fn function_call_output(&mut self, param: &str, mut obj: Object) -> Result<(), InvalidRequest> {
+        let call_id = required_str(&obj, "call_id", param)?.to_owned();
+        let name = match self.calls.get(&call_id) {
             Some(name) => Some(name.clone()),
             // The call was in the previous response: the engine knows its name.
-            None if self.continues => None,
+            None if self.continues == Some(true) => None,
             None => {
                 let call_param = join(param, "call_id");
-                return Err(InvalidRequest::at(
+                let refused = InvalidRequest::at(
                     &call_param,
                     format!(
                         "Invalid '{call_param}': no function_call item with call_id \
@@ -214,24 +250,32 @@ impl History {
                          its output, or continue the response that made it with \
                          'previous_response_id'."
                     ),
-                ));
+                );
+                match self.continues {
+                    Some(_) => return Err(refused),
+                    // Refused at the end unless the request continues a response.
+                    None => {
+                        self.unanswered.get_or_insert(refused);
+                        None
+                    }
+                }
             }
         };
-        let output_param = join(param, "output");
-        let output = match present(obj, "output") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Array(parts)) => parts_text(parts, &output_param, &["input_text"])?,
+        let output_param = || join(param, "output");
+        let output = match take(&mut obj, "output") {
+            Some(Value::String(s)) => s,
+            Some(Value::Array(parts)) => parts_text(&parts, &output_param(), &["input_text"])?,
             Some(other) => {
                 return Err(wrong_type(
-                    &output_param,
+                    &output_param(),
                     "a string or an array of content parts",
-                    other,
+                    &other,
                 ));
             }
-            None => return Err(missing(&output_param)),
+            None => return Err(missing(&output_param())),
         };
         let mut message = Message::text(Role::Tool, output);
-        message.tool_call_id = Some(call_id.to_owned());
+        message.tool_call_id = Some(call_id);
         message.name = name;
         self.messages.push(message);
         self.open_assistant = false;
@@ -239,15 +283,29 @@ impl History {
     }
 }
 
+/// The field `key`, taken out of `obj`, unless it is missing or `null`.
+fn take(obj: &mut Object, key: &str) -> Option<Value> {
+    obj.remove(key).filter(|v| !v.is_null())
+}
+
+/// The refusal of an empty `input` array.
+fn empty_input() -> InvalidRequest {
+    InvalidRequest::at(
+        "input",
+        "Invalid 'input': empty array. Expected an array with minimum length 1, but got an \
+         empty array instead.",
+    )
+}
+
 /// A message's `content`: a string, or text parts.
-fn content_text(content: &Value, param: &str) -> Result<String, InvalidRequest> {
+fn content_text(content: Value, param: &str) -> Result<String, InvalidRequest> {
     match content {
-        Value::String(s) => Ok(s.clone()),
-        Value::Array(parts) => parts_text(parts, param, &["input_text", "output_text", "refusal"]),
+        Value::String(s) => Ok(s),
+        Value::Array(parts) => parts_text(&parts, param, &["input_text", "output_text", "refusal"]),
         other => Err(wrong_type(
             param,
             "a string or an array of content parts",
-            other,
+            &other,
         )),
     }
 }

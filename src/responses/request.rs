@@ -4,8 +4,9 @@
 //! As in [`crate::openai`], parsing goes through [`serde_json::Value`] by hand so that every
 //! rejection names its parameter the way OpenAI does (`input[3].call_id`, `tools[1].name`,
 //! `text.format.schema`), and so that unknown fields are ignored while known ones are checked
-//! strictly. Nothing here panics on input: invalid UTF-8, wrong types and nesting beyond
-//! serde_json's recursion limit all become an [`InvalidRequest`].
+//! strictly. As there, the `input` array is read one item at a time while the body is
+//! parsed, never held as one JSON tree. Nothing here panics on input: invalid UTF-8, wrong
+//! types and nesting beyond serde_json's recursion limit all become an [`InvalidRequest`].
 //!
 //! Accepted and ignored (type-checked), because none changes what a correct answer is:
 //! `include`, `metadata`, `truncation`, `user`, `prompt_cache_key`, `prompt_cache_retention`,
@@ -22,7 +23,7 @@ use super::fields::{
     Object, missing, opt_bool, opt_int, opt_number_in, opt_object, opt_str, present, wrong_type,
 };
 use super::{input, tools};
-use crate::openai::InvalidRequest;
+use crate::openai::{InvalidRequest, body};
 use crate::session::{Message, OutputFormat, Role, ToolChoice, ToolSpec};
 
 /// A validated Responses request, in the engine's terms.
@@ -85,7 +86,35 @@ const UNPARSABLE: &str = "We could not parse the JSON body of your request. (HIN
 
 /// Parses and validates a `POST /v1/responses` body.
 pub fn parse_responses_request(body: &[u8]) -> Result<ResponsesRequest, InvalidRequest> {
-    let mut obj = parse_object(body)?;
+    let mut history = input::History::default();
+    let (obj, streamed) = match body::parse_object(body, "input", |i, v| history.item(i, v)) {
+        Ok(parsed) => parsed,
+        Err(Some(_)) => return Err(InvalidRequest::new(UNPARSABLE, None)),
+        Err(None) => (parse_object(body)?, None),
+    };
+    validate(obj, |obj, continues| match streamed {
+        Some(items) => history.finish(items.map(|read| read.len()), continues),
+        None => input::parse_input(present(obj, "input"), continues),
+    })
+}
+
+/// The same request read from the whole body as one JSON tree, the way it was before the
+/// input was read as the body is parsed: what `parse_responses_request` must equal.
+#[cfg(test)]
+pub(super) fn parse_whole(body: &[u8]) -> Result<ResponsesRequest, InvalidRequest> {
+    let obj = parse_object(body)?;
+    validate(obj, |obj, continues| {
+        input::parse_input(present(obj, "input"), continues)
+    })
+}
+
+/// Every field of the body but `input`, which `read_input` gives once it is known whether
+/// the request continues a response (so that errors come in the same order however the
+/// input was read).
+fn validate(
+    mut obj: Object,
+    read_input: impl FnOnce(&Object, bool) -> Result<Vec<Message>, InvalidRequest>,
+) -> Result<ResponsesRequest, InvalidRequest> {
     let model = model(&obj)?;
     check_unsupported(&obj)?;
     let previous_response_id = previous_response_id(&obj)?;
@@ -94,10 +123,7 @@ pub fn parse_responses_request(body: &[u8]) -> Result<ResponsesRequest, InvalidR
     if let Some(text) = instructions.as_deref().filter(|t| !t.is_empty()) {
         messages.push(Message::text(Role::System, text));
     }
-    messages.extend(input::parse_input(
-        present(&obj, "input"),
-        previous_response_id.is_some(),
-    )?);
+    messages.extend(read_input(&obj, previous_response_id.is_some())?);
     let store = opt_bool(&obj, "store", "")?.unwrap_or(true);
     let stream = opt_bool(&obj, "stream", "")?.unwrap_or(false);
     let max_output_tokens =

@@ -1,12 +1,15 @@
 //! A dependency-free fuzz loop: pseudo-random bytes and mutated valid bodies (Codex-shaped
 //! histories, tools of every kind, tool choices, reasoning and text formats included) through
-//! the request parser, proving that no input makes it panic; and every parsed request renders
-//! a response object, its input items and a stream.
+//! the request parser, proving that no input makes it panic and that reading the input while
+//! the body is parsed gives exactly what reading it from the whole JSON tree gave (the request
+//! or the same error); and every parsed request renders a response object, its input items
+//! and a stream.
 
 use serde_json::{Value, json};
 
 use crate::fuzz::{Lcg, mutate};
 
+use super::request::parse_whole;
 use super::{
     Output, ResponseMeta, ResponseStream, Status, input_items, parse_responses_request,
     response_object,
@@ -66,7 +69,14 @@ fn fuzz_parser_never_panics() {
             }
             body.to_string().into_bytes()
         };
-        let Ok(req) = parse_responses_request(&bytes) else {
+        let parsed = parse_responses_request(&bytes);
+        assert_eq!(
+            parsed,
+            parse_whole(&bytes),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        let Ok(req) = parsed else {
             continue;
         };
         accepted += 1;
@@ -106,4 +116,41 @@ fn fuzz_parser_never_panics() {
         assert_eq!(data["response"], whole, "the stream ends with the object");
     }
     assert!(accepted > 500, "{accepted}");
+}
+
+/// Bodies the mutations above do not make: repeated keys, the input before the fields whose
+/// errors come first, an output whose call is missing before and after
+/// `previous_response_id` (which decides whether that is an error), errors in both.
+#[test]
+fn reading_input_while_parsing_agrees_on_awkward_bodies() {
+    let output = r#"{"type": "function_call_output", "call_id": "c", "output": "o"}"#;
+    let call = r#"{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"}"#;
+    let bodies = [
+        format!(r#"{{"input": [{output}], "model": "m"}}"#),
+        format!(r#"{{"input": [{output}], "model": "m", "previous_response_id": "resp_1"}}"#),
+        format!(r#"{{"previous_response_id": "resp_1", "input": [{output}], "model": "m"}}"#),
+        format!(r#"{{"input": [{output}, 5], "model": "m"}}"#),
+        format!(r#"{{"input": [{output}, 5], "model": "m", "previous_response_id": "resp_1"}}"#),
+        format!(r#"{{"input": [5, {output}], "model": "m"}}"#),
+        format!(r#"{{"input": [{output}], "model": "m", "previous_response_id": "nope"}}"#),
+        format!(r#"{{"input": [{output}]}}"#),
+        format!(r#"{{"input": [{call}, {output}], "model": "m"}}"#),
+        format!(r#"{{"input": [{call}], "input": [{output}], "model": "m"}}"#),
+        format!(r#"{{"input": [{call}, {output}], "input": "hi", "model": "m"}}"#),
+        format!(r#"{{"input": "hi", "input": [{call}, {output}], "model": "m"}}"#),
+        r#"{"input": [], "model": "m"}"#.to_owned(),
+        r#"{"input": null, "model": "m"}"#.to_owned(),
+        r#"{"input": {"type": "message"}, "model": "m"}"#.to_owned(),
+        r#"{"model": "m", "input": [{"role": "user", "content": [{"type": "input_text", "text": "a"}, {"type": "input_text", "text": "b"}]}]}"#.to_owned(),
+        r#"{"model": "m", "input": [{"role": "user", "content": "a"}], "background": true}"#.to_owned(),
+        r#"{"model": "m", "input": [{"role": "user", "content": "a"}], "x": nope}"#.to_owned(),
+        r#"["m"]"#.to_owned(),
+    ];
+    for body in bodies {
+        assert_eq!(
+            parse_responses_request(body.as_bytes()),
+            parse_whole(body.as_bytes()),
+            "{body}"
+        );
+    }
 }

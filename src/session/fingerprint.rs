@@ -90,7 +90,7 @@ fn seed(model: &str, tools: &[ToolSpec]) -> Fingerprint {
         h.update(tool.description.as_deref().unwrap_or_default().as_bytes());
         h.update(b"\0");
         // serde_json's map is ordered by key, so this text is canonical.
-        h.update(tool.parameters.to_string().as_bytes());
+        hash_json(&mut h, &tool.parameters);
     }
     h.digest128().to_le_bytes()
 }
@@ -110,11 +110,27 @@ fn message_hash(message: &Message) -> u128 {
         h.update(call.name.as_bytes());
         h.update(b"\0");
         match serde_json::from_str::<Value>(&call.arguments) {
-            Ok(arguments) => h.update(arguments.to_string().as_bytes()),
+            Ok(arguments) => hash_json(&mut h, &arguments),
             Err(_) => h.update(call.arguments.trim().as_bytes()),
         }
     }
     h.digest128()
+}
+
+/// Hashes `value`'s compact JSON text (what `to_string` gives) without building the text.
+fn hash_json(h: &mut Xxh3, value: &Value) {
+    struct Sink<'a>(&'a mut Xxh3);
+    impl std::io::Write for Sink<'_> {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    // Writing a `Value` into a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(Sink(h), value);
 }
 
 #[cfg(test)]
@@ -273,6 +289,16 @@ mod tests {
         ] {
             assert_ne!(message_hash(&sent), message_hash(&other));
         }
+    }
+
+    #[test]
+    fn json_is_hashed_as_its_compact_text() {
+        let value = serde_json::json!({"b": [1, 2.5, "x\n\"y"], "a": {"c": null, "d": true}});
+        let mut streamed = Xxh3::new();
+        hash_json(&mut streamed, &value);
+        let mut whole = Xxh3::new();
+        whole.update(value.to_string().as_bytes());
+        assert_eq!(streamed.digest128(), whole.digest128());
     }
 
     #[test]

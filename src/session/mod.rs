@@ -37,4 +37,4 @@ pub use limit::FinishReason;
 pub use message::{Message, Role, ToolCall};
 pub use request::{Limits, OutputFormat, Refusal, RequestMeta, ToolChoice, ToolSpec, TurnRequest};
 pub use status::{Status, Stop};
-pub use usage::{Usage, estimate_prompt, estimate_tokens};
+pub use usage::{Usage, estimate_prompt, estimate_tokens, json_tokens};

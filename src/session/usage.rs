@@ -92,8 +92,22 @@ impl std::ops::Add for Usage {
 /// about 0.75 tokens per character for Chinese, Japanese and Korean, close to what Qwen's
 /// tokenizer does for them. Empty text is 0 tokens; any other text at least 1.
 pub fn estimate_tokens(text: &str) -> u32 {
-    let weight: u64 = text.chars().map(char_weight).sum();
-    u32::try_from(weight.div_ceil(4)).unwrap_or(u32::MAX)
+    u32::try_from(text_weight(text.as_bytes()).div_ceil(4)).unwrap_or(u32::MAX)
+}
+
+/// The sum of [`char_weight`] over the UTF-8 `text`, counted on its bytes: an ASCII byte is
+/// an ASCII character (1), a lead byte (`0xC0` and up) starts one other character (3), and
+/// continuation bytes add nothing. The same sum as over `chars()`, without decoding them
+/// (every turn of an agent counts its whole history, hundreds of kilobytes, this way), and
+/// additive: text cut anywhere weighs what its pieces weigh.
+fn text_weight(text: &[u8]) -> u64 {
+    if text.is_ascii() {
+        return text.len() as u64;
+    }
+    // Two counts that the compiler turns into vector compares.
+    let ascii = text.iter().filter(|&&b| b < 0x80).count() as u64;
+    let leads = text.iter().filter(|&&b| b >= 0xC0).count() as u64;
+    ascii + 3 * leads
 }
 
 /// Estimated prompt tokens of a chat request, counted the way OpenAI counts a chat: each
@@ -124,10 +138,52 @@ pub fn estimate_prompt(messages: &[Message], tools: &[ToolSpec]) -> u64 {
         .map(|t| {
             count(&t.name)
                 + count(t.description.as_deref().unwrap_or_default())
-                + count(&t.parameters.to_string())
+                + json_tokens(&t.parameters)
         })
         .sum();
     messages + tools + REPLY_PRIMING
+}
+
+/// [`estimate_tokens`] of the compact JSON text of `value` (what `to_string` gives), without
+/// building the text: the tools' schemas are counted on every turn.
+pub fn json_tokens(value: &serde_json::Value) -> u64 {
+    json_weight(value).div_ceil(4).min(u64::from(u32::MAX))
+}
+
+/// [`text_weight`] of the compact JSON text of `value`, walked: serde_json writes no spaces,
+/// a `,` between items and entries and a `:` after each key, and in strings escapes `"`, the
+/// backslash and the five short control characters as two characters, the other control
+/// characters as six (`\u001f`).
+fn json_weight(value: &serde_json::Value) -> u64 {
+    use serde_json::Value;
+    fn string(s: &str) -> u64 {
+        let escapes: u64 = s
+            .bytes()
+            .filter(|&b| b < 0x20 || b == b'"' || b == b'\\')
+            .map(|b| match b {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+                _ => 5,
+            })
+            .sum();
+        2 + text_weight(s.as_bytes()) + escapes
+    }
+    let separators = |n: usize| n.saturating_sub(1) as u64;
+    match value {
+        Value::Null => 4,
+        Value::Bool(b) => 4 + u64::from(!*b),
+        Value::Number(n) => n.to_string().len() as u64,
+        Value::String(s) => string(s),
+        Value::Array(items) => {
+            2 + separators(items.len()) + items.iter().map(json_weight).sum::<u64>()
+        }
+        Value::Object(map) => {
+            2 + separators(map.len())
+                + map
+                    .iter()
+                    .map(|(key, item)| string(key) + 1 + json_weight(item))
+                    .sum::<u64>()
+        }
+    }
 }
 
 /// Weight of one character for [`estimate_tokens`].
@@ -137,7 +193,49 @@ pub(crate) fn char_weight(c: char) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 512, failure_persistence: None, ..Default::default() })]
+
+        #[test]
+        fn weight_on_bytes_is_the_weight_on_chars(text in "\\PC{0,64}|[a-z\u{e9}\u{4e2d}\u{1f600} ]{0,64}") {
+            let on_chars: u64 = text.chars().map(char_weight).sum();
+            prop_assert_eq!(text_weight(text.as_bytes()), on_chars);
+        }
+    }
+
+    fn any_json() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1e9f64..1e9).prop_map(Value::from),
+            "\\PC{0,12}|[\"\\\\\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}é😀a]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("\\PC{0,4}|[\"\\\\\n\u{1}é]{0,4}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 512, failure_persistence: None, ..Default::default() })]
+
+        #[test]
+        fn json_is_counted_as_its_text(value in any_json()) {
+            let text = value.to_string();
+            prop_assert_eq!(json_weight(&value), text_weight(text.as_bytes()));
+            prop_assert_eq!(json_tokens(&value), u64::from(estimate_tokens(&text)));
+        }
+    }
 
     #[test]
     fn maps_upstream_usage() {

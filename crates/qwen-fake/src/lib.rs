@@ -236,6 +236,12 @@ impl FakeUpstream {
         lock(&self.shared.log).count(path)
     }
 
+    /// Body bytes of the requests counted by [`count`](FakeUpstream::count), as they
+    /// arrived (also served as JSON by `GET /__fake/counters`, for the benchmarks).
+    pub fn body_bytes(&self, path: &str) -> u64 {
+        lock(&self.shared.log).body_bytes(path)
+    }
+
     /// The kept requests made to the completion endpoint, in order.
     pub fn completions(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.log)
@@ -416,6 +422,10 @@ impl Shared {
 
     pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.log).iter().cloned().collect()
+    }
+
+    pub(crate) fn log(&self) -> MutexGuard<'_, RequestLog> {
+        lock(&self.log)
     }
 
     pub(crate) fn chats(&self) -> MutexGuard<'_, Chats> {

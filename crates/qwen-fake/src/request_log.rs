@@ -6,8 +6,10 @@
 //! with its traffic: the oldest requests make room for new ones once either budget is full,
 //! and a request bigger than the whole byte budget is kept without its body. Counting is
 //! separate from keeping, so [`FakeUpstream::count`](crate::FakeUpstream::count) stays exact
-//! however many requests the ring has dropped; the counters are keyed by the fake's routes
-//! plus one bucket for everything else, so unknown paths cannot grow a map either.
+//! however many requests the ring has dropped; the counters (requests, and the body bytes
+//! they carried, which the agent benchmark reads to show that a continued turn sends one
+//! turn's worth upstream and not the history) are keyed by the fake's routes plus one bucket
+//! for everything else, so unknown paths cannot grow a map either.
 
 use std::collections::VecDeque;
 
@@ -28,6 +30,8 @@ pub(crate) struct RequestLog {
     max_entries: usize,
     max_bytes: usize,
     counts: [usize; Route::COUNT],
+    /// Body bytes received per route (as sent, before parsing).
+    body_bytes: [u64; Route::COUNT],
 }
 
 struct Kept {
@@ -43,13 +47,20 @@ impl RequestLog {
             max_entries,
             max_bytes,
             counts: [0; Route::COUNT],
+            body_bytes: [0; Route::COUNT],
         }
     }
 
     /// Counts the request and keeps it, dropping the oldest ones until both budgets hold.
     pub(crate) fn push(&mut self, prepared: Prepared) {
-        let Prepared { request, size } = prepared;
-        self.counts[Route::of(&request.path) as usize] += 1;
+        let Prepared {
+            request,
+            size,
+            body_len,
+        } = prepared;
+        let route = Route::of(&request.path) as usize;
+        self.counts[route] += 1;
+        self.body_bytes[route] += body_len;
         if self.max_entries == 0 || size > self.max_bytes {
             return;
         }
@@ -67,6 +78,7 @@ impl RequestLog {
     /// body stays `Value::Null`) and measures what keeping it costs. Separate from
     /// [`push`](RequestLog::push) so the parsing happens before the caller takes the lock.
     pub(crate) fn prepare(max_bytes: usize, mut request: RecordedRequest, body: &[u8]) -> Prepared {
+        let body_len = body.len() as u64;
         let meta = ENTRY_OVERHEAD
             + request.method.len()
             + request.path.len()
@@ -80,6 +92,7 @@ impl RequestLog {
             return Prepared {
                 request,
                 size: meta,
+                body_len,
             };
         }
         let parsed = serde_json::from_slice(body).unwrap_or(Value::Null);
@@ -90,12 +103,14 @@ impl RequestLog {
             return Prepared {
                 request,
                 size: meta,
+                body_len,
             };
         }
         request.body = parsed;
         Prepared {
             request,
             size: meta + parsed_size,
+            body_len,
         }
     }
 
@@ -103,7 +118,22 @@ impl RequestLog {
     ///
     /// [`clear`]: RequestLog::clear
     pub(crate) fn count(&self, path: &str) -> usize {
-        self.counts[Route::of(path) as usize]
+        self.count_route(Route::of(path))
+    }
+
+    /// Body bytes of those requests, as they arrived.
+    pub(crate) fn body_bytes(&self, path: &str) -> u64 {
+        self.body_bytes_route(Route::of(path))
+    }
+
+    /// Requests that reached `route`.
+    pub(crate) fn count_route(&self, route: Route) -> usize {
+        self.counts[route as usize]
+    }
+
+    /// Body bytes of the requests that reached `route`.
+    pub(crate) fn body_bytes_route(&self, route: Route) -> u64 {
+        self.body_bytes[route as usize]
     }
 
     /// The kept requests, oldest first.
@@ -116,6 +146,7 @@ impl RequestLog {
         self.entries.clear();
         self.bytes = 0;
         self.counts = [0; Route::COUNT];
+        self.body_bytes = [0; Route::COUNT];
     }
 
     /// Bytes charged for the kept requests (for tests of the bound).
@@ -145,6 +176,8 @@ fn json_size(value: &Value) -> usize {
 pub(crate) struct Prepared {
     request: RecordedRequest,
     size: usize,
+    /// Bytes of the body as received, for the counters.
+    body_len: u64,
 }
 
 #[cfg(test)]
@@ -185,9 +218,16 @@ mod unit {
             "dropped ones still count"
         );
         assert_eq!(log.count("/api/v2/chats/new"), 1);
+        assert_eq!(
+            log.body_bytes(crate::COMPLETIONS_PATH),
+            5 * 8,
+            "every body, kept or not"
+        );
+        assert_eq!(log.body_bytes("/api/v2/chats/new"), 2);
         log.clear();
         assert_eq!(log.iter().count(), 0);
         assert_eq!(log.count(crate::COMPLETIONS_PATH), 0);
+        assert_eq!(log.body_bytes(crate::COMPLETIONS_PATH), 0);
         assert_eq!(log.bytes(), 0);
     }
 

@@ -43,6 +43,7 @@ pub(crate) enum Route {
     ModelsV2,
     Signin,
     Recorded,
+    Counters,
     NewChat,
     ListChats,
     /// `/api/v2/chats/{id}`: every chat's detail and delete share it.
@@ -61,14 +62,33 @@ impl Route {
     /// Number of routes, `Other` included (the size of the counter table).
     pub(crate) const COUNT: usize = Route::Other as usize + 1;
 
+    /// Every route, in counter-table order.
+    pub(crate) const ALL: [Route; Route::COUNT] = [
+        Route::Models,
+        Route::ModelsV2,
+        Route::Signin,
+        Route::Recorded,
+        Route::Counters,
+        Route::NewChat,
+        Route::ListChats,
+        Route::Chat,
+        Route::Completions,
+        Route::CurrentUser,
+        Route::Umid,
+        Route::AccountLimit,
+        Route::AccountRevoke,
+        Route::Other,
+    ];
+
     /// The route `path` (without query) reaches, as the router matches it: static paths
     /// first, then `/api/v2/chats/{id}` for one more non-empty segment.
     pub(crate) fn of(path: &str) -> Route {
-        const STATIC: [Route; 11] = [
+        const STATIC: [Route; 12] = [
             Route::Models,
             Route::ModelsV2,
             Route::Signin,
             Route::Recorded,
+            Route::Counters,
             Route::NewChat,
             Route::ListChats,
             Route::Completions,
@@ -93,6 +113,7 @@ impl Route {
             Route::ModelsV2 => "/api/v2/models/",
             Route::Signin => "/api/v1/auths/signin",
             Route::Recorded => "/__fake/requests",
+            Route::Counters => "/__fake/counters",
             Route::NewChat => "/api/v2/chats/new",
             Route::ListChats => CHATS_PREFIX,
             Route::Chat => "/api/v2/chats/{id}",
@@ -122,6 +143,7 @@ pub(crate) fn build(shared: Arc<Shared>) -> Router {
         .route(Route::ModelsV2.path(), get(models_v2))
         .route(Route::Signin.path(), post(signin))
         .route(Route::Recorded.path(), get(recorded))
+        .route(Route::Counters.path(), get(counters))
         .route(Route::Umid.path(), get(auth::umid))
         .route(Route::AccountLimit.path(), post(auth::set_limit))
         .route(Route::AccountRevoke.path(), post(auth::revoke))
@@ -141,6 +163,28 @@ async fn recorded(State(shared): State<Arc<Shared>>) -> axum::Json<Value> {
         .map(|r| serde_json::json!({"method": r.method, "path": r.path, "query": r.query, "body": r.body}))
         .collect();
     axum::Json(Value::Array(requests))
+}
+
+/// Test hook for benchmarks: per route (by its declared path, `other` for the rest), how
+/// many requests arrived and how many body bytes they carried, since the start. Exact
+/// however many requests the log has dropped. Not part of the real service.
+async fn counters(State(shared): State<Arc<Shared>>) -> axum::Json<Value> {
+    let log = shared.log();
+    let routes: serde_json::Map<String, Value> = Route::ALL
+        .into_iter()
+        .map(|route| {
+            let name = match route {
+                Route::Other => "other",
+                known => known.path(),
+            };
+            let counted = json!({
+                "requests": log.count_route(route),
+                "body_bytes": log.body_bytes_route(route),
+            });
+            (name.to_owned(), counted)
+        })
+        .collect();
+    axum::Json(Value::Object(routes))
 }
 
 /// Records the request, then echoes `x-request-id` like the real service.

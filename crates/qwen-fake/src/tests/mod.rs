@@ -402,6 +402,28 @@ async fn fake_keeps_only_the_most_recent_requests_but_counts_all() {
     assert_eq!(paths, [COMPLETIONS_PATH, COMPLETIONS_PATH]);
     assert_eq!(fake.count("/__fake/requests"), 1);
 
+    // The counters count every request and the bytes each body carried, dropped or not.
+    let sent_bytes: u64 = (0..4)
+        .map(|i| body(&chat, None, &format!("turn {i}")).to_string().len() as u64)
+        .sum();
+    let counters: Value = client()
+        .get(format!("{}/__fake/counters", fake.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let completions = &counters[COMPLETIONS_PATH];
+    assert_eq!(completions["requests"], 4);
+    assert_eq!(completions["body_bytes"], sent_bytes, "{counters}");
+    assert_eq!(
+        completions["body_bytes"].as_u64(),
+        Some(fake.body_bytes(COMPLETIONS_PATH))
+    );
+    assert_eq!(counters["/__fake/requests"]["requests"], 1);
+    assert_eq!(counters["other"]["requests"], 0);
+
     fake.clear_requests();
     assert!(fake.requests().is_empty());
     assert_eq!(fake.count(COMPLETIONS_PATH), 0);
