@@ -25,7 +25,7 @@ const REQUEST_ITERATIONS: usize = 10;
 const STREAM_ITERATIONS: usize = 200;
 
 /// One of 20 tools' name, description and JSON schema (~1.25 KB each).
-fn tool(i: usize) -> (String, String, Value) {
+pub(crate) fn tool(i: usize) -> (String, String, Value) {
     let properties: serde_json::Map<String, Value> = (0..8)
         .map(|p| {
             (

@@ -15,25 +15,14 @@ use crate::openai::parse_chat_request;
 use crate::session::fingerprint::Chain;
 use crate::session::fold::{Extras, fold_messages, fold_new_turn};
 
-/// 20 tools of ~1.25 KB of schema each (~25 KB), like a coding agent's.
+/// 20 tools of ~1.25 KB of schema each (~25 KB), like a coding agent's: the same set the
+/// instruction-count workloads use (`crate::perf`).
 fn tools() -> Vec<Value> {
     (0..20)
         .map(|i| {
-            let properties: serde_json::Map<String, Value> = (0..8)
-                .map(|p| {
-                    (
-                        format!("param_{p}"),
-                        json!({
-                            "type": if p % 2 == 0 { "string" } else { "integer" },
-                            "description": format!("Parameter {p} of tool {i}: what it means, its unit, and an example of a sensible value."),
-                        }),
-                    )
-                })
-                .collect();
+            let (name, description, parameters) = crate::perf::tool(i);
             json!({"type": "function", "function": {
-                "name": format!("tool_{i}"),
-                "description": format!("Tool number {i}. Reads, edits or runs something in the workspace and reports what happened."),
-                "parameters": {"type": "object", "properties": properties, "required": ["param_0"]},
+                "name": name, "description": description, "parameters": parameters,
             }})
         })
         .collect()
