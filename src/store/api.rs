@@ -11,10 +11,10 @@ use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
 
 use super::{
-    ConvNode, DbSize, Exchange, Fingerprint, GroupBy, ListQuery, RequestDetail, RequestSummary,
-    ResponseRow, Result, SessionExport, SessionKey, SessionMatch, SessionStats, SessionSummary,
-    Sqlite, Statistics, StoredMessage, Transcript, UsageReport, conn, history, queries, search,
-    stats,
+    ConvNode, DbSize, Error, Exchange, Fingerprint, GroupBy, ListQuery, Op, RequestDetail,
+    RequestSummary, ResponseRow, Result, SessionExport, SessionKey, SessionMatch, SessionStats,
+    SessionSummary, Sqlite, Statistics, StoredMessage, Transcript, UsageReport, conn, fts, history,
+    queries, search, stats,
 };
 
 /// How long a backup keeps retrying while the writer holds the database.
@@ -57,6 +57,29 @@ impl Sqlite {
     /// never as query syntax), filtered and paged by `q`, newest first, each with a snippet
     /// of its newest match.
     pub async fn search_sessions(&self, text: &str, q: &ListQuery) -> Result<Vec<SessionMatch>> {
+        // The writer indexes new rows when idle; what it has not reached yet is indexed
+        // first, so a search sees every exchange recorded before it (see `fts`).
+        let caught_up = if self.inner.read_only {
+            match &self.inner.location {
+                conn::Location::ReadOnly {
+                    path,
+                    immutable: false,
+                } => {
+                    let path = path.clone();
+                    tokio::task::spawn_blocking(move || fts::catch_up_file(&path))
+                        .await
+                        .map_err(|e| Error::Task(e.to_string()))
+                        .and_then(|r| r.map_err(Error::from))
+                }
+                // Nothing can be writing it: what is indexed is all there is.
+                _ => Ok(()),
+            }
+        } else {
+            self.write(Op::Index).await.map(|_| ())
+        };
+        if let Err(e) = caught_up {
+            tracing::debug!(error = %e, "search: the index could not be brought up to date");
+        }
         let text = text.to_owned();
         let q = q.clone();
         self.read(move |c| search::search_sessions(c, &text, &q))

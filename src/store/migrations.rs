@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_read_indexes.sql"),
     include_str!("migrations/0006_accounts.sql"),
     include_str!("migrations/0007_fts.sql"),
+    include_str!("migrations/0008_fts_deferred.sql"),
 ];
 
 /// The version a fully migrated database has.

@@ -22,6 +22,7 @@ mod codec;
 mod conn;
 mod facade;
 mod filter;
+mod fts;
 mod health;
 mod history;
 mod migrations;

@@ -1,7 +1,8 @@
 //! Opening the store for the commands that only read (`sessions list|show|export`, `stats`,
 //! `db backup`): `SQLITE_OPEN_READ_ONLY`, no writer, no migration, no checkpoints, so they
 //! work on a file nobody may write (a backup being inspected, `chmod 444`, a read-only
-//! mount) and never change the file they read.
+//! mount) and never change the file they read, with one exception: `sessions search`
+//! first indexes rows the writer has not reached yet, when the file can be written (`fts`).
 //!
 //! - A missing file reads as an empty archive; nothing is created.
 //! - In a read-only directory without a `-shm` beside the file, SQLite cannot set up the WAL

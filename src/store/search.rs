@@ -2,7 +2,8 @@
 //! word of a query, newest first, each with a snippet of where it matched.
 //!
 //! The indexes are migration 0007's (`messages_fts` over the messages clients sent,
-//! `answers_fts` over answers and reasoning), kept in step by triggers on every write. What
+//! `answers_fts` over answers and reasoning), filled by the writer after each commit when it
+//! is idle (`fts`; a search asks it for the rest first) and trimmed by triggers. What
 //! people type is taken as words, never as FTS5 syntax: each whitespace-separated word is
 //! quoted as a phrase (`"` doubled inside), so `"`, `*`, `:`, `(`, `-`, `NEAR`, `AND` and
 //! the like are matched literally or as the words they are and can never make a query

@@ -9,8 +9,10 @@
 //! neighbours or stopping the thread; a failure of the store itself (a full disk, a
 //! read-only file, an I/O error) fails the whole group and is reported to `health` instead.
 //! Waiters are acknowledged only after the commit, which is what lets `record_response`
-//! promise durability. The thread never touches the async
-//! runtime except through the channel and the oneshot acks.
+//! promise durability. The thread never touches the server's async runtime except through
+//! the channel and the oneshot acks; it keeps a clock of its own (a current-thread runtime
+//! with only a timer) to wait for the channel with a deadline, because when it is idle it
+//! also brings the full-text indexes up to date, off every acknowledged commit (`fts`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +22,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::health::{Health, WriteFailure};
 use super::planner::Statistics;
-use super::{ConvNode, Error, Fingerprint, NewRequest, NewResponse, NewSession, Result, writes};
+use super::{
+    ConvNode, Error, Fingerprint, NewRequest, NewResponse, NewSession, Result, fts, writes,
+};
 
 /// Jobs that may wait in the channel; senders wait (backpressure) beyond this.
 pub(crate) const QUEUE_CAPACITY: usize = 1024;
@@ -50,6 +54,9 @@ pub(crate) enum Op {
     },
     /// Nothing to write: acknowledged once everything queued before it has committed.
     Flush,
+    /// Brings the full-text indexes up to date (a search is about to read them); outside
+    /// any transaction, like a vacuum.
+    Index,
     /// Runs outside any transaction, so it ends the current group.
     Vacuum,
     /// Makes later writes fail (or succeed again), for tests; outside any transaction.
@@ -69,6 +76,7 @@ impl Op {
             Op::WithdrawResponse { .. } => "withdraw_response",
             Op::Prune { .. } => "prune",
             Op::Flush => "flush",
+            Op::Index => "index",
             Op::Vacuum => "vacuum",
             Op::Fault(_) => "fault",
         }
@@ -129,7 +137,36 @@ pub(crate) fn spawn(
 fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, mut shared: Shared) {
     let mut group = Vec::with_capacity(GROUP_MAX);
     let mut fault = None;
-    while let Some(first) = rx.blocking_recv() {
+    let mut indexer = fts::Indexer::new();
+    // Only for waiting on the channel with a deadline (the next indexing pass).
+    let clock = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(clock) => Some(clock),
+        Err(e) => {
+            tracing::warn!(error = %e, "store writer: no timer, indexing only between writes");
+            None
+        }
+    };
+    loop {
+        let next = match (indexer.wait(), &clock) {
+            (Some(wait), Some(clock)) => {
+                clock.block_on(async { tokio::time::timeout(wait, rx.recv()).await })
+            }
+            _ => Ok(rx.blocking_recv()),
+        };
+        let first = match next {
+            Ok(Some(job)) => job,
+            Ok(None) => break,
+            // Quiet for as long as new rows may wait: index them.
+            Err(_) => {
+                if fault.is_none() {
+                    indexer.run(&mut conn, false);
+                }
+                continue;
+            }
+        };
         group.push(first);
         while group.len() < GROUP_MAX {
             match rx.try_recv() {
@@ -140,8 +177,8 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, mut shared: Shared) {
         let group_len = group.len();
         let mut segment = Vec::new();
         for job in group.drain(..) {
-            // A vacuum or a fault runs outside any transaction: commit what came before it,
-            // then run it alone.
+            // A vacuum, an index pass or a fault runs outside any transaction: commit what
+            // came before it, then run it alone.
             match job.op {
                 Op::Vacuum => {
                     commit_group(&mut conn, std::mem::take(&mut segment), &shared, fault);
@@ -153,6 +190,13 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, mut shared: Shared) {
                     // for a second copy that ordinary writes do not.
                     finish(job, result.map(|()| Done::Unit).map_err(Error::from));
                 }
+                Op::Index => {
+                    commit_group(&mut conn, std::mem::take(&mut segment), &shared, fault);
+                    if fault.is_none() {
+                        indexer.run(&mut conn, true);
+                    }
+                    finish(job, Ok(Done::Unit));
+                }
                 Op::Fault(new) => {
                     commit_group(&mut conn, std::mem::take(&mut segment), &shared, fault);
                     fault = new;
@@ -160,11 +204,24 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, mut shared: Shared) {
                         conn.pragma_update(None, "query_only", new == Some(WriteFault::ReadOnly));
                     finish(job, result.map(|()| Done::Unit).map_err(Error::from));
                 }
-                _ => segment.push(job),
+                _ => {
+                    if !matches!(job.op, Op::Flush) {
+                        indexer.wrote();
+                    }
+                    segment.push(job);
+                }
             }
         }
         commit_group(&mut conn, segment, &shared, fault);
         shared.statistics.committed(&conn, group_len);
+        if fault.is_none() && indexer.due(!rx.is_empty()) {
+            indexer.run(&mut conn, false);
+        }
+    }
+    if fault.is_none()
+        && let Err(e) = fts::catch_up(&mut conn)
+    {
+        tracing::warn!(error = %e, "full-text indexing failed at close");
     }
     // No `PRAGMA optimize` on close: after a short first run it froze statistics of one or
     // two rows per table (see `planner`).
@@ -297,7 +354,7 @@ fn apply(conn: &Connection, op: &Op) -> Result<Done> {
             return Ok(Done::Count(writes::prune(conn, *older_than_ms)?));
         }
         // Handled by the loop; here only so the match stays exhaustive.
-        Op::Flush | Op::Vacuum | Op::Fault(_) => {}
+        Op::Flush | Op::Index | Op::Vacuum | Op::Fault(_) => {}
     }
     Ok(Done::Unit)
 }

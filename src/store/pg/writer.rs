@@ -341,7 +341,8 @@ fn statements(op: &Op) -> Option<writes::Statements> {
         Op::RecordResponse(response) => writes::insert_response(response),
         Op::Remember(node) => writes::upsert_node(node),
         Op::TouchNode { fingerprint, at_ms } => writes::touch_node(fingerprint, *at_ms),
-        Op::Flush => Vec::new(),
+        // PostgreSQL indexes as it writes: nothing to catch up.
+        Op::Flush | Op::Index => Vec::new(),
         Op::DeleteSession { .. }
         | Op::WithdrawResponse { .. }
         | Op::Prune { .. }

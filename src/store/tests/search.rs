@@ -1,6 +1,7 @@
-//! Full-text search (migration 0007): what is found, how the indexes follow every write
-//! (replaced responses, deleted sessions, pruning, vacuum), filters, words taken literally,
-//! and a database written before the indexes existed.
+//! Full-text search (migrations 0007 and 0008): what is found, how the indexes follow every
+//! write (replaced responses, deleted sessions, pruning, vacuum), when the writer indexes,
+//! filters, words taken literally, and databases written before the indexes existed or
+//! while triggers kept them.
 
 use super::*;
 
@@ -364,6 +365,125 @@ async fn a_database_from_before_the_indexes_is_indexed_when_migrated() {
     store.flush().await.unwrap();
     assert_eq!(ids(&store, "treasure", &all).await, ["new", "old"]);
     assert_eq!(store.integrity_check().await.unwrap(), "ok");
+}
+
+/// How many rows of `table` (an FTS5 index) match `word`, read beside the store.
+fn indexed(path: &std::path::Path, table: &str, word: &str) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row(
+        &format!("SELECT count(*) FROM {table} WHERE {table} MATCH ?1"),
+        [word],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Migration 0008: the acknowledged commit of an exchange no longer indexes it; the writer
+/// does, on its own, when idle (no search needed), and before it stops.
+#[tokio::test]
+async fn the_writer_indexes_new_rows_after_their_commit_when_idle_and_at_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    let store = Store::open(&path).unwrap();
+    // Let the pass made at open (rows a killed process left) go by.
+    store.flush().await.unwrap();
+    exchange(&store, "s", 1, "quince question", "tamarind answer", "").await;
+    // Indexed some time after the commit; the commit itself did not wait for it. Polled, so
+    // the test does not depend on how long "idle" is.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while indexed(&path, "answers_fts", "tamarind") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle writer never indexed the exchange"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(indexed(&path, "messages_fts", "quince"), 1);
+    // Closing right after a write indexes it before the writer stops.
+    exchange(&store, "s", 2, "loquat question", "rambutan answer", "").await;
+    drop(store);
+    assert_eq!(indexed(&path, "messages_fts", "loquat"), 1);
+    assert_eq!(indexed(&path, "answers_fts", "rambutan"), 1);
+}
+
+/// A reading command beside a writer that has not indexed the newest rows yet (here: rows
+/// above the watermark, as a killed `serve` leaves them) brings the index up to date
+/// before it searches; a file it cannot write is searched as it is.
+#[tokio::test]
+async fn a_read_only_search_catches_the_index_up_when_it_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    drop(Store::open(&path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        crate::store::writes::insert_session(&conn, &session("s", "qwen3-max", 1_000)).unwrap();
+        let req = request(
+            "r1",
+            Some("s"),
+            None,
+            vec![msg("user", "mangosteen?")],
+            1_000,
+        );
+        crate::store::writes::insert_request(&conn, &req).unwrap();
+    }
+    assert_eq!(indexed(&path, "messages_fts", "mangosteen"), 0);
+    let reader = Store::open_read_only(&path).unwrap();
+    assert_eq!(
+        ids(&reader, "mangosteen", &ListQuery::default()).await,
+        ["s"]
+    );
+    drop(reader);
+    assert_eq!(indexed(&path, "messages_fts", "mangosteen"), 1);
+}
+
+/// A file indexed by 0007's triggers: 0008 counts its rows as indexed (they are), and
+/// later deletes and replacements keep the index exact.
+#[tokio::test]
+async fn a_database_indexed_by_triggers_keeps_its_index_when_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v7.db");
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &crate::store::migrations::MIGRATIONS[..7] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 7).unwrap();
+        crate::store::writes::insert_session(&tx, &session("v7", "qwen3-max", 1_000)).unwrap();
+        let req = request(
+            "v7-r1",
+            Some("v7"),
+            None,
+            vec![msg("user", "durian?")],
+            1_000,
+        );
+        crate::store::writes::insert_request(&tx, &req).unwrap();
+        let mut resp = response("v7-p1", "v7-r1", Some("v7"), 1_000);
+        resp.content = "jackfruit".into();
+        crate::store::writes::insert_response(&tx, &resp).unwrap();
+        tx.commit().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let all = ListQuery::default();
+    assert_eq!(ids(&store, "durian", &all).await, ["v7"]);
+    assert_eq!(ids(&store, "jackfruit", &all).await, ["v7"]);
+    let mut again = response("v7-p1-again", "v7-r1", Some("v7"), 2_000);
+    again.content = "lychee".into();
+    store.record_response(again).await.unwrap();
+    assert_eq!(ids(&store, "jackfruit", &all).await, Vec::<String>::new());
+    assert_eq!(ids(&store, "lychee", &all).await, ["v7"]);
+    assert!(store.delete_session("v7").await.unwrap());
+    assert_eq!(ids(&store, "durian", &all).await, Vec::<String>::new());
+    assert_eq!(store.integrity_check().await.unwrap(), "ok");
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for table in ["messages_fts", "answers_fts"] {
+        conn.execute(
+            &format!("INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 1)"),
+            [],
+        )
+        .unwrap_or_else(|e| panic!("{table}: {e}"));
+    }
 }
 
 on_both_backends! {
