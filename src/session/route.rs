@@ -45,6 +45,9 @@ impl Turn {
     }
 }
 
+/// How many of the newest prefixes ending in an answer are looked up before the rest.
+const NEWEST_FIRST: usize = 4;
+
 impl Engine {
     /// Continues a remembered chat when there is one, else opens a new one, on an account
     /// of the pool (design.md §12): a conversation stays on the account that owns its chat;
@@ -208,11 +211,17 @@ impl Engine {
         if candidates.is_empty() {
             return None;
         }
-        let node = match self
-            .store
-            .lookup_prefix(&candidates, req.meta.api_key_id.as_deref())
-            .await
-        {
+        // A continued conversation is almost always found at its last answer, so the
+        // newest candidates are looked up first and the older ones only when none of them
+        // is known: a turn costs the same lookup whatever the length of its history. Any
+        // node among the newest is longer than every older one, so the best is the same.
+        let owner = req.meta.api_key_id.as_deref();
+        let (older, newest) = candidates.split_at(candidates.len().saturating_sub(NEWEST_FIRST));
+        let mut found = self.store.lookup_prefix(newest, owner).await;
+        if matches!(found, Ok(None)) && !older.is_empty() {
+            found = self.store.lookup_prefix(older, owner).await;
+        }
+        let node = match found {
             Ok(node) => node?,
             Err(err) => {
                 tracing::warn!("conversation lookup failed, starting a new chat: {err}");

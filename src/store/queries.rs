@@ -92,8 +92,9 @@ pub(crate) fn lookup_prefix(
             .chain([owner.map_or(rusqlite::types::Value::Null, |o| {
                 rusqlite::types::Value::Text(o.to_owned())
             })]);
+        // Cached: an engine's lookups come in a few sizes (its newest prefixes first).
         let found = conn
-            .prepare(&sql)?
+            .prepare_cached(&sql)?
             .query_row(params_from_iter(args), node)
             .optional()?;
         if let Some(candidate) = found {

@@ -104,6 +104,48 @@ async fn edited_history_opens_a_new_chat_with_folded_context() {
     assert!(folded.contains("what is my name?"), "{folded}");
 }
 
+/// The engine looks up a history's newest answers first and the older ones only when none
+/// of those is known: an edit five answers back still continues the chat from the last
+/// answer before it, with the rest sent folded.
+#[tokio::test]
+async fn an_edit_far_back_continues_from_the_last_known_answer_before_it() {
+    let s = TestServer::start().await;
+    let mut history: Vec<(&str, String)> = vec![("user", "my name is Erin".to_owned())];
+    for n in 1..=2 {
+        let answer = s.answer(&owned_msgs(&history)).await;
+        history.push(("assistant", answer));
+        history.push(("user", format!("question {n}")));
+    }
+    history.pop();
+    // u0 a1 u1 a2 are what the upstream saw; five answers it never gave follow.
+    for n in 1..=5 {
+        history.push(("user", format!("later question {n}")));
+        history.push(("assistant", format!("invented answer {n}")));
+    }
+    history.push(("user", "what is my name?".to_owned()));
+    let answer = s.answer(&owned_msgs(&history)).await;
+    assert_eq!(answer, "Your name is Erin.");
+    assert_eq!(s.fake.count(NEW_CHAT), 1, "the known prefix was not found");
+    let sent = s.completions();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(chat_id(&sent[2]), chat_id(&sent[0]));
+    let responses: Value = s.get("/v1/responses?limit=10").await.json().await.unwrap();
+    let second = responses["data"][1]["response_id"].as_str().unwrap().to_owned();
+    assert_eq!(parent_id(&sent[2]).as_deref(), Some(second.as_str()));
+    let folded = sent_content(&sent[2]);
+    assert!(folded.contains("invented answer 5"), "{folded}");
+    assert!(!folded.contains("my name is Erin"), "{folded}");
+}
+
+fn owned_msgs(history: &[(&str, String)]) -> Value {
+    Value::Array(
+        history
+            .iter()
+            .map(|(r, c)| json!({"role": r, "content": c}))
+            .collect(),
+    )
+}
+
 #[tokio::test]
 async fn system_prompt_is_folded_into_the_first_message_and_a_change_starts_over() {
     let s = TestServer::start().await;
