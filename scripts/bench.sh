@@ -21,7 +21,9 @@
 # lock step, 100 streamed turns each, 20 tools, ~3 KB more history per turn (to ~300 KB),
 # every turn a tool call and its result; then the captured upstream messages replayed
 # straight to a fresh fake by as many sessions, the baseline of the added latency. Per turn:
-# latencies, serve's CPU and RSS, database growth, bytes sent upstream.
+# latencies, serve's CPU and RSS, database growth, bytes sent upstream. Then the conversation
+# index under many sessions: 1,000 chat sessions of as many turns, with small requests (2
+# tools, ~300 bytes a turn), whose turn time must not grow with the history.
 #
 # Everything listens on 127.0.0.1. Results go between the markers of docs/BENCHMARKS.md
 # (`bench:` for the chat load, `bench-agent:` for the agent load; the rest of the file is
@@ -32,6 +34,7 @@
 # is set), --only chat|agent (one scenario; the other's block is left as it is).
 # Environment: BENCH_SECONDS, BENCH_TARGET_SECONDS, BENCH_CONCURRENCY (default "1 100 1000"),
 # BENCH_AGENT_SESSIONS (default "10 100"), BENCH_AGENT_TURNS (default 100),
+# BENCH_INDEX_SESSIONS (default 1000: the conversation-index run),
 # BENCH_AGENT_APIS (default "chat messages responses responses-chained"), BENCH_OUT.
 #
 # `bash scripts/bench.sh --stores` runs the chat-load rows instead (serve with persistence
@@ -70,12 +73,14 @@ if [ -n "$quick" ]; then
   levels="${BENCH_CONCURRENCY:-1 10}"
   agent_sessions="${BENCH_AGENT_SESSIONS:-2}"
   agent_turns="${BENCH_AGENT_TURNS:-6}"
+  index_sessions="${BENCH_INDEX_SESSIONS:-20}"
 else
   secs="${BENCH_SECONDS:-8}"
   target_secs="${BENCH_TARGET_SECONDS:-10}"
   levels="${BENCH_CONCURRENCY:-1 100 1000}"
   agent_sessions="${BENCH_AGENT_SESSIONS:-10 100}"
   agent_turns="${BENCH_AGENT_TURNS:-100}"
+  index_sessions="${BENCH_INDEX_SESSIONS:-1000}"
 fi
 agent_apis="${BENCH_AGENT_APIS:-chat messages responses responses-chained}"
 started_at="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
@@ -361,11 +366,13 @@ stop_serve
 stop_fake
 empty_db_bytes="$(db_bytes)"
 
-# One agent scenario (see the top of this file). Arguments: api sessions turns.
+# One agent scenario (see the top of this file). Arguments: api sessions turns, then an
+# optional run name (default `agent`) and loadgen options for the requests' shape.
 agent_scenario() {
-  local api="$1" sessions="$2" turns="$3"
-  local label="agent api=$api sessions=$sessions"
-  local replay="$work/replay-$api-$sessions.json"
+  local api="$1" sessions="$2" turns="$3" name="${4:-agent}"
+  local shape=("${@:5}")
+  local label="$name api=$api sessions=$sessions"
+  local replay="$work/replay-$name-$api-$sessions.json"
   start_fake 0
   start_serve "$fake_url" true "serve-$RANDOM"
   sleep 0.5
@@ -374,9 +381,9 @@ agent_scenario() {
   # One session first: its upstream messages become the direct baseline, and it warms up
   # serve (model list, database pages). Not measured.
   "$loadgen" --agent --api "$api" --stream --url "$serve_url" --concurrency 1 --turns "$turns" \
-    --fake-url "$fake_url" --capture "$replay" --label "capture $label" >/dev/null
+    "${shape[@]}" --fake-url "$fake_url" --capture "$replay" --label "capture $label" >/dev/null
   run_agent --agent --api "$api" --stream --url "$serve_url" --concurrency "$sessions" \
-    --turns "$turns" --pid "$serve_pid" --pid "$fake_pid" --fake-url "$fake_url" \
+    --turns "$turns" "${shape[@]}" --pid "$serve_pid" --pid "$fake_pid" --fake-url "$fake_url" \
     --db "$serve_db" --label "$label"
   stop_serve
   stop_fake
@@ -385,8 +392,8 @@ agent_scenario() {
   # The same upstream work straight to a fresh fake.
   start_fake 0
   run_agent --agent --target qwen --replay "$replay" --url "$fake_url" \
-    --concurrency "$sessions" --turns "$turns" --pid "$fake_pid" --fake-url "$fake_url" \
-    --label "agent-direct api=$api sessions=$sessions"
+    --concurrency "$sessions" --turns "$turns" "${shape[@]}" --pid "$fake_pid" \
+    --fake-url "$fake_url" --label "$name-direct api=$api sessions=$sessions"
   stop_fake
 }
 
@@ -437,6 +444,10 @@ if [ -n "$run_agent" ]; then
       agent_scenario "$api" "$sessions" "$agent_turns"
     done
   done
+  # The conversation index under many sessions: $index_sessions concurrent chat sessions of
+  # the same number of turns, with small requests (2 tools, ~300 bytes a turn) so that the
+  # run is about finding each conversation, not about parsing 300 KB.
+  agent_scenario chat "$index_sessions" "$agent_turns" index --tools 2 --turn-bytes 300
 fi
 
 load_after="$(uptime)"
@@ -445,6 +456,7 @@ finished_at="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 BENCH_EMPTY_DB="$empty_db_bytes" BENCH_LEVELS="$levels" BENCH_SECS="$secs" \
 BENCH_RUN_CHAT="$run_chat" BENCH_RUN_AGENT="$run_agent" BENCH_QUICK="$quick" \
 BENCH_AGENT_TURNS="$agent_turns" BENCH_AGENT_SESSIONS="$agent_sessions" \
+BENCH_INDEX_SESSIONS="$index_sessions" \
 BENCH_TARGET_SECS="$target_secs" BENCH_STARTED="$started_at" BENCH_FINISHED="$finished_at" \
 BENCH_LOAD_BEFORE="$load_before" BENCH_LOAD_AFTER="$load_after" \
 python3 - "$results" "$extras" "$out_doc" <<'PY'
@@ -530,7 +542,7 @@ def header(kind, command):
     w(f"Load before: `{env['BENCH_LOAD_BEFORE'].strip()}`  ")
     w(f"Load after: `{env['BENCH_LOAD_AFTER'].strip()}`  ")
     others = [r["machine"]["other_cores"] for k, r in runs.items()
-              if (k.startswith("agent") == (kind == "agent")) and "other_cores" in (r.get("machine") or {})]
+              if (k.startswith(("agent", "index")) == (kind == "agent")) and "other_cores" in (r.get("machine") or {})]
     if others:
         w(f"Other processes on the machine (not serve, the fake or the load generator) used {mean(others):.2f} cores on average "
           f"during the measured windows, {max(others):.2f} at most (column \"other load\"; the machine has {sh(['nproc'])}).")
@@ -629,6 +641,21 @@ def chat_block():
         target("Persistence costs < 10% of throughput (worst scenario of the matrix)",
                f"{cost * 100:+.1f}% ({fake} fake, {mode}, {c} clients)", cost < 0.10,
                f"by {(cost - 0.10) * 100:.1f} points")
+
+    # The conversation index under many sessions: turn time flat in the history length.
+    n_index = int(env["BENCH_INDEX_SESSIONS"])
+    index_run = runs.get(f"index api=chat sessions={n_index}") or {}
+    index_direct = runs.get(f"index-direct api=chat sessions={n_index}") or {}
+    if index_run.get("rounds"):
+        b = buckets(index_run)
+        if len(b) >= 3 and b[1]["p50"] and b[-1]["p50"]:
+            ratio = b[-1]["p50"] / b[1]["p50"]
+            target(f"{n_index} concurrent agent sessions: conversation lookups O(new messages), turn time flat in the history length "
+                   "(p50 of the last tenth at most 1.5x the second)",
+                   f"p50 {b[1]['p50']:.2f} → {b[-1]['p50']:.2f} ms ({ratio:.2f}x) while the history grows from "
+                   f"{b[1]['request_kb']:.0f} to {b[-1]['request_kb']:.0f} KB; serve CPU {f(b[1]['cpu_ms'])} → {f(b[-1]['cpu_ms'])} ms per turn; "
+                   f"{index_run['turns_ok']} turns, {index_run['errors']} errors",
+                   ratio <= 1.5 and not index_run["errors"], f"{ratio:.2f}x")
 
     w("### Targets")
     w("")
@@ -812,6 +839,21 @@ def agent_block():
         flat("up_b", "bytes per turn", 1, 1.10, "bytes", "upstream bytes per continued turn independent of the history (last tenth at most 1.1x the second)")
         flat("p50", "ms p50", 1, 1.5, "p50", "turn time flat in the history length (p50 of the last tenth at most 1.5x the second)")
 
+    # The conversation index under many sessions: turn time flat in the history length.
+    n_index = int(env["BENCH_INDEX_SESSIONS"])
+    index_run = runs.get(f"index api=chat sessions={n_index}") or {}
+    index_direct = runs.get(f"index-direct api=chat sessions={n_index}") or {}
+    if index_run.get("rounds"):
+        b = buckets(index_run)
+        if len(b) >= 3 and b[1]["p50"] and b[-1]["p50"]:
+            ratio = b[-1]["p50"] / b[1]["p50"]
+            target(f"{n_index} concurrent agent sessions: conversation lookups O(new messages), turn time flat in the history length "
+                   "(p50 of the last tenth at most 1.5x the second)",
+                   f"p50 {b[1]['p50']:.2f} → {b[-1]['p50']:.2f} ms ({ratio:.2f}x) while the history grows from "
+                   f"{b[1]['request_kb']:.0f} to {b[-1]['request_kb']:.0f} KB; serve CPU {f(b[1]['cpu_ms'])} → {f(b[-1]['cpu_ms'])} ms per turn; "
+                   f"{index_run['turns_ok']} turns, {index_run['errors']} errors",
+                   ratio <= 1.5 and not index_run["errors"], f"{ratio:.2f}x")
+
     w("### Targets")
     w("")
     w("| Target | Measured | Verdict |")
@@ -872,6 +914,22 @@ def agent_block():
             w(f"| {b['first']}–{b['last']} | {b['request_kb']:.0f} | {f(b['p50'])} / {f(b['p99'])} | "
               f"{f(d.get('p50'))} / {f(d.get('p99'))} | {f(b['cpu_ms'])} | {f(b['db_kb'], '{:.1f}')} | "
               f"{f(b['up_b'], '{:.0f}')} | {f(b['up_n'])} | {f(b['rss_mb'], '{:.1f}')} |")
+        w("")
+    if index_run.get("rounds"):
+        w(f"### Conversation index: {n_index} concurrent sessions")
+        w("")
+        w(f"Chat completions, {n_index} sessions in lock step, 2 tools and ~300 bytes per turn (small requests, so the turn is "
+          "mostly finding the conversation and continuing it). Each row is a tenth of the turns; the number of answers in "
+          "each history grows from row to row.")
+        w("")
+        w("| Turns | request KB | turn p50 / p99 ms | direct p50 / p99 ms | serve CPU ms / turn | DB KB / turn | upstream bytes / turn | serve RSS MB |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|")
+        direct_buckets = {(d["first"], d["last"]): d for d in buckets(index_direct)} if index_direct.get("rounds") else {}
+        for b in buckets(index_run):
+            d = direct_buckets.get((b["first"], b["last"]), {})
+            w(f"| {b['first']}–{b['last']} | {b['request_kb']:.0f} | {f(b['p50'])} / {f(b['p99'])} | "
+              f"{f(d.get('p50'))} / {f(d.get('p99'))} | {f(b['cpu_ms'])} | {f(b['db_kb'], '{:.1f}')} | "
+              f"{f(b['up_b'], '{:.0f}')} | {f(b['rss_mb'], '{:.1f}')} |")
         w("")
     w("Raw results: `target/bench/results.jsonl` (one line per run, a row per turn).")
     return lines
