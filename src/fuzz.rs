@@ -1,7 +1,7 @@
 //! Test-only helpers of the dependency-free fuzz loops of the wire parsers
-//! (`src/anthropic/tests.rs`, `src/responses/tests.rs`, `src/openai/tests.rs`): a deterministic generator and a
-//! mutation of one random node of a valid body, so each loop only lists its own seeds and
-//! replacement values.
+//! (`src/anthropic/tests.rs`, `src/responses/tests.rs`, `src/openai/tests.rs`): a
+//! deterministic generator, a mutation of one random node of a valid body, and histories
+//! built from awkward item texts, so each loop only lists its own seeds and items.
 
 use serde_json::Value;
 

@@ -502,7 +502,7 @@ fn common_message(role: Role, mut fields: Fields<'_>, calls: &mut Calls, out: &m
             }
             Some("tool_use") => {
                 let arguments = item::take(&mut block, "input")
-                    .map(|input| input.into_value().to_string())
+                    .and_then(|input| serde_json::to_string(&input).ok())
                     .unwrap_or_default();
                 made.push(ToolCall {
                     id: take_string(&mut block, "id"),

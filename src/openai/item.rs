@@ -10,12 +10,15 @@
 //! the common shapes from it directly and hand anything else to their [`Value`] readers
 //! through [`Json::into_value`], which is the `Value` serde_json would have built: the same
 //! errors, worded by the same code. Repeated keys are kept, and every lookup takes the last
-//! one, as a `Value` keeps the last.
+//! one, as a `Value` keeps the last. Serialized, a [`Json`] is the text its `Value` would be
+//! (keys sorted, the last of a repeated key), so an Anthropic `tool_use` input becomes its
+//! call's arguments without a `Value` either.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 /// A JSON value whose strings and keys borrow from the body when they have no escapes.
@@ -99,6 +102,30 @@ pub(crate) fn take<'de>(
     // `remove`, not `swap_remove`: the order of the other fields decides which of a repeated
     // key is the last.
     Some(fields.remove(at).1).filter(|v| !v.is_null())
+}
+
+impl Serialize for Json<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Json::Scalar(v) => v.serialize(s),
+            Json::Str(text) => s.serialize_str(text),
+            Json::Array(items) => s.collect_seq(items),
+            Json::Object(fields) => {
+                // As a `Value`'s map (a `BTreeMap`): keys in order, the last of a repeated key
+                // (the sort is stable, so repeated keys keep their body order).
+                let mut sorted: Vec<&(Cow<'_, str>, Json<'_>)> = fields.iter().collect();
+                sorted.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut map = s.serialize_map(None)?;
+                for (i, (key, value)) in sorted.iter().map(|f| (&f.0, &f.1)).enumerate() {
+                    if sorted.get(i + 1).is_some_and(|next| next.0 == *key) {
+                        continue;
+                    }
+                    map.serialize_entry(key.as_ref(), value)?;
+                }
+                map.end()
+            }
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Json<'de> {
@@ -216,10 +243,11 @@ mod tests {
     }
 
     #[test]
-    fn into_value_is_what_serde_json_reads() {
+    fn into_value_and_its_text_are_what_serde_json_reads() {
         for text in [
             r#"{"a": 1, "b": [true, false, null, -1, 1.5, -0, 1e300, 18446744073709551615, -9223372036854775808], "c": {"d": "e"}}"#,
             r#"{"k": 1, "k": "last", "j": {"x": 1, "x": 2}}"#,
+            r#"{"b": 1, "a": 2, "b": 3, "B": 4, "": 5, "aa": 6, "é": 7, "z": 8}"#,
             r#"{"\u0041\n": "esc \"q\" \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00", "é😀": "raw"}"#,
             r#"[[], {}, "", [[[1]]]]"#,
             r#""s""#,
@@ -227,6 +255,11 @@ mod tests {
             "null",
         ] {
             let want: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(
+                serde_json::to_string(&read(text)).unwrap(),
+                want.to_string(),
+                "{text}"
+            );
             assert_eq!(read(text).into_value(), want, "{text}");
         }
     }
