@@ -1,7 +1,7 @@
 //! Test-only helpers of the dependency-free fuzz loops of the wire parsers
-//! (`src/anthropic/tests.rs`, `src/responses/tests.rs`): a deterministic generator and a
-//! mutation of one random node of a valid body, so each loop only lists its own seeds and
-//! replacement values.
+//! (`src/anthropic/tests.rs`, `src/responses/tests.rs`, `src/openai/tests.rs`): a
+//! deterministic generator, a mutation of one random node of a valid body, and histories
+//! built from awkward item texts, so each loop only lists its own seeds and items.
 
 use serde_json::Value;
 
@@ -41,4 +41,23 @@ pub(crate) fn mutate(value: &mut Value, rng: &mut Lcg, replacements: &[Value]) {
         }
         _ => *value = replacements[rng.below(replacements.len())].clone(),
     }
+}
+
+/// The histories the borrowed-item tests read (issue 17): every ordered pair of `items`
+/// (JSON texts, kept as written so their escapes and repeated keys reach the parser), then
+/// `more` random sequences of three to five, as the texts of JSON arrays.
+pub(crate) fn histories(items: &[&str], more: usize, rng: &mut Lcg) -> Vec<String> {
+    let mut out = Vec::with_capacity(items.len() * items.len() + more);
+    for a in items {
+        for b in items {
+            out.push(format!("[{a}, {b}]"));
+        }
+    }
+    for _ in 0..more {
+        let picked: Vec<&str> = (0..3 + rng.below(3))
+            .map(|_| items[rng.below(items.len())])
+            .collect();
+        out.push(format!("[{}]", picked.join(",")));
+    }
+    out
 }

@@ -19,7 +19,10 @@
 //! Each message is read from its own JSON value as the body is parsed ([`Reader`], fed by
 //! `crate::openai::body`), and consumes it: the texts of blocks and tool results move into
 //! the messages instead of being copied, so a long history is not held as a JSON tree and
-//! its text is copied once, from the body into the messages.
+//! its text is copied once, from the body into the messages. That value is a [`Json`]
+//! borrowing from the body: the common messages (a string, or text, thinking, `tool_use`
+//! and `tool_result` blocks of the usual shape) are read from it directly, anything else
+//! (including every error) as a [`Value`] by the code below, so each rule is worded once.
 //!
 //! `system` (a string or text blocks) and `role: "system"` entries inside `messages` (Claude
 //! Code sends them) become [`Role::System`] instructions. One system block is dropped: the
@@ -29,12 +32,15 @@
 
 use std::collections::HashMap;
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::fields::{
     Object, at, expected, join, missing, object, one_of, opt_bool, present, required_str,
 };
 use super::request::InvalidRequest;
+use crate::openai::item::{self, Json};
 use crate::session::{Message, Role, ToolCall};
 
 /// The first line of the volatile system block Claude Code sends (see the module docs).
@@ -60,7 +66,12 @@ pub(super) fn parse_messages(value: Option<&Value>) -> Result<Vec<Message>, Inva
     };
     let mut reader = Reader::default();
     for (i, item) in items.iter().enumerate() {
-        reader.item(i, item.clone())?;
+        parse_message(
+            &format!("messages.{i}"),
+            item.clone(),
+            &mut reader.calls,
+            &mut reader.messages,
+        )?;
     }
     reader.finish(items.len())
 }
@@ -75,13 +86,23 @@ pub(super) struct Reader {
 impl Reader {
     /// Message `i`, which comes after every message before it (a body that repeats the
     /// `messages` key starts over at 0: the last array counts, as in a JSON tree).
-    pub(super) fn item(&mut self, i: usize, value: Value) -> Result<(), InvalidRequest> {
+    pub(super) fn item(&mut self, i: usize, value: Json<'_>) -> Result<(), InvalidRequest> {
         if i == 0 {
             *self = Reader::default();
         }
+        let value = match value {
+            Json::Object(fields) => match common_role(&fields, &self.calls) {
+                Some(role) => {
+                    common_message(role, fields, &mut self.calls, &mut self.messages);
+                    return Ok(());
+                }
+                None => Json::Object(fields),
+            },
+            other => other,
+        };
         parse_message(
             &format!("messages.{i}"),
-            value,
+            value.into_value(),
             &mut self.calls,
             &mut self.messages,
         )
@@ -379,4 +400,163 @@ fn join_texts(mut texts: Vec<String>) -> String {
         return texts.pop().unwrap_or_default();
     }
     texts.join("\n")
+}
+
+/// The fields of an object as the body parser read them.
+type Fields<'de> = Vec<(Cow<'de, str>, Json<'de>)>;
+
+/// The role of a user or assistant message of a common shape, which `common_message` reads
+/// exactly as `parse_message` would; `None` for anything else (`parse_message` then reads
+/// it, and words its errors).
+fn common_role(fields: &[(Cow<'_, str>, Json<'_>)], calls: &Calls) -> Option<Role> {
+    let role = match item::present(fields, "role")?.as_str()? {
+        "user" => Role::User,
+        "assistant" => Role::Assistant,
+        _ => return None,
+    };
+    let blocks = match item::present(fields, "content")? {
+        Json::Str(_) => return Some(role),
+        Json::Array(blocks) => blocks,
+        _ => return None,
+    };
+    let common = blocks.iter().all(|block| {
+        let Some(block) = block.as_object() else {
+            return false;
+        };
+        match (role, item::present(block, "type").and_then(Json::as_str)) {
+            (_, Some("text")) => has_str(block, "text"),
+            (Role::Assistant, Some("thinking" | "redacted_thinking")) => true,
+            (Role::Assistant, Some("tool_use")) => {
+                has_str(block, "id")
+                    && has_str(block, "name")
+                    && matches!(item::present(block, "input"), Some(Json::Object(_)))
+            }
+            (Role::User, Some("tool_result")) => common_result(block, calls),
+            _ => false,
+        }
+    });
+    common.then_some(role)
+}
+
+/// Whether field `key` is a string.
+fn has_str(fields: &[(Cow<'_, str>, Json<'_>)], key: &str) -> bool {
+    item::present(fields, key).and_then(Json::as_str).is_some()
+}
+
+/// Whether a `tool_result` block answers an earlier `tool_use` with a string or text blocks.
+fn common_result(block: &[(Cow<'_, str>, Json<'_>)], calls: &Calls) -> bool {
+    let answers = item::present(block, "tool_use_id")
+        .and_then(Json::as_str)
+        .is_some_and(|id| calls.contains_key(id));
+    let content = match item::present(block, "content") {
+        None | Some(Json::Str(_)) => true,
+        Some(Json::Array(blocks)) => blocks.iter().all(|b| {
+            b.as_object().is_some_and(|b| {
+                item::present(b, "type").and_then(Json::as_str) == Some("text")
+                    && has_str(b, "text")
+            })
+        }),
+        Some(_) => false,
+    };
+    let flag = matches!(
+        item::present(block, "is_error"),
+        None | Some(Json::Scalar(Value::Bool(_)))
+    );
+    answers && content && flag
+}
+
+/// A string field `common_role` found, moved out.
+fn take_string(fields: &mut Fields<'_>, key: &str) -> String {
+    item::take(fields, key)
+        .and_then(Json::into_string)
+        .unwrap_or_default()
+}
+
+/// The texts of text blocks, joined as `join_texts` does.
+fn common_texts(texts: Vec<Cow<'_, str>>) -> String {
+    join_texts(texts.into_iter().map(Cow::into_owned).collect())
+}
+
+/// A message `common_role` accepted as `role`: what `parse_message` makes of it.
+fn common_message(role: Role, mut fields: Fields<'_>, calls: &mut Calls, out: &mut Vec<Message>) {
+    let blocks = match item::take(&mut fields, "content") {
+        Some(Json::Array(blocks)) => blocks,
+        Some(Json::Str(text)) => {
+            out.push(Message::text(role, text.into_owned()));
+            return;
+        }
+        _ => Vec::new(),
+    };
+    let mut texts = Vec::new();
+    let mut made = Vec::new();
+    let mut results = Vec::new();
+    for block in blocks {
+        let Json::Object(mut block) = block else {
+            continue;
+        };
+        match item::present(&block, "type").and_then(Json::as_str) {
+            Some("text") => {
+                if let Some(Json::Str(text)) = item::take(&mut block, "text") {
+                    texts.push(text);
+                }
+            }
+            Some("tool_use") => {
+                let arguments = item::take(&mut block, "input")
+                    .and_then(|input| serde_json::to_string(&input).ok())
+                    .unwrap_or_default();
+                made.push(ToolCall {
+                    id: take_string(&mut block, "id"),
+                    name: take_string(&mut block, "name"),
+                    arguments,
+                });
+            }
+            Some("tool_result") => results.push(common_result_message(block, calls)),
+            _ => {}
+        }
+    }
+    let text = common_texts(texts);
+    if role == Role::Assistant {
+        for call in &made {
+            calls.insert(call.id.clone(), call.name.clone());
+        }
+        let mut message = Message::text(Role::Assistant, text);
+        message.tool_calls = made;
+        out.push(message);
+        return;
+    }
+    let has_results = !results.is_empty();
+    out.extend(results);
+    if !text.is_empty() || !has_results {
+        out.push(Message::text(Role::User, text));
+    }
+}
+
+/// A `tool_result` block `common_result` accepted, as `tool_result` makes it.
+fn common_result_message(mut block: Fields<'_>, calls: &Calls) -> Message {
+    let id = take_string(&mut block, "tool_use_id");
+    let content = match item::take(&mut block, "content") {
+        Some(Json::Str(text)) => text.into_owned(),
+        Some(Json::Array(blocks)) => common_texts(
+            blocks
+                .into_iter()
+                .filter_map(|b| match b {
+                    Json::Object(mut b) => match item::take(&mut b, "text") {
+                        Some(Json::Str(text)) => Some(text),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect(),
+        ),
+        _ => String::new(),
+    };
+    let content = match item::present(&block, "is_error") {
+        Some(Json::Scalar(Value::Bool(true))) if content.is_empty() => "Error".to_owned(),
+        Some(Json::Scalar(Value::Bool(true))) => format!("Error: {content}"),
+        _ => content,
+    };
+    let mut message = Message::text(Role::Tool, content);
+    message.name = calls.get(&id).cloned();
+    message.tool_call_id = Some(id);
+    message
 }

@@ -146,3 +146,51 @@ fn reading_messages_while_parsing_agrees_on_awkward_bodies() {
         }
     }
 }
+
+/// The messages read while the body is parsed, from items borrowing from it, against the
+/// whole tree: the same request or the same error, for the common blocks and for everything
+/// beside them (escaped strings and keys, repeated keys, nulls, unknown fields and ids,
+/// refused blocks, the order of a tool input's keys and numbers).
+#[test]
+fn borrowed_messages_agree_with_the_whole_tree() {
+    let items = [
+        r#"{"role": "user", "content": "plain \"q\" \u00e9 \ud83d\ude00"}"#,
+        r#"{"role": "user", "content": [{"type": "text", "text": "a\nb"}, {"type": "text", "text": ""}, {"type": "text", "text": "c", "cache_control": {"type": "ephemeral"}}]}"#,
+        r#"{"role": "user", "content": [{"type": "text", "text": "a", "text": null}]}"#,
+        r#"{"role": "user", "content": [{"type": "text", "text": null, "text": "a"}]}"#,
+        r#"{"r\u006fle": "assistant", "content": "escaped key"}"#,
+        r#"{"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": "s"}, {"type": "redacted_thinking", "data": "d"}, {"type": "text", "text": "x"}, {"type": "tool_use", "id": "t1", "name": "f", "input": {"b": 1, "a": [1.5, -0, 1e3, 12345678901234567890, -5], "a": "dup"}}]}"#,
+        r#"{"role": "assistant", "content": [{"type": "tool_use", "id": "t2", "name": "g", "input": {}}, {"type": "tool_use", "id": "t1", "name": "h", "input": {"\u00e9": "\ud83d\ude00", "k": null}}]}"#,
+        r#"{"role": "assistant", "content": [{"type": "tool_use", "id": "t3", "name": "g", "input": "nope"}]}"#,
+        r#"{"role": "assistant", "content": [{"type": "tool_use", "id": "t3", "name": "g"}]}"#,
+        r#"{"role": "assistant", "content": [{"type": "thinking"}, {"type": "image", "source": {}}]}"#,
+        r#"{"role": "assistant", "content": [{"type": "tool_result", "tool_use_id": "t1"}]}"#,
+        r#"{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "r"}, {"type": "text", "text": "after"}]}"#,
+        r#"{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t2", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}], "is_error": true}]}"#,
+        r#"{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "is_error": true}]}"#,
+        r#"{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "is_error": null, "content": null}]}"#,
+        r#"{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "is_error": "yes"}]}"#,
+        r#"{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t9", "content": "r"}]}"#,
+        r#"{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t\u0031", "content": "escaped id"}]}"#,
+        r#"{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "image"}]}]}"#,
+        r#"{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": 5}]}"#,
+        r#"{"role": "user", "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {}}]}"#,
+        r#"{"role": "user", "content": []}"#,
+        r#"{"role": "system", "content": "x-anthropic-billing-header: cc=1;\nsys"}"#,
+        r#"{"role": "user", "content": "a", "content": [{"type": "text", "text": "last"}]}"#,
+        r#"{"role": "user", "content": [{"type": "text", "text": "a"}], "content": null}"#,
+        r#"{"role": "user"}"#,
+        r#"{"role": "user", "content": 5}"#,
+        r#"{"role": "user", "content": ["x"]}"#,
+        r#""x""#,
+    ];
+    let mut rng = Lcg(17);
+    let mut accepted = 0;
+    for history in crate::fuzz::histories(&items, 2_000, &mut rng) {
+        let body = format!(r#"{{"model": "m", "max_tokens": 1, "messages": {history}}}"#);
+        let parsed = parse_messages_request(body.as_bytes());
+        accepted += usize::from(parsed.is_ok());
+        assert_eq!(parsed, parse_whole(body.as_bytes(), true), "{body}");
+    }
+    assert!(accepted > 100, "{accepted}");
+}

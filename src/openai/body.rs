@@ -11,11 +11,13 @@
 //! into the messages (issue 17). Every other field is parsed into the [`Object`] as before,
 //! so the usual validators read it; the array field is left out of it when it was an array
 //! (and kept when it was anything else, for the caller to refuse by its type). After the
-//! first item `item` refuses, the rest are only checked to be JSON.
+//! first item `item` refuses, the rest are only checked to be JSON. The item type is the
+//! caller's: the history parsers take a [`super::item::Json`], whose strings borrow from the
+//! body, so the common item builds no `Value` at all (issue 17, item 2).
 
 use std::fmt;
 
-use serde::Deserialize as _;
+use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
@@ -27,14 +29,14 @@ pub(crate) type Items<T, R> = Result<Vec<T>, R>;
 /// The other fields, and the items when the field was an array.
 pub(crate) type Parsed<T, R> = (Object, Option<Items<T, R>>);
 
-/// Parses `body`, a JSON object, turning each item of its array field `field` into a `T`
-/// with `item(index, value)`, or refusing it with an `R`. Returns the other fields, and the
-/// items when `field` was an array. `Err` is a body that is not JSON, or not an object
-/// (`None` then: the caller reads it as a [`Value`] to say what it is).
-pub(crate) fn parse_object<T, R>(
-    body: &[u8],
+/// Parses `body`, a JSON object, turning each item of its array field `field`, read as an
+/// `I`, into a `T` with `item(index, value)`, or refusing it with an `R`. Returns the other
+/// fields, and the items when `field` was an array. `Err` is a body that is not JSON, or not
+/// an object (`None` then: the caller reads it as a [`Value`] to say what it is).
+pub(crate) fn parse_object<'de, I: Deserialize<'de>, T, R>(
+    body: &'de [u8],
     field: &str,
-    item: impl FnMut(usize, Value) -> Result<T, R>,
+    item: impl FnMut(usize, I) -> Result<T, R>,
 ) -> Result<Parsed<T, R>, Option<serde_json::Error>> {
     let starts_object = body
         .iter()
@@ -44,20 +46,28 @@ pub(crate) fn parse_object<T, R>(
         return Err(None);
     }
     let mut de = serde_json::Deserializer::from_slice(body);
-    let parsed = de.deserialize_map(Top { field, item }).map_err(Some)?;
+    let parsed = de
+        .deserialize_map(Top {
+            field,
+            item,
+            read: std::marker::PhantomData,
+        })
+        .map_err(Some)?;
     de.end().map_err(Some)?;
     Ok(parsed)
 }
 
-/// The top-level object.
-struct Top<'f, F> {
+/// The top-level object; its array field's items are read as `I`s.
+struct Top<'f, F, I> {
     field: &'f str,
     item: F,
+    read: std::marker::PhantomData<fn() -> I>,
 }
 
-impl<'de, T, R, F> Visitor<'de> for Top<'_, F>
+impl<'de, T, R, F, I> Visitor<'de> for Top<'_, F, I>
 where
-    F: FnMut(usize, Value) -> Result<T, R>,
+    F: FnMut(usize, I) -> Result<T, R>,
+    I: Deserialize<'de>,
 {
     type Value = Parsed<T, R>;
 
@@ -77,6 +87,7 @@ where
             // A repeated key: the last one counts, as it would in a `Value`.
             match map.next_value_seed(Field {
                 item: &mut self.item,
+                read: self.read,
             })? {
                 Either::Items(made) => {
                     obj.remove(&key);
@@ -93,8 +104,9 @@ where
 }
 
 /// The array field: its items made one by one, or any other value as it is.
-struct Field<'a, F> {
+struct Field<'a, F, I> {
     item: &'a mut F,
+    read: std::marker::PhantomData<fn() -> I>,
 }
 
 enum Either<T, R> {
@@ -102,9 +114,10 @@ enum Either<T, R> {
     Other(Value),
 }
 
-impl<'de, T, R, F> DeserializeSeed<'de> for Field<'_, F>
+impl<'de, T, R, F, I> DeserializeSeed<'de> for Field<'_, F, I>
 where
-    F: FnMut(usize, Value) -> Result<T, R>,
+    F: FnMut(usize, I) -> Result<T, R>,
+    I: Deserialize<'de>,
 {
     type Value = Either<T, R>;
 
@@ -113,9 +126,10 @@ where
     }
 }
 
-impl<'de, T, R, F> Visitor<'de> for Field<'_, F>
+impl<'de, T, R, F, I> Visitor<'de> for Field<'_, F, I>
 where
-    F: FnMut(usize, Value) -> Result<T, R>,
+    F: FnMut(usize, I) -> Result<T, R>,
+    I: Deserialize<'de>,
 {
     type Value = Either<T, R>;
 
@@ -126,7 +140,7 @@ where
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut made = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         let mut index = 0;
-        while let Some(value) = seq.next_element::<Value>()? {
+        while let Some(value) = seq.next_element::<I>()? {
             match (self.item)(index, value) {
                 Ok(item) => made.push(item),
                 Err(refused) => {
@@ -184,7 +198,7 @@ mod tests {
     use crate::openai::InvalidRequest;
 
     fn words(body: &str) -> Result<Parsed<String, InvalidRequest>, &'static str> {
-        parse_object(body.as_bytes(), "items", |i, v| match v {
+        parse_object(body.as_bytes(), "items", |i, v: Value| match v {
             Value::String(s) if s != "bad" => Ok(format!("{i}:{s}")),
             _ => Err(InvalidRequest::at(format!("items[{i}]"), "refused")),
         })

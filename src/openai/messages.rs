@@ -13,12 +13,16 @@
 //! A message is read from its own JSON value, which it consumes: its strings move into the
 //! message rather than being copied (an agent's history is hundreds of kilobytes), and the
 //! names of its parameters (`messages[2].tool_calls[0].id`) are only spelled out for an
-//! error.
+//! error. The body parser hands a message over as a [`Json`] borrowing from the body; the
+//! common shapes (text or text parts, function tool calls with string arguments, a `tool`
+//! result answering a known call) are read from it directly, anything else (including
+//! every error) by the [`Value`] reader below, so there is one wording of each rule.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::item::{self, Json};
 use super::params::{Object, missing, present, wrong_type};
 use super::request::InvalidRequest;
 use crate::session::{Message, Role, ToolCall};
@@ -29,11 +33,11 @@ pub(super) fn parse_messages(value: Option<&Value>) -> Result<Vec<Message>, Inva
         Some(Value::Array(items)) => items,
         Some(other) => return Err(wrong_type("messages", "an array", other)),
     };
-    let mut parser = Parser::default();
+    let mut calls = Calls::default();
     let messages = items
         .iter()
         .enumerate()
-        .map(|(i, item)| parser.message(i, item.clone()))
+        .map(|(i, item)| parse_message(i, item.clone(), &mut calls))
         .collect::<Result<Vec<_>, _>>()?;
     nonempty(messages)
 }
@@ -48,12 +52,165 @@ pub(super) struct Parser {
 impl Parser {
     /// Message `i`, which comes after every message before it (a body that repeats the
     /// `messages` key starts over at 0: the last array counts, as in a JSON tree).
-    pub(super) fn message(&mut self, i: usize, value: Value) -> Result<Message, InvalidRequest> {
+    pub(super) fn message(&mut self, i: usize, value: Json<'_>) -> Result<Message, InvalidRequest> {
         if i == 0 {
             self.calls = Calls::default();
         }
-        parse_message(i, value, &mut self.calls)
+        match value {
+            Json::Object(fields) => match common_role(&fields, &self.calls) {
+                Some(role) => Ok(common_message(role, fields, &mut self.calls)),
+                None => parse_message(i, Json::Object(fields).into_value(), &mut self.calls),
+            },
+            other => parse_message(i, other.into_value(), &mut self.calls),
+        }
     }
+}
+
+/// The fields of a message as the body parser read them.
+type Fields<'de> = Vec<(std::borrow::Cow<'de, str>, Json<'de>)>;
+
+/// The role of a message of a common shape, which `common_message` reads exactly as
+/// `parse_message` would; `None` for anything else (`parse_message` then reads it).
+fn common_role(fields: &[(std::borrow::Cow<'_, str>, Json<'_>)], calls: &Calls) -> Option<Role> {
+    let role = match item::present(fields, "role")?.as_str()? {
+        "system" => Role::System,
+        "developer" => Role::Developer,
+        "user" => Role::User,
+        "assistant" => Role::Assistant,
+        "tool" => Role::Tool,
+        _ => return None,
+    };
+    match item::present(fields, "content") {
+        Some(Json::Str(_)) => {}
+        Some(Json::Array(parts)) => {
+            if !parts.iter().all(|part| part_text(part, role).is_some()) {
+                return None;
+            }
+        }
+        Some(_) => return None,
+        None if role == Role::Assistant && item::present(fields, "tool_calls").is_some() => {}
+        None => return None,
+    }
+    match role {
+        Role::Assistant => {
+            if item::present(fields, "function_call").is_some() {
+                return None;
+            }
+            match item::present(fields, "tool_calls") {
+                None => {}
+                Some(Json::Array(made)) if made.iter().all(common_call) => {}
+                Some(_) => return None,
+            }
+        }
+        Role::Tool => {
+            let id = item::present(fields, "tool_call_id")?.as_str()?;
+            if !calls.by_id.contains_key(id) {
+                return None;
+            }
+        }
+        _ => {}
+    }
+    Some(role)
+}
+
+/// The text of a content part that `parse_content` accepts, and its field.
+fn part_text<'a>(part: &'a Json<'_>, role: Role) -> Option<(&'static str, &'a str)> {
+    let fields = part.as_object()?;
+    let field = match item::present(fields, "type")?.as_str()? {
+        "text" => "text",
+        "refusal" if role == Role::Assistant => "refusal",
+        _ => return None,
+    };
+    Some((field, item::present(fields, field)?.as_str()?))
+}
+
+/// Whether a `tool_calls[j]` is `{"id", "type": "function", "function": {"name",
+/// "arguments": "…"}}` (`type` may be absent).
+fn common_call(call: &Json<'_>) -> bool {
+    let Some(fields) = call.as_object() else {
+        return false;
+    };
+    let typed = match item::present(fields, "type") {
+        None => true,
+        Some(kind) => kind.as_str() == Some("function"),
+    };
+    let function = item::present(fields, "function").and_then(Json::as_object);
+    typed
+        && item::present(fields, "id").and_then(Json::as_str).is_some()
+        && function.is_some_and(|f| {
+            item::present(f, "name").and_then(Json::as_str).is_some()
+                && item::present(f, "arguments")
+                    .and_then(Json::as_str)
+                    .is_some()
+        })
+}
+
+/// A string field that `common_role` found, moved out.
+fn take_string(fields: &mut Fields<'_>, key: &str) -> String {
+    item::take(fields, key)
+        .and_then(Json::into_string)
+        .unwrap_or_default()
+}
+
+/// A message `common_role` accepted as `role`: what `parse_message` makes of it.
+fn common_message(role: Role, mut fields: Fields<'_>, calls: &mut Calls) -> Message {
+    let content = match item::take(&mut fields, "content") {
+        Some(Json::Str(text)) => text.into_owned(),
+        Some(Json::Array(parts)) => {
+            let mut texts: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(parts.len());
+            for part in parts {
+                let Json::Object(mut part) = part else {
+                    continue;
+                };
+                let field = match item::present(&part, "type").and_then(Json::as_str) {
+                    Some("refusal") => "refusal",
+                    _ => "text",
+                };
+                if let Some(Json::Str(text)) = item::take(&mut part, field) {
+                    texts.push(text);
+                }
+            }
+            match texts.len() {
+                1 => texts
+                    .pop()
+                    .map(std::borrow::Cow::into_owned)
+                    .unwrap_or_default(),
+                _ => texts.join("\n"),
+            }
+        }
+        _ => String::new(),
+    };
+    let mut message = Message::text(role, content);
+    match role {
+        Role::Assistant => {
+            if let Some(Json::Array(made)) = item::take(&mut fields, "tool_calls") {
+                message.tool_calls.reserve(made.len());
+                for call in made {
+                    let Json::Object(mut call) = call else {
+                        continue;
+                    };
+                    let Some(Json::Object(mut function)) = item::take(&mut call, "function") else {
+                        continue;
+                    };
+                    message.tool_calls.push(ToolCall {
+                        id: take_string(&mut call, "id"),
+                        name: take_string(&mut function, "name"),
+                        arguments: take_string(&mut function, "arguments"),
+                    });
+                }
+            }
+            for call in &message.tool_calls {
+                calls.by_id.insert(call.id.clone(), call.name.clone());
+            }
+        }
+        Role::Tool => {
+            let id = take_string(&mut fields, "tool_call_id");
+            message.name = calls.by_id.get(&id).cloned();
+            message.tool_call_id = Some(id);
+        }
+        _ => {}
+    }
+    message
 }
 
 /// The messages, unless there are none.

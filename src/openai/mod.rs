@@ -17,6 +17,7 @@
 //! - [`models`]: the model list with its virtual `-thinking`/`-search` variants.
 
 pub(crate) mod body;
+pub(crate) mod item;
 mod messages;
 mod models;
 pub(crate) mod params;

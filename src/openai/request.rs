@@ -95,12 +95,27 @@ const UNPARSABLE: &str = "We could not parse the JSON body of your request. (HIN
 /// as the body is parsed, never all held as JSON values at once (see `body.rs`).
 pub fn parse_chat_request(body: &[u8]) -> Result<ChatRequest, InvalidRequest> {
     let mut parser = messages::Parser::default();
-    let (mut obj, parsed) = match body::parse_object(body, "messages", |i, v| parser.message(i, v))
-    {
+    let (obj, parsed) = match body::parse_object(body, "messages", |i, v| parser.message(i, v)) {
         Ok(parsed) => parsed,
         Err(Some(_)) => return Err(InvalidRequest::new(UNPARSABLE, None)),
         Err(None) => (parse_object(body)?, None),
     };
+    chat_request(obj, parsed)
+}
+
+/// The same request read from the whole body as one JSON tree, each message from its
+/// `Value`: what `parse_chat_request` must equal.
+#[cfg(test)]
+pub(super) fn parse_whole(body: &[u8]) -> Result<ChatRequest, InvalidRequest> {
+    chat_request(parse_object(body)?, None)
+}
+
+/// The request of a body's fields, the messages as the body parser made them (`parsed`),
+/// or read from `obj` when it did not.
+fn chat_request(
+    mut obj: Object,
+    parsed: Option<Result<Vec<Message>, InvalidRequest>>,
+) -> Result<ChatRequest, InvalidRequest> {
     let model = params::model(&obj)?;
     let messages = match parsed {
         Some(made) => messages::nonempty(made?)?,

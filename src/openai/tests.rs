@@ -84,3 +84,59 @@ fn fuzz_parsers_never_panic() {
         "accepted {accepted}, named {named}"
     );
 }
+
+/// The messages read while the body is parsed, from items borrowing from it, against the
+/// same body read as a whole tree (each message from its `Value`): the same request or the
+/// same error, for common shapes and for everything beside them (escaped strings and keys,
+/// repeated keys, nulls, unknown fields, unknown ids, refused parts).
+#[test]
+fn borrowed_messages_agree_with_the_whole_tree() {
+    use super::request::parse_whole;
+    let items = [
+        r#"{"role": "user", "content": "plain"}"#,
+        r#"{"role": "user", "content": "esc \"q\" \\ \n \u00e9 \ud83d\ude00 \/"}"#,
+        r#"{"r\u006fle": "user", "content": "escaped key"}"#,
+        r#"{"role": "user", "content": "a", "content": "last"}"#,
+        r#"{"role": "user", "content": "a", "content": 5}"#,
+        r#"{"role": "user", "content": 5, "role": "system", "content": "b"}"#,
+        r#"{"role": "user", "content": null}"#,
+        r#"{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b\nc", "text": "last"}]}"#,
+        r#"{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {}}]}"#,
+        r#"{"role": "user", "content": [{"type": "text", "text": null}]}"#,
+        r#"{"role": "user", "content": [{"type": null, "text": "x"}]}"#,
+        r#"{"role": "user", "content": []}"#,
+        r#"{"role": "user", "content": ["text"]}"#,
+        r#"{"role": "assistant", "content": [{"type": "refusal", "refusal": "no"}, {"type": "text", "text": ""}]}"#,
+        r#"{"role": "user", "content": [{"type": "refusal", "refusal": "no"}]}"#,
+        r#"{"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\": 1}"}}]}"#,
+        r#"{"role": "assistant", "tool_calls": [{"id": "c2", "function": {"name": "g", "arguments": "{}", "arguments": {"x": 1}}}]}"#,
+        r#"{"role": "assistant", "content": "t", "tool_calls": [{"id": "c1", "type": null, "function": {"name": "h", "arguments": ""}}], "extra": {"deep": [1, 2.5, -0]}}"#,
+        r#"{"role": "assistant", "content": "t", "tool_calls": [{"id": "c3", "type": "custom", "function": {"name": "h", "arguments": ""}}]}"#,
+        r#"{"role": "assistant", "content": "t", "tool_calls": null, "function_call": {"name": "f", "arguments": "{}"}}"#,
+        r#"{"role": "assistant", "tool_calls": []}"#,
+        r#"{"role": "assistant", "tool_calls": [5]}"#,
+        r#"{"role": "assistant", "content": "t", "tool_calls": [{"id": "c4", "function": {"name": "f", "arguments": "x"}}], "tool_calls": "nope"}"#,
+        r#"{"role": "assistant", "tool_calls": "nope", "tool_calls": [{"id": "c\u0035", "function": {"name": "f\u00e9", "arguments": "x"}}]}"#,
+        r#"{"role": "tool", "tool_call_id": "c1", "content": "result \u0041"}"#,
+        r#"{"role": "tool", "tool_call_id": "c2", "content": [{"type": "text", "text": "r"}], "name": "ignored"}"#,
+        r#"{"role": "tool", "tool_call_id": "c9", "content": "unknown"}"#,
+        r#"{"role": "tool", "tool_call_id": "c\u0031", "content": "escaped id"}"#,
+        r#"{"role": "tool", "tool_call_id": null, "content": "no id"}"#,
+        r#"{"role": "tool", "tool_call_id": 5, "content": "5"}"#,
+        r#"{"role": "function", "name": "f", "content": "legacy"}"#,
+        r#"{"role": "developer", "content": "d", "unknown": null}"#,
+        r#"{"role": null, "content": "x"}"#,
+        r#"{"role": "robot", "content": "x"}"#,
+        "5",
+        "[]",
+    ];
+    let mut rng = crate::fuzz::Lcg(17);
+    let mut accepted = 0;
+    for history in crate::fuzz::histories(&items, 2_000, &mut rng) {
+        let body = format!(r#"{{"model": "m", "messages": {history}}}"#);
+        let parsed = parse_chat_request(body.as_bytes());
+        accepted += usize::from(parsed.is_ok());
+        assert_eq!(parsed, parse_whole(body.as_bytes()), "{body}");
+    }
+    assert!(accepted > 100, "{accepted}");
+}

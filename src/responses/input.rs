@@ -22,7 +22,11 @@
 //!
 //! Items are read one at a time as the body is parsed ([`History`], fed by
 //! `crate::openai::body`), each consuming its JSON value, so the input is never held as one
-//! JSON tree and its texts move into the messages instead of being copied. Whether the
+//! JSON tree and its texts move into the messages instead of being copied. That value is a
+//! [`Json`] borrowing from the body: the common items (a text message, a `function_call`
+//! with string arguments, an output answering a call of the input, `reasoning`) are read
+//! from it directly, anything else (including every error) as a [`Value`] by the code
+//! below, so each rule is worded once. Whether the
 //! request continues a `previous_response_id` is only known once the whole body is read, so
 //! an output whose call is not in the input is kept until then, named by nobody, and
 //! refused at the end when the request turns out not to continue one.
@@ -32,12 +36,14 @@
 //! produced and cannot forward (`custom_tool_call`, `local_shell_call`, `web_search_call`,
 //! `item_reference`, …) are refused naming `input[i].type`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::Value;
 
 use super::fields::{Object, join, missing, one_of, present, required_str, wrong_type};
 use crate::openai::InvalidRequest;
+use crate::openai::item::{self, Json};
 use crate::session::{Message, Role, ToolCall};
 
 /// The item types a history may hold.
@@ -106,7 +112,7 @@ pub(super) fn parse_input(
         ..History::default()
     };
     for (i, item) in items.iter().enumerate() {
-        history.item(i, item.clone())?;
+        history.read(&format!("input[{i}]"), item.clone())?;
     }
     history.finish(Ok(items.len()), continues)
 }
@@ -129,14 +135,100 @@ pub(super) struct History {
 impl History {
     /// Input item `i`, which comes after every item before it (a body that repeats the
     /// `input` key starts over at 0: the last array counts, as in a JSON tree).
-    pub(super) fn item(&mut self, i: usize, value: Value) -> Result<(), InvalidRequest> {
+    pub(super) fn item(&mut self, i: usize, value: Json<'_>) -> Result<(), InvalidRequest> {
         if i == 0 {
             *self = History {
                 continues: self.continues,
                 ..History::default()
             };
         }
-        self.read(&format!("input[{i}]"), value)
+        let value = match value {
+            Json::Object(fields) => match self.common_kind(&fields) {
+                Some(kind) => {
+                    self.common_item(kind, fields);
+                    return Ok(());
+                }
+                None => Json::Object(fields),
+            },
+            other => other,
+        };
+        self.read(&format!("input[{i}]"), value.into_value())
+    }
+
+    /// The kind of an item of a common shape, which `common_item` reads exactly as `read`
+    /// would; `None` for anything else (`read` then reads it, and words its errors).
+    fn common_kind(&self, fields: &[(Cow<'_, str>, Json<'_>)]) -> Option<Common> {
+        let kind = match item::present(fields, "type") {
+            Some(kind) => kind.as_str()?,
+            None if item::present(fields, "role").is_some() => "message",
+            None => return None,
+        };
+        let has_str = |key| item::present(fields, key).and_then(Json::as_str).is_some();
+        match kind {
+            "message" => {
+                let role = match item::present(fields, "role")?.as_str()? {
+                    "user" => Role::User,
+                    "assistant" => Role::Assistant,
+                    "system" => Role::System,
+                    "developer" => Role::Developer,
+                    _ => return None,
+                };
+                let texts = &["input_text", "output_text", "refusal"];
+                common_text(item::present(fields, "content")?, texts)
+                    .then_some(Common::Message(role))
+            }
+            "function_call" => (has_str("call_id") && has_str("name") && has_str("arguments"))
+                .then_some(Common::Call),
+            "function_call_output" => {
+                let answers = item::present(fields, "call_id")
+                    .and_then(Json::as_str)
+                    .is_some_and(|id| self.calls.contains_key(id));
+                (answers && common_text(item::present(fields, "output")?, &["input_text"]))
+                    .then_some(Common::Output)
+            }
+            "reasoning" => Some(Common::Reasoning),
+            _ => None,
+        }
+    }
+
+    /// An item `common_kind` accepted as `kind`: what `read` makes of it.
+    fn common_item(&mut self, kind: Common, mut fields: Fields<'_>) {
+        match kind {
+            Common::Message(role) => {
+                let text = taken_text(item::take(&mut fields, "content"));
+                self.messages.push(Message::text(role, text));
+                self.open_assistant = role == Role::Assistant;
+            }
+            Common::Call => {
+                let call = ToolCall {
+                    id: take_string(&mut fields, "call_id"),
+                    name: take_string(&mut fields, "name"),
+                    arguments: take_string(&mut fields, "arguments"),
+                };
+                self.calls.insert(call.id.clone(), call.name.clone());
+                match self.messages.last_mut() {
+                    Some(last) if self.open_assistant && last.role == Role::Assistant => {
+                        last.tool_calls.push(call);
+                    }
+                    _ => {
+                        let mut message = Message::text(Role::Assistant, "");
+                        message.tool_calls.push(call);
+                        self.messages.push(message);
+                        self.open_assistant = true;
+                    }
+                }
+            }
+            Common::Output => {
+                let call_id = take_string(&mut fields, "call_id");
+                let output = taken_text(item::take(&mut fields, "output"));
+                let mut message = Message::text(Role::Tool, output);
+                message.name = self.calls.get(&call_id).cloned();
+                message.tool_call_id = Some(call_id);
+                self.messages.push(message);
+                self.open_assistant = false;
+            }
+            Common::Reasoning => {}
+        }
     }
 
     /// The messages of an array whose items were read (`read`: how many, or the first
@@ -281,6 +373,74 @@ impl History {
         self.open_assistant = false;
         Ok(())
     }
+}
+
+/// The fields of an object as the body parser read them.
+type Fields<'de> = Vec<(Cow<'de, str>, Json<'de>)>;
+
+/// The item kinds `History::common_item` reads.
+#[derive(Debug, Clone, Copy)]
+enum Common {
+    Message(Role),
+    Call,
+    Output,
+    Reasoning,
+}
+
+/// Whether `content` is a string or parts of the `allowed` kinds with their text.
+fn common_text(content: &Json<'_>, allowed: &[&str]) -> bool {
+    match content {
+        Json::Str(_) => true,
+        Json::Array(parts) => parts.iter().all(|part| {
+            part.as_object().is_some_and(|part| {
+                let kind = item::present(part, "type").and_then(Json::as_str);
+                let field = match kind {
+                    Some("refusal") => "refusal",
+                    _ => "text",
+                };
+                kind.is_some_and(|kind| allowed.contains(&kind))
+                    && item::present(part, field).and_then(Json::as_str).is_some()
+            })
+        }),
+        _ => false,
+    }
+}
+
+/// A content `common_text` accepted, as one text: non-empty part texts joined with `\n`.
+fn taken_text(content: Option<Json<'_>>) -> String {
+    match content {
+        Some(Json::Str(text)) => text.into_owned(),
+        Some(Json::Array(parts)) => {
+            let texts: Vec<Cow<'_, str>> = parts
+                .into_iter()
+                .filter_map(|part| {
+                    let Json::Object(mut part) = part else {
+                        return None;
+                    };
+                    let field = match item::present(&part, "type").and_then(Json::as_str) {
+                        Some("refusal") => "refusal",
+                        _ => "text",
+                    };
+                    match item::take(&mut part, field) {
+                        Some(Json::Str(text)) if !text.is_empty() => Some(text),
+                        _ => None,
+                    }
+                })
+                .collect();
+            match <[_; 1]>::try_from(texts) {
+                Ok([text]) => text.into_owned(),
+                Err(texts) => texts.join("\n"),
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+/// A string field the common reader found, moved out.
+fn take_string(fields: &mut Fields<'_>, key: &str) -> String {
+    item::take(fields, key)
+        .and_then(Json::into_string)
+        .unwrap_or_default()
 }
 
 /// The field `key`, taken out of `obj`, unless it is missing or `null`.

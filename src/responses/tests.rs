@@ -154,3 +154,53 @@ fn reading_input_while_parsing_agrees_on_awkward_bodies() {
         );
     }
 }
+
+/// The input read while the body is parsed, from items borrowing from it, against the whole
+/// tree, with and without `previous_response_id`: the same request or the same error, for
+/// the common items and for everything beside them (escaped strings and keys, repeated keys,
+/// nulls, unknown fields and call ids, refused parts and items).
+#[test]
+fn borrowed_items_agree_with_the_whole_tree() {
+    let items = [
+        r#"{"role": "user", "content": "easy \u00e9 \"q\" \ud83d\ude00"}"#,
+        r#"{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "a\"b", "annotations": []}, {"type": "refusal", "refusal": "no"}, {"type": "output_text", "text": ""}], "id": "msg_1", "status": "completed"}"#,
+        r#"{"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "d"}]}"#,
+        r#"{"type": "message", "role": "user", "content": [{"type": "input_image", "image_url": "x"}]}"#,
+        r#"{"type": "message", "role": "user", "content": [{"type": "refusal", "text": "x"}]}"#,
+        r#"{"type": "message", "role": "user", "content": [{"type": "input_text", "text": null}]}"#,
+        r#"{"type": "message", "role": "user", "content": []}"#,
+        r#"{"type": "message", "role": "robot", "content": "x"}"#,
+        r#"{"type": "message", "content": "no role"}"#,
+        r#"{"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{\"a\": 1}", "id": "fc_1", "status": "completed"}"#,
+        r#"{"type": "function_call", "call_id": "c2", "name": "g", "arguments": {"b": 2, "a": 1}}"#,
+        r#"{"type": "function_call", "call_id": "c3", "name": "g", "arguments": null}"#,
+        r#"{"type": "function_call", "call_id": "c3", "name": 5, "arguments": ""}"#,
+        r#"{"type": "function_call_output", "call_id": "c1", "output": "o\nk"}"#,
+        r#"{"type": "function_call_output", "call_id": "c2", "output": [{"type": "input_text", "text": "a"}, {"type": "input_text", "text": "b"}]}"#,
+        r#"{"type": "function_call_output", "call_id": "c9", "output": "unknown call"}"#,
+        r#"{"type": "function_call_output", "call_id": "c1", "output": [{"type": "output_text", "text": "a"}]}"#,
+        r#"{"type": "function_call_output", "call_id": "c1", "output": null}"#,
+        r#"{"type": "reasoning", "summary": [], "encrypted_content": "x"}"#,
+        r#"{"type": "reasoning", "type": "message", "role": "user", "content": "dup type"}"#,
+        r#"{"type": "message", "type": "reasoning"}"#,
+        r#"{"type": null, "role": "user", "content": "null type"}"#,
+        r#"{"type": 5}"#,
+        r#"{"type": "item_reference", "id": "x"}"#,
+        r#"{"type": "local_shell_call"}"#,
+        r#"{"role": "user", "content": "a", "content": 5}"#,
+        r#"{"role": "user", "content": 5, "content": "a"}"#,
+        r#"{"t\u0079pe": "function_call", "call_id": "c\u0031", "name": "f", "arguments": ""}"#,
+        "7",
+    ];
+    let mut rng = Lcg(17);
+    let mut accepted = 0;
+    for history in crate::fuzz::histories(&items, 2_000, &mut rng) {
+        for extra in ["", r#", "previous_response_id": "resp_1""#] {
+            let body = format!(r#"{{"model": "m", "input": {history}{extra}}}"#);
+            let parsed = parse_responses_request(body.as_bytes());
+            accepted += usize::from(parsed.is_ok());
+            assert_eq!(parsed, parse_whole(body.as_bytes()), "{body}");
+        }
+    }
+    assert!(accepted > 100, "{accepted}");
+}
