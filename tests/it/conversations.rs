@@ -130,7 +130,10 @@ async fn an_edit_far_back_continues_from_the_last_known_answer_before_it() {
     assert_eq!(sent.len(), 3);
     assert_eq!(chat_id(&sent[2]), chat_id(&sent[0]));
     let responses: Value = s.get("/v1/responses?limit=10").await.json().await.unwrap();
-    let second = responses["data"][1]["response_id"].as_str().unwrap().to_owned();
+    let second = responses["data"][1]["response_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(parent_id(&sent[2]).as_deref(), Some(second.as_str()));
     let folded = sent_content(&sent[2]);
     assert!(folded.contains("invented answer 5"), "{folded}");
