@@ -111,7 +111,7 @@ async fn write_session(store: &Store, s: u64, turns: u64) -> qwenctl::store::Res
                 prior_request_id: prior.clone(),
                 message_count,
                 new_messages: vec![StoredMessage::text("user", question.clone())],
-                params: json!({"model": model, "temperature": 0.7, "stream": t % 2 == 0}),
+                params: json!({"model": model, "temperature": 0.7, "stream": t % 2 == 0}).into(),
                 upstream_request: Some(json!({
                     "chat_id": chat_id, "model": model, "stream": true,
                     "messages": [{"role": "user", "content": question}],

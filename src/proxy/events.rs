@@ -152,7 +152,7 @@ mod tests {
                 prior_request_id: None,
                 message_count: 1,
                 new_messages: Vec::new(),
-                params: json!({}),
+                params: json!({}).into(),
                 upstream_request: None,
                 chat_id: None,
                 parent_id: None,

@@ -82,7 +82,7 @@ impl Incoming {
             endpoint,
             stream,
             api_key_id: self.key.clone(),
-            params,
+            params: params.into(),
             received: self.received,
             received_at_ms: self.received_at_ms,
         }

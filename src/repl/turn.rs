@@ -79,7 +79,8 @@ pub async fn run(
                 "model": conv.model.name,
                 "stream": view.stream,
                 "enable_thinking": conv.thinking,
-            }),
+            })
+            .into(),
             received: Instant::now(),
             received_at_ms: crate::time::unix_now_ms(),
         },

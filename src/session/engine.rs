@@ -101,12 +101,18 @@ impl Engine {
     /// Records a request the front-end refused before it became a turn (an invalid body).
     pub async fn reject(&self, meta: &RequestMeta, body: &[u8], message: String) {
         let params = refused_params(body);
+        let model = params
+            .get("model")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
         let meta = RequestMeta {
             stream: params.get("stream").and_then(|v| v.as_bool()) == Some(true),
-            params,
+            params: params.into(),
             ..meta.clone()
         };
-        self.record_refusal(&meta, "invalid_request", message).await;
+        self.record_refusal(&meta, &model, "invalid_request", message)
+            .await;
     }
 
     /// Resolves the request to an upstream chat and starts the answer. Refusals and failures
@@ -146,8 +152,13 @@ impl Engine {
                 Some(resolved) => resolved,
                 None => {
                     let refusal = Refusal::UnknownModel(req.model.clone());
-                    self.record_refusal(&req.meta, "model_not_found", refusal.to_string())
-                        .await;
+                    self.record_refusal(
+                        &req.meta,
+                        &req.model,
+                        "model_not_found",
+                        refusal.to_string(),
+                    )
+                    .await;
                     return Err(refusal);
                 }
             },

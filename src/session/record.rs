@@ -64,13 +64,14 @@ impl Engine {
     }
 
     /// Records a request refused before reaching the upstream. Its model is the name the
-    /// client asked for, and its messages are not kept.
-    pub(super) async fn record_refusal(&self, meta: &RequestMeta, kind: &str, message: String) {
-        let model = meta
-            .params
-            .get("model")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
+    /// client asked for (`model`), and its messages are not kept.
+    pub(super) async fn record_refusal(
+        &self,
+        meta: &RequestMeta,
+        model: &str,
+        kind: &str,
+        message: String,
+    ) {
         let row = RequestRow {
             meta,
             model,
@@ -176,6 +177,7 @@ impl RequestRow<'_> {
             prior_request_id: self.prior_request_id,
             message_count: self.message_count as i64,
             new_messages: stored(self.new_messages),
+            // One reference: the text was serialized when the request arrived.
             params: self.meta.params.clone(),
             upstream_request,
             chat_id,

@@ -92,8 +92,9 @@ pub struct RequestMeta {
     pub stream: bool,
     /// Name or index of the API key used, never the key.
     pub api_key_id: Option<String>,
-    /// The wire body without its messages.
-    pub params: Value,
+    /// The wire body without its messages, serialized once for the store (the engine's turn
+    /// and the request row share it).
+    pub params: crate::store::Params,
     /// When the request arrived.
     pub received: Instant,
     /// The same, as unix ms.

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::codec::{decode_calls, parse_json};
+use super::params::assemble;
 use super::queries::{self, index};
 use super::{
     RequestDetail, Result, SessionExport, StoredMessage, StoredToolCall, Transcript, Turn,
@@ -118,11 +119,24 @@ pub(crate) fn get_request(conn: &Connection, id: &str) -> Result<Option<RequestD
     };
     Ok(Some(RequestDetail {
         summary,
-        params: parse_json(params),
+        params: assemble(params, shared_params(conn, id)?),
         upstream_request: upstream.map(parse_json),
         new_messages: new_messages(conn, id)?,
         messages: full_messages(conn, id)?,
     }))
+}
+
+/// The shared members of a request's parameters (migration 0009), by name: none for a
+/// request recorded before it.
+fn shared_params(conn: &Connection, request_id: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT l.name, s.content FROM request_shared_params l INDEXED BY {}
+             CROSS JOIN shared_params s ON s.id = l.shared_id
+         WHERE l.request_id = ?1 ORDER BY l.name",
+        index::REQUEST_SHARED_PARAMS_PK
+    ))?;
+    let rows = stmt.query_map([request_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(crate) fn transcript(conn: &Connection, session_id: &str) -> Result<Option<Transcript>> {

@@ -22,6 +22,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_accounts.sql"),
     include_str!("migrations/0007_fts.sql"),
     include_str!("migrations/0008_fts_deferred.sql"),
+    include_str!("migrations/0009_shared_params.sql"),
 ];
 
 /// The version a fully migrated database has.

@@ -26,6 +26,7 @@ mod fts;
 mod health;
 mod history;
 mod migrations;
+mod params;
 pub(crate) mod pg;
 mod planner;
 mod queries;
@@ -49,6 +50,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 pub use facade::Store;
 pub use filter::{DEFAULT_LIMIT, GroupBy, ListQuery, MAX_LIMIT, parse_since_ms, parse_time_ms};
 pub use health::{Degraded, WriteFailure};
+pub use params::Params;
 pub use pg::copy::{CopyReport, Progress as CopyProgress, TableCopy};
 pub use search::{Segment, SessionMatch};
 pub use types::{

@@ -51,6 +51,8 @@ pub(crate) mod index {
     pub(crate) const RESPONSES_REQUEST: &str = "responses_request";
     /// `responses (created_at DESC)`.
     pub(crate) const RESPONSES_CREATED: &str = "responses_created";
+    /// The primary key of `request_shared_params` (`request_id, name`; migration 0009).
+    pub(crate) const REQUEST_SHARED_PARAMS_PK: &str = "sqlite_autoindex_request_shared_params_1";
     /// The primary key of `conversation_nodes` (`fingerprint`).
     pub(crate) const CONVERSATION_NODES_PK: &str = "sqlite_autoindex_conversation_nodes_1";
 }

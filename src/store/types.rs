@@ -85,8 +85,10 @@ pub struct NewRequest {
     pub message_count: i64,
     /// The messages after the continued prefix (all of them for a new conversation).
     pub new_messages: Vec<StoredMessage>,
-    /// The OpenAI request body without `messages` (or the raw body when it did not parse).
-    pub params: serde_json::Value,
+    /// The wire body without its messages (or an excerpt of the raw body when it did not
+    /// parse), serialized once when the request arrived; its large members are stored once
+    /// per distinct value.
+    pub params: super::Params,
     /// The upstream body as sent (no headers, no secrets), when one was sent.
     pub upstream_request: Option<serde_json::Value>,
     pub chat_id: Option<String>,

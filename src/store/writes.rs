@@ -6,6 +6,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::codec::encode_calls;
+use super::params::SharedParam;
 use super::{ConvNode, Fingerprint, NewRequest, NewResponse, NewSession, StoredMessage};
 
 pub(crate) fn insert_session(conn: &Connection, s: &NewSession) -> rusqlite::Result<()> {
@@ -53,7 +54,7 @@ pub(crate) fn insert_request(conn: &Connection, r: &NewRequest) -> rusqlite::Res
         r.api_key_id,
         r.prior_request_id,
         r.message_count,
-        r.params.to_string(),
+        r.params.inline(),
         r.upstream_request.as_ref().map(ToString::to_string),
         r.chat_id,
         r.parent_id,
@@ -67,6 +68,15 @@ pub(crate) fn insert_request(conn: &Connection, r: &NewRequest) -> rusqlite::Res
     for (position, message) in (0_i64..).zip(&r.new_messages) {
         let message_id = intern_message(conn, message)?;
         link.execute(params![r.id, position, message_id])?;
+    }
+    if !r.params.shared().is_empty() {
+        let mut link = conn.prepare_cached(
+            "INSERT INTO request_shared_params (request_id, name, shared_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for shared in r.params.shared() {
+            let shared_id = intern_shared(conn, shared)?;
+            link.execute(params![r.id, shared.name, shared_id])?;
+        }
     }
     if let Some(session) = &r.session_id {
         touch_session(conn, session, r.received_at)?;
@@ -115,14 +125,37 @@ fn intern_message(conn: &Connection, message: &StoredMessage) -> rusqlite::Resul
     Ok(conn.last_insert_rowid())
 }
 
+/// The id of the `shared_params` row holding `shared`'s text, inserting it if it is new
+/// (migration 0009). The hash narrows the lookup; the text decides.
+fn intern_shared(conn: &Connection, shared: &SharedParam) -> rusqlite::Result<i64> {
+    let existing = conn
+        .prepare_cached("SELECT id FROM shared_params WHERE content_hash = ?1 AND content = ?2")?
+        .query_row(params![shared.hash, shared.content], |row| row.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    conn.prepare_cached("INSERT INTO shared_params (content_hash, content) VALUES (?1, ?2)")?
+        .execute(params![shared.hash, shared.content])?;
+    Ok(conn.last_insert_rowid())
+}
+
 /// FNV-1a 64 over `role`, a zero byte and `content`, as a signed integer for SQLite.
 ///
 /// Spelled out here rather than taken from a crate so the stored value can never change
 /// with a dependency upgrade; it only narrows the search, the content decides.
 pub(crate) fn content_hash(role: &str, content: &str) -> i64 {
+    fnv1a(role.bytes().chain([0]).chain(content.bytes()))
+}
+
+/// FNV-1a 64 over `text` (a shared parameter's JSON text), like [`content_hash`].
+pub(crate) fn text_hash(text: &str) -> i64 {
+    fnv1a(text.bytes())
+}
+
+fn fnv1a(bytes: impl Iterator<Item = u8>) -> i64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let bytes = role.bytes().chain([0]).chain(content.bytes());
     let hash = bytes.fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
     i64::from_ne_bytes(hash.to_ne_bytes())
 }
@@ -222,8 +255,8 @@ pub(crate) fn withdraw_response(conn: &Connection, id: &str, at_ms: i64) -> rusq
 /// Removes what is older than `older_than_ms`: sessions not updated since (with everything
 /// in them) and requests outside any session received before it. Requests of a session that
 /// is still in use are kept even when old, because later requests rebuild their history
-/// through them. Messages no request refers to any more go too. Returns the number of
-/// sessions and requests removed.
+/// through them. Messages and shared parameters no request refers to any more go too.
+/// Returns the number of sessions and requests removed.
 pub(crate) fn prune(conn: &Connection, older_than_ms: i64) -> rusqlite::Result<u64> {
     let sessions = conn.execute(
         "DELETE FROM sessions WHERE updated_at < ?1",
@@ -238,12 +271,18 @@ pub(crate) fn prune(conn: &Connection, older_than_ms: i64) -> rusqlite::Result<u
          WHERE NOT EXISTS (SELECT 1 FROM request_messages rm WHERE rm.message_id = messages.id)",
         [],
     )?;
+    conn.execute(
+        "DELETE FROM shared_params
+         WHERE NOT EXISTS (SELECT 1 FROM request_shared_params l
+                           WHERE l.shared_id = shared_params.id)",
+        [],
+    )?;
     Ok(u64::try_from(sessions + requests).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::content_hash;
+    use super::{content_hash, text_hash};
 
     #[test]
     fn content_hash_is_stable_and_role_sensitive() {
@@ -254,5 +293,18 @@ mod tests {
         );
         assert_ne!(content_hash("user", "hi"), content_hash("assistant", "hi"));
         assert_ne!(content_hash("us", "erhi"), content_hash("user", "hi"));
+    }
+
+    #[test]
+    fn text_hash_is_fnv1a_of_the_text() {
+        // The FNV-1a 64 offset basis (no bytes), and the published value for "a".
+        assert_eq!(
+            text_hash(""),
+            i64::from_ne_bytes(0xcbf2_9ce4_8422_2325_u64.to_ne_bytes())
+        );
+        assert_eq!(
+            text_hash("a"),
+            i64::from_ne_bytes(0xaf63_dc4c_8601_ec8c_u64.to_ne_bytes())
+        );
     }
 }

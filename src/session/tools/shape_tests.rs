@@ -35,7 +35,7 @@ fn request(tools: Vec<ToolSpec>, choice: ToolChoice, format: OutputFormat) -> Tu
             stream: false,
             client_request_id: None,
             api_key_id: None,
-            params: json!({}),
+            params: json!({}).into(),
             received: Instant::now(),
             received_at_ms: 0,
         },

@@ -5,9 +5,9 @@
 //! batches of [`BATCH`] rows per transaction. A row whose id the target already has is
 //! skipped, so a copy that was interrupted (or repeated) resumes where it stopped and never
 //! duplicates anything; a request's messages are written in the transaction that inserts
-//! the request, so they are there exactly when it is. Messages are interned into the
-//! target's own `messages` rows, which may already hold some (a replica has been serving
-//! into it). At the end every source row's id is looked up in the target: the copy is
+//! the request, so they are there exactly when it is; so are its shared parameters (a file
+//! of migration 0009 or later). Messages and shared parameters are interned into the
+//! target's own rows, which may already hold some (a replica has been serving into it). At the end every source row's id is looked up in the target: the copy is
 //! complete when all are there. The file is only read.
 
 use std::path::Path;
@@ -97,6 +97,19 @@ impl Source {
         .map_err(|e| Error::Task(e.to_string()))?
     }
 
+    /// Whether the file has `table` (a table a later migration added).
+    async fn has_table(&self, table: &'static str) -> Result<bool> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .await
+        .map(|n| n > 0)
+    }
+
     /// Whether the file's `table` has `column` (a column a later migration added).
     async fn has_column(&self, table: &'static str, column: &'static str) -> Result<bool> {
         self.read(move |c| {
@@ -122,11 +135,13 @@ impl Source {
 }
 
 /// A row read from the file: where it stands, its id, its columns as the target's
-/// parameters, and (a request's) messages.
+/// parameters, and (a request's) messages and shared parameters.
 struct Row {
     key: Key,
     values: Vec<Box<dyn ToSql + Sync + Send>>,
     messages: Vec<StoredMessage>,
+    /// `(name, content_hash, content)` of each shared parameter (migration 0009).
+    shared: Vec<(String, i64, String)>,
 }
 
 /// Where a row stands in its table's copy order, and so where the next batch starts.
@@ -268,12 +283,14 @@ impl Table {
         }
     }
 
-    /// The next batch after `after`, with each request's messages.
+    /// The next batch after `after`, with each request's messages and, when the file has
+    /// them (`shared`), its shared parameters.
     async fn batch(
         &'static self,
         source: &Source,
         cols: Vec<&'static str>,
         after: Key,
+        shared: bool,
     ) -> Result<Vec<Row>> {
         let table = self;
         source
@@ -313,6 +330,7 @@ impl Table {
                         key,
                         values,
                         messages: Vec::new(),
+                        shared: Vec::new(),
                     });
                 }
                 drop(rows);
@@ -338,14 +356,28 @@ impl Table {
                             .collect::<rusqlite::Result<_>>()?;
                     }
                 }
+                if name == "requests" && shared {
+                    let mut stmt = c.prepare(
+                        "SELECT l.name, s.content_hash, s.content
+                         FROM requests r JOIN request_shared_params l ON l.request_id = r.id
+                              JOIN shared_params s ON s.id = l.shared_id
+                         WHERE r.rowid = ?1 ORDER BY l.name",
+                    )?;
+                    for row in &mut out {
+                        let Key::Rowid(rowid) = row.key else { continue };
+                        row.shared = stmt
+                            .query_map([rowid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                            .collect::<rusqlite::Result<_>>()?;
+                    }
+                }
                 Ok(out)
             })
             .await
     }
 
     /// Inserts `rows` in one transaction, skipping those already there; how many were new.
-    /// A request's messages go in with it, so a resumed copy finds them exactly when it
-    /// finds the request.
+    /// A request's messages and shared parameters go in with it, so a resumed copy finds
+    /// them exactly when it finds the request.
     async fn insert(&self, target: &Postgres, cols: &[&str], rows: &[Row]) -> Result<u64> {
         let mut client = target.connection().await?;
         let tx = client.transaction().await?;
@@ -379,6 +411,14 @@ impl Table {
             if self.name == "requests" {
                 let id: String = new.try_get(0)?;
                 writes::run(&tx, &writes::link_messages(&id, &row.messages)).await?;
+                let shared: Vec<_> = row
+                    .shared
+                    .iter()
+                    .map(|(name, hash, content)| {
+                        writes::link_shared_param(&id, name, *hash, content.clone())
+                    })
+                    .collect();
+                writes::run(&tx, &shared).await?;
             }
         }
         tx.commit().await?;
@@ -447,6 +487,7 @@ pub(crate) async fn from_sqlite(
     progress: &dyn Progress,
 ) -> Result<CopyReport> {
     let source = Source::open(path)?;
+    let shared = source.has_table("request_shared_params").await?;
     let mut counts = Vec::new();
     for table in TABLES {
         counts.push(source.count(table.name).await?);
@@ -463,7 +504,9 @@ pub(crate) async fn from_sqlite(
         let mut after = table.first_key();
         let mut new = 0;
         loop {
-            let rows = table.batch(&source, cols.clone(), after.clone()).await?;
+            let rows = table
+                .batch(&source, cols.clone(), after.clone(), shared)
+                .await?;
             let Some(last) = rows.last() else { break };
             after = last.key.clone();
             new += table.insert(target, &cols, &rows).await?;

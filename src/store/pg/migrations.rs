@@ -17,6 +17,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "search", include_str!("migrations/0002_search.sql")),
     (3, "accounts", include_str!("migrations/0003_accounts.sql")),
+    (
+        4,
+        "shared_params",
+        include_str!("migrations/0004_shared_params.sql"),
+    ),
 ];
 
 /// The advisory lock every migration run holds: "qwenctl" in ASCII, so other applications

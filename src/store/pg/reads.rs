@@ -16,6 +16,7 @@ use tokio_postgres::types::{FromSql, ToSql};
 
 use crate::store::codec::{decode_calls, parse_json};
 use crate::store::filter::Columns;
+use crate::store::params::assemble;
 use crate::store::search::{self, CLOSE, MAX_WORDS, OPEN, SNIPPET_TOKENS};
 use crate::store::stats::{UsageRow, aggregate};
 use crate::store::{
@@ -340,13 +341,24 @@ pub(crate) async fn get_request(c: &impl GenericClient, id: &str) -> Result<Opti
     };
     let params: String = get(&bodies, "params")?;
     let upstream: Option<String> = get(&bodies, "upstream_request")?;
+    let shared = c
+        .query(
+            "SELECT l.name, s.content FROM request_shared_params l
+                 JOIN shared_params s ON s.id = l.shared_id
+             WHERE l.request_id = $1 ORDER BY l.name",
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((get(row, "name")?, get(row, "content")?)))
+        .collect::<Result<Vec<(String, String)>>>()?;
     let new_messages = messages_of(c, &[id.to_owned()])
         .await?
         .remove(id)
         .unwrap_or_default();
     Ok(Some(RequestDetail {
         summary,
-        params: parse_json(params),
+        params: assemble(params, shared),
         upstream_request: upstream.map(parse_json),
         new_messages,
         messages: full_messages(c, id).await?,

@@ -10,12 +10,13 @@
 //! maintenance ops (delete, withdraw, prune) answer with what they found and run alone.
 //! Statements are prepared once per connection (`prepare_cached`).
 
+use bytes::BytesMut;
 use deadpool_postgres::Transaction;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use crate::store::codec::encode_calls;
 use crate::store::writes::content_hash;
-use crate::store::{ConvNode, NewRequest, NewResponse, NewSession, StoredMessage};
+use crate::store::{ConvNode, NewRequest, NewResponse, NewSession, Params, StoredMessage};
 
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
 
@@ -71,6 +72,17 @@ const LINK_MESSAGE: &str = "WITH found AS (
     INSERT INTO request_messages (request_id, position, message_id)
     SELECT $1, $2, id FROM (SELECT id FROM found UNION ALL SELECT id FROM made) AS m LIMIT 1";
 
+/// Shared parameter `$3`, `$4` (hash, text) as member `$2` of request `$1`: the row holding
+/// that text when there is one, else a new row, as [`LINK_MESSAGE`] does for messages.
+const LINK_SHARED_PARAM: &str = "WITH found AS (
+        SELECT id FROM shared_params WHERE content_hash = $3 AND content = $4 LIMIT 1),
+    made AS (
+        INSERT INTO shared_params (content_hash, content)
+        SELECT $3, $4 WHERE NOT EXISTS (SELECT 1 FROM found)
+        RETURNING id)
+    INSERT INTO request_shared_params (request_id, name, shared_id)
+    SELECT $1, $2, id FROM (SELECT id FROM found UNION ALL SELECT id FROM made) AS s LIMIT 1";
+
 /// A request's second response replaces the first, so a request shows its latest outcome.
 const REPLACE_RESPONSE: &str = "DELETE FROM responses WHERE request_id = $1 OR id = $2";
 
@@ -118,7 +130,7 @@ pub(crate) fn insert_request(r: &NewRequest) -> Statements {
         r.api_key_id.clone(),
         r.prior_request_id.clone(),
         r.message_count,
-        r.params.to_string(),
+        r.params.inline().to_owned(),
         r.upstream_request.as_ref().map(ToString::to_string),
         r.chat_id.clone(),
         r.parent_id.clone(),
@@ -127,10 +139,60 @@ pub(crate) fn insert_request(r: &NewRequest) -> Statements {
         r.account.clone(),
     )];
     out.extend(link_messages(&r.id, &r.new_messages));
+    out.extend(r.params.shared().iter().enumerate().map(|(at, shared)| {
+        link_shared_param(
+            &r.id,
+            &shared.name,
+            shared.hash,
+            SharedText(r.params.clone(), at),
+        )
+    }));
     if let Some(session) = &r.session_id {
         out.push(statement!(TOUCH_SESSION, session.clone(), r.received_at));
     }
     out
+}
+
+/// The shared parameter `content` (its hash `hash`) as member `name` of request `id`.
+pub(crate) fn link_shared_param(
+    id: &str,
+    name: &str,
+    hash: i64,
+    content: impl ToSql + Sync + Send + 'static,
+) -> Statement {
+    statement!(
+        LINK_SHARED_PARAM,
+        id.to_owned(),
+        name.to_owned(),
+        hash,
+        content
+    )
+}
+
+/// The text of shared parameter `.1` of a request's parameters, as a statement argument
+/// that refers to the request's text instead of copying tens of kilobytes of it.
+#[derive(Debug)]
+struct SharedText(Params, usize);
+
+impl ToSql for SharedText {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        let text = self
+            .0
+            .shared()
+            .get(self.1)
+            .map_or("", |s| s.content.as_str());
+        text.to_sql(ty, out)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        <&str as ToSql>::accepts(ty)
+    }
+
+    to_sql_checked!();
 }
 
 /// `messages` (each distinct one stored once) as the new messages of request `id`.
@@ -269,6 +331,12 @@ pub(crate) async fn prune(tx: &Transaction<'_>, older_than_ms: i64) -> Result<u6
     tx.execute(
         "DELETE FROM messages m
          WHERE NOT EXISTS (SELECT 1 FROM request_messages rm WHERE rm.message_id = m.id)",
+        &[],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM shared_params s
+         WHERE NOT EXISTS (SELECT 1 FROM request_shared_params l WHERE l.shared_id = s.id)",
         &[],
     )
     .await?;

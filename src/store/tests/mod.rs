@@ -1,7 +1,8 @@
 //! Tests of the store through its public API, on temporary files and in memory.
 //!
 //! `writes` covers the writer (ordering, group commit, durability, errors), `reads` the
-//! queries and reconstructions, `tools` what tool calls add to both, `plans` the query plans
+//! queries and reconstructions, `tools` what tool calls add to both, `params` how a
+//! request's parameters are kept (large members once), `plans` the query plans
 //! of every read on a grown store, `postgres` what only the PostgreSQL store has. The
 //! helpers build rows with fixed timestamps so order and filters are deterministic.
 //!
@@ -11,6 +12,7 @@
 //! PostgreSQL runs say they are skipped and pass, unless `QWENCTL_REQUIRE_PG=1` (set by
 //! scripts/test.sh), which makes them fail.
 
+mod params;
 pub(super) mod plans;
 mod postgres;
 mod read_only;
@@ -64,7 +66,7 @@ pub(super) fn request(
         prior_request_id: prior.map(str::to_owned),
         message_count: i64::try_from(new_messages.len()).unwrap_or(0),
         new_messages,
-        params: serde_json::json!({"model": "qwen3-max", "temperature": 0.5}),
+        params: serde_json::json!({"model": "qwen3-max", "temperature": 0.5}).into(),
         upstream_request: Some(serde_json::json!({"chat_id": "c", "messages": []})),
         chat_id: session.map(|s| format!("chat-{s}")),
         parent_id: None,

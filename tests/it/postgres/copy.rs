@@ -1,5 +1,6 @@
 //! `qwenctl db copy`: a file of 10,000 exchanges into PostgreSQL, every row there and the
-//! bodies as they were; a second run copies nothing and a partial target is completed.
+//! bodies as they were (tool sets stored once, and rows written before they were, with
+//! their tools inline); a second run copies nothing and a partial target is completed.
 
 use qwenctl::store::{NewRequest, NewResponse, NewSession, Store, StoredMessage};
 
@@ -8,6 +9,28 @@ use crate::common::{qwenctl, run, stderr, stdout};
 
 const SESSIONS: usize = 1000;
 const TURNS: usize = 10;
+
+/// An agent's tool set: 20 tools of ~1.2 KB, sent by every other session on every turn.
+fn tools() -> serde_json::Value {
+    (0..20)
+        .map(|i| {
+            serde_json::json!({"type": "function", "function": {
+                "name": format!("tool_{i}"),
+                "description": format!("Tool {i}: {}", "does something useful. ".repeat(40)),
+                "parameters": {"type": "object", "properties": {"path": {"type": "string"}}},
+            }})
+        })
+        .collect()
+}
+
+/// The parameters of session `s`'s requests: every other session declares the tool set.
+fn params(s: usize) -> serde_json::Value {
+    let mut params = serde_json::json!({"model": "qwen3-max", "temperature": 0.2});
+    if s.is_multiple_of(2) {
+        params["tools"] = tools();
+    }
+    params
+}
 
 /// An SQLite archive of `SESSIONS` conversations of `TURNS` exchanges, recorded as `serve`
 /// records them (each request stores its new message and points at the one before).
@@ -48,7 +71,7 @@ async fn archive(path: &std::path::Path) {
                         "user",
                         format!("question {t} of {s}: {}", "words ".repeat(t)),
                     )],
-                    params: serde_json::json!({"model": "qwen3-max", "temperature": 0.2}),
+                    params: params(s).into(),
                     upstream_request: Some(serde_json::json!({"chat_id": format!("chat-{s}")})),
                     chat_id: Some(format!("chat-{s}")),
                     parent_id: None,
@@ -83,6 +106,18 @@ async fn archive(path: &std::path::Path) {
         }
     }
     store.flush().await.unwrap();
+    drop(store);
+    // Session 1's requests as a qwenctl before migration 0009 wrote them: the tool set
+    // inline in `params`, nothing shared.
+    let mut old = params(0);
+    old["temperature"] = serde_json::json!(0.3);
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute(
+            "UPDATE requests SET params = ?1 WHERE session_id = 's0001'",
+            [old.to_string()],
+        )
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -120,7 +155,7 @@ async fn a_copy_of_ten_thousand_exchanges_is_complete_and_identical() {
     );
     assert_eq!(sqlite.count_sessions().await.unwrap(), 1000);
     assert_eq!(pg.count_sessions().await.unwrap(), 1000);
-    for s in (0..SESSIONS).step_by(97) {
+    for s in (0..SESSIONS).step_by(97).chain([1]) {
         let session = format!("s{s:04}");
         assert_eq!(
             sqlite.transcript(&session).await.unwrap(),
@@ -140,6 +175,21 @@ async fn a_copy_of_ten_thousand_exchanges_is_complete_and_identical() {
             "{response}"
         );
     }
+    let shared = pg.get_request("r0000-09").await.unwrap().unwrap().params;
+    assert_eq!(shared, params(0));
+    let inline = pg.get_request("r0001-09").await.unwrap().unwrap().params;
+    assert_eq!(
+        (&inline["tools"], &inline["temperature"]),
+        (&tools(), &serde_json::json!(0.3))
+    );
+    let tool_sets = |url: String| async move {
+        query(&url, "SELECT count(*) FROM shared_params").await[0].get::<_, i64>(0)
+    };
+    assert_eq!(
+        tool_sets(url.clone()).await,
+        1,
+        "the tool set is stored once"
+    );
 
     // Run again: nothing to do. Lose some rows: the next run puts back exactly those.
     let out = run(copy(), None).await;
@@ -159,6 +209,12 @@ async fn a_copy_of_ten_thousand_exchanges_is_complete_and_identical() {
     );
     let messages = query(&url, "SELECT count(*) FROM messages").await[0].get::<_, i64>(0);
     assert_eq!(messages, 10_000, "a message stored twice");
+    assert_eq!(tool_sets(url.clone()).await, 1, "a tool set stored twice");
+    let links = query(&url, "SELECT count(*) FROM request_shared_params").await[0].get::<_, i64>(0);
+    assert_eq!(
+        links, 5000,
+        "each request of an even session links its tool set"
+    );
 }
 
 #[tokio::test]
