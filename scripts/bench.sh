@@ -119,6 +119,7 @@ fi
 # 20,000 in serve alone (a client and an upstream connection each); ask for plenty.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 files="$(ulimit -n)"
+[ "$files" = unlimited ] && files=1048576
 
 results_dir="$target_dir/bench"
 mkdir -p "$results_dir"
