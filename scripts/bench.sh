@@ -639,7 +639,8 @@ def chat_block():
         errors, peak = r["errors"], proc(r).get("hwm_kb", 0)
         opened = r.get("open_answers_max") or 0
         per = kib_per_stream(r)
-        note = "" if held == asked else f" (of {asked:,} asked: serve's file limit, {r['files']}, lets it hold {held:,})"
+        files = f"{int(r['files']):,}" if str(r["files"]).isdigit() else r["files"]
+        note = "" if held == asked else f" (of {asked:,} asked: serve's file limit, {files}, lets it hold {held:,})"
         if asked >= 10000:
             ok = errors == 0 and peak <= 256 * 1024 and held == asked
             gap = []
