@@ -48,6 +48,10 @@ struct Args {
     /// How much history to keep.
     #[arg(long, value_enum, default_value_t = Keep::Tests)]
     limits: Keep,
+    /// Chats kept, instead of the number --limits gives (a benchmark holding 10,000 streams
+    /// open at once needs more than 4,096: a forgotten chat answers `Not_Found`).
+    #[arg(long)]
+    chats: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -83,13 +87,17 @@ async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     let addr = listener.local_addr()?;
+    let limits = match args.limits {
+        Keep::Tests => Limits::TESTS,
+        Keep::Small => Limits::SMALL,
+    };
     let opts = FakeOptions {
         accepted_token: args.token,
         chunk_delay: Duration::from_millis(args.chunk_delay_ms),
         answer_chunks: args.answer_chunks,
-        limits: match args.limits {
-            Keep::Tests => Limits::TESTS,
-            Keep::Small => Limits::SMALL,
+        limits: Limits {
+            chats: args.chats.unwrap_or(limits.chats),
+            ..limits
         },
         accounts: args.accounts,
         token_lifetime: Duration::from_secs(args.token_lifetime),

@@ -11,8 +11,11 @@
 //! each client continues its chat conversation for N requests (resending the history and
 //! the answers, as OpenAI clients do) before it starts a new one. With `--pid` it
 //! also samples the CPU time and resident memory of other processes (the server under test)
-//! over the measured window. The summary is one JSON object on stdout. Loopback only: the
-//! tool refuses any other host, and every run is bounded by `--requests` or `--duration`.
+//! over the measured window, and every 50 ms how many answers are open (head received, body
+//! not ended): the summary's `open_answers_max` and the first process's RSS at that sample
+//! (`rss_at_open_answers_max_kb`), from which the memory per open stream follows. The
+//! summary is one JSON object on stdout. Loopback only: the tool refuses any other host,
+//! and every run is bounded by `--requests` or `--duration`.
 //!
 //!
 //! `--agent` runs agent sessions instead (issue 17): `--concurrency` sessions, each sending
@@ -174,6 +177,24 @@ struct Shared {
     next: AtomicU64,
     stop: AtomicBool,
     serial: AtomicU64,
+    /// Answers whose head has arrived and whose body has not ended: the streams open now.
+    open: AtomicU64,
+}
+
+/// Counts one answer in [`Shared::open`] from its head to the end (or drop) of its body.
+struct OpenAnswer<'a>(&'a AtomicU64);
+
+impl<'a> OpenAnswer<'a> {
+    fn new(open: &'a AtomicU64) -> Self {
+        open.fetch_add(1, Ordering::Relaxed);
+        OpenAnswer(open)
+    }
+}
+
+impl Drop for OpenAnswer<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Shared {
@@ -262,6 +283,7 @@ async fn run(args: Args) -> Result<Value, Box<dyn std::error::Error>> {
         next: AtomicU64::new(0),
         stop: AtomicBool::new(false),
         serial: AtomicU64::new(0),
+        open: AtomicU64::new(0),
     };
     for _ in 0..shared.args.warmup {
         let _ = one(&shared, &mut Conversation::default()).await;
@@ -280,13 +302,24 @@ async fn run(args: Args) -> Result<Value, Box<dyn std::error::Error>> {
         let shared = shared.clone();
         tokio::spawn(async move {
             let mut peaks: Vec<u64> = vec![0; shared.args.pids.len()];
+            // The most answers open at one sample, and the first process's RSS then: the
+            // memory an open stream costs is (that RSS - idle) / that count.
+            let mut most_open = (0u64, 0u64);
             while !shared.stop.load(Ordering::Relaxed) {
-                for (peak, &pid) in peaks.iter_mut().zip(&shared.args.pids) {
-                    *peak = (*peak).max(proc_sample(pid).rss_kb);
+                let open = shared.open.load(Ordering::Relaxed);
+                for (i, (peak, &pid)) in peaks.iter_mut().zip(&shared.args.pids).enumerate() {
+                    let rss = proc_sample(pid).rss_kb;
+                    *peak = (*peak).max(rss);
+                    if i == 0 && (open, rss) > most_open {
+                        most_open = (open, rss);
+                    }
+                }
+                if shared.args.pids.is_empty() {
+                    most_open.0 = most_open.0.max(open);
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            peaks
+            (peaks, most_open)
         })
     };
 
@@ -321,7 +354,7 @@ async fn run(args: Args) -> Result<Value, Box<dyn std::error::Error>> {
     }
     let elapsed = start.elapsed().as_secs_f64();
     shared.stop.store(true, Ordering::Relaxed);
-    let peaks = sampler.await?;
+    let (peaks, (open_max, rss_at_open_max)) = sampler.await?;
     let after: Vec<ProcSample> = shared.args.pids.iter().map(|&p| proc_sample(p)).collect();
     let (machine_after, self_after) = (machine_busy_ticks(), proc_sample(std::process::id()));
 
@@ -384,6 +417,8 @@ async fn run(args: Args) -> Result<Value, Box<dyn std::error::Error>> {
         "total_ms": stats(&mut total),
         "processes": processes,
         "machine": machine,
+        "open_answers_max": open_max,
+        "rss_at_open_answers_max_kb": rss_at_open_max,
     }))
 }
 
@@ -479,6 +514,7 @@ async fn openai_request(
     if !resp.status().is_success() {
         return Err(status_kind(resp.status().as_u16()));
     }
+    let _open = OpenAnswer::new(&shared.open);
     if args.stream {
         let mut scan = SseScan::default();
         // Whole bodies are kept only when the answer is needed (short conversations).
@@ -580,6 +616,7 @@ async fn qwen(shared: &Shared) -> Result<Sample, Failure> {
     if !resp.status().is_success() {
         return Err(status_kind(resp.status().as_u16()));
     }
+    let _open = OpenAnswer::new(&shared.open);
     let mut scan = SseScan::default();
     let (ttfb, total) = read_body(resp, start, |chunk| scan.push(chunk)).await?;
     if !scan.finished {

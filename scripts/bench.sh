@@ -10,9 +10,12 @@
 #     completion) at 1, 100 and 1,000 concurrent clients, as the baseline;
 #   - drives a fresh `qwenctl serve` per scenario, persistence on and off, non-stream and
 #     stream, at 1, 100 and 1,000 concurrent clients;
-# plus the targets' own loads: 200 concurrent paced streams (serve vs. direct) and a paced
-# 200 non-stream requests/s (added latency). Every run is bounded (BENCH_SECONDS, default 8 s;
-# the target runs BENCH_TARGET_SECONDS, default 10 s).
+# plus the targets' own loads: 200 concurrent paced streams (serve vs. direct), a paced 200
+# non-stream requests/s (added latency), and the open-streams runs of issue 17's memory
+# targets (1,000 and 10,000 clients each holding one stream open at once, against a fake that
+# takes 16 x 1 s per answer: errors, serve's RSS with the most streams open, KiB per stream).
+# Every run is bounded (BENCH_SECONDS, default 8 s; the target runs BENCH_TARGET_SECONDS,
+# default 10 s; an open-streams run ends when its one stream per client has).
 #
 # Agent load (issue 17). For each wire format (chat completions, Anthropic messages,
 # Responses resending the input, Responses with `previous_response_id`) and each number of
@@ -35,7 +38,9 @@
 # Environment: BENCH_SECONDS, BENCH_TARGET_SECONDS, BENCH_CONCURRENCY (default "1 100 1000"),
 # BENCH_AGENT_SESSIONS (default "10 100"), BENCH_AGENT_TURNS (default 100),
 # BENCH_INDEX_SESSIONS (default 1000: the conversation-index run),
-# BENCH_AGENT_APIS (default "chat messages responses responses-chained"), BENCH_OUT.
+# BENCH_AGENT_APIS (default "chat messages responses responses-chained"), BENCH_OUT,
+# BENCH_OPEN_STREAMS (default "1000 10000"; --quick: 1000), BENCH_HOLD_DELAY_MS (the hold
+# fake's pause before each chunk: default 1000; --quick: 250).
 #
 # `bash scripts/bench.sh --stores` runs the chat-load rows instead (serve with persistence
 # on, both fakes, both modes, every concurrency, and the two target loads) once on SQLite and
@@ -66,6 +71,17 @@ run_chat=1
 run_agent=1
 [ "$only" = agent ] && run_chat=""
 [ "$only" = chat ] && run_agent=""
+
+# Open streams (issue 17's memory targets): this many clients each open one stream at once.
+# The hold fake paces its 16 chunks so that the first stream is still open when the last
+# one starts (opening 10,000 takes serve a few seconds).
+if [ -n "$quick" ]; then
+  open_streams="${BENCH_OPEN_STREAMS:-1000}"
+  hold_delay_ms="${BENCH_HOLD_DELAY_MS:-250}"
+else
+  open_streams="${BENCH_OPEN_STREAMS:-1000 10000}"
+  hold_delay_ms="${BENCH_HOLD_DELAY_MS:-1000}"
+fi
 
 if [ -n "$quick" ]; then
   secs="${BENCH_SECONDS:-1}"
@@ -104,8 +120,11 @@ else
   out_doc="docs/BENCHMARKS.md"
 fi
 
-# 1,000 clients need ~3,000 descriptors across the three processes; ask for plenty.
+# 1,000 clients need ~3,000 descriptors across the three processes, 10,000 open streams
+# 20,000 in serve alone (a client and an upstream connection each); ask for plenty.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+files="$(ulimit -n)"
+[ "$files" = unlimited ] && files=1048576
 
 results_dir="$target_dir/bench"
 mkdir -p "$results_dir"
@@ -193,7 +212,10 @@ print(f"  {label:<58} {rps:>9.1f} req/s  ttfb p50 {p50:>8.2f} ms  p99 {p99:>8.2f
 # scenario gets a new one, so no run inherits the fake's history (its request log and
 # chats, bounded but up to 4,096 of each) from the runs before it.
 start_fake() {
-  start "fake-$RANDOM" "$fake_bin" --port 0 --chunk-delay-ms "$1" --answer-chunks 16
+  local more=()
+  # Room for every chat of an open-streams run (the default keeps 4,096).
+  [ "${2:-}" = hold ] && more=(--chats 32768)
+  start "fake-$RANDOM" "$fake_bin" --port 0 --chunk-delay-ms "$1" --answer-chunks 16 "${more[@]}"
   fake_url="$url"
   fake_pid="$pid"
 }
@@ -203,7 +225,15 @@ stop_fake() {
   wait "$fake_pid" 2>/dev/null || true
 }
 
-delay_of() { if [ "$1" = paced ]; then echo 10; else echo 0; fi; }
+# The fakes by name: paced (10 ms per chunk), zero (no pause), hold (slow enough that every
+# stream of an open-streams run is open at once; see below).
+delay_of() {
+  case "$1" in
+    paced) echo 10 ;;
+    hold) echo "$hold_delay_ms" ;;
+    *) echo 0 ;;
+  esac
+}
 
 # A whole serve scenario: fresh fake, fresh serve, idle RSS, warm-up, load, graceful stop,
 # database size. Arguments: fake persist mode clients seconds [label suffix [loadgen args]].
@@ -214,13 +244,16 @@ serve_scenario() {
   local label="serve fake=$fake_name persist=$persist mode=$mode c=$conc$suffix"
   local stream_flag=()
   [ "$mode" = stream ] && stream_flag=(--stream)
-  start_fake "$(delay_of "$fake_name")"
+  start_fake "$(delay_of "$fake_name")" "$fake_name"
   start_serve "$fake_url" "$persist" "serve-$RANDOM"
   sleep 0.5
   local idle_start
   idle_start="$(rss_kb "$serve_pid")"
   # Warm-up (5 requests): the model list, the first chat, the database pages; not measured.
-  "$loadgen" --url "$serve_url" --requests 5 --concurrency 1 "${stream_flag[@]}" >/dev/null
+  # On the hold fake, whose answers take seconds, all five at once.
+  local warm_conc=1
+  [ "$fake_name" = hold ] && warm_conc=5
+  "$loadgen" --url "$serve_url" --requests 5 --concurrency "$warm_conc" "${stream_flag[@]}" >/dev/null
   sleep 0.3
   local idle_warm
   idle_warm="$(rss_kb "$serve_pid")"
@@ -437,6 +470,21 @@ if [ -n "$run_chat" ]; then
   done
 fi
 
+# N clients each open one stream through serve at once (the hold fake keeps them open for
+# 16 x BENCH_HOLD_DELAY_MS); loadgen counts the answers open at each 50 ms sample and serve's
+# RSS then. serve's `auto` MAX_CONNECTIONS is half the file limit past 64 descriptors (each
+# stream holds a client and an upstream connection); where the hard limit is lower than N
+# needs, the run opens as many as serve may hold and the table says so.
+if [ -n "$run_chat" ]; then
+  max_streams=$(( (files - 64) / 2 ))
+  for n in $open_streams; do
+    held="$n"
+    [ "$held" -gt "$max_streams" ] && held="$max_streams"
+    serve_scenario hold true stream "$held" 120 " target=open-streams asked=$n" \
+      --requests "$held"
+  done
+fi
+
 if [ -n "$run_agent" ]; then
   echo "agent load: $agent_turns turns per session, sessions: $agent_sessions, APIs: $agent_apis" >&2
   for sessions in $agent_sessions; do
@@ -458,6 +506,7 @@ BENCH_RUN_CHAT="$run_chat" BENCH_RUN_AGENT="$run_agent" BENCH_QUICK="$quick" \
 BENCH_AGENT_TURNS="$agent_turns" BENCH_AGENT_SESSIONS="$agent_sessions" \
 BENCH_INDEX_SESSIONS="$index_sessions" \
 BENCH_TARGET_SECS="$target_secs" BENCH_STARTED="$started_at" BENCH_FINISHED="$finished_at" \
+BENCH_FILES="$files" BENCH_HOLD_DELAY_MS="$hold_delay_ms" \
 BENCH_LOAD_BEFORE="$load_before" BENCH_LOAD_AFTER="$load_after" \
 python3 - "$results" "$extras" "$out_doc" <<'PY'
 import json, os, sys, subprocess
@@ -552,6 +601,22 @@ def header(kind, command):
 quick_note = " --quick" if env.get("BENCH_QUICK") else ""
 
 
+def open_stream_runs():
+    """The open-streams runs (one per number of streams asked), fewest first."""
+    found = []
+    for k, r in runs.items():
+        if " target=open-streams asked=" in k and "requests_ok" in r:
+            r = dict(r, asked=int(k.rsplit("asked=", 1)[1]), files=env.get("BENCH_FILES", "?"))
+            found.append(r)
+    return sorted(found, key=lambda r: r["asked"])
+
+def kib_per_stream(r):
+    """serve's RSS with the most streams open, minus its idle RSS after the warm-up, per stream."""
+    opened, at, idle = r.get("open_answers_max"), r.get("rss_at_open_answers_max_kb"), r.get("idle_rss_warm_kb")
+    if not opened or not at or not idle:
+        return None
+    return (at - idle) / opened
+
 def chat_block():
     lines = header("chat", f"`bash scripts/bench.sh{quick_note}` (BENCH_SECONDS={env['BENCH_SECS']}, BENCH_TARGET_SECONDS={env['BENCH_TARGET_SECS']})")
     w = lines.append
@@ -564,8 +629,8 @@ def chat_block():
     idle_warm = [r.get("idle_rss_warm_kb") for k, r in runs.items() if k.startswith("serve ") and r.get("idle_rss_warm_kb")]
     if idle:
         worst = max(idle)
-        target("Idle RSS < 15 MB", f"{mb(worst)} MB at start (worst of {len(idle)} starts); {mb(max(idle_warm))} MB idle after 5 warm-up requests",
-               worst < 15 * 1024, f"by {mb(worst - 15 * 1024)} MB")
+        target("Idle RSS <= 10 MB", f"{mb(worst)} MB at start (worst of {len(idle)} starts); {mb(max(idle_warm))} MB idle after 5 warm-up requests",
+               worst <= 10 * 1024, f"by {mb(worst - 10 * 1024)} MB")
 
     for persist in ("true", "false"):
         r = runs.get(serve_label("paced", persist, "stream", 1000))
@@ -579,6 +644,31 @@ def chat_block():
                 gap.append(f"RSS over by {mb(peak - 100 * 1024)} MB")
             target(f"1,000 concurrent paced streams, persistence {'on' if persist == 'true' else 'off'}: 0 errors, RSS < 100 MB",
                    f"{r['errors']} errors in {r['requests_ok'] + r['errors']} streams, peak RSS {mb(peak)} MB", ok, "; ".join(gap))
+
+    # Open streams (issue 17): every client holds one stream open at once.
+    for r in open_stream_runs():
+        asked, held = r["asked"], r["concurrency"]
+        errors, peak = r["errors"], proc(r).get("hwm_kb", 0)
+        opened = r.get("open_answers_max") or 0
+        per = kib_per_stream(r)
+        files = f"{int(r['files']):,}" if str(r["files"]).isdigit() else r["files"]
+        note = "" if held == asked else f" (of {asked:,} asked: serve's file limit, {files}, lets it hold {held:,})"
+        if asked >= 10000:
+            ok = errors == 0 and peak <= 256 * 1024 and held == asked
+            gap = []
+            if held != asked:
+                gap.append(f"{held:,} streams, not {asked:,}: the file limit")
+            if errors:
+                gap.append(f"{errors} errors: {r['error_kinds']}")
+            if peak > 256 * 1024:
+                gap.append(f"RSS over by {mb(peak - 256 * 1024)} MB")
+            target(f"{asked:,} concurrent streams, persistence on: 0 errors, RSS <= 256 MB",
+                   f"{errors} errors in {r['requests_ok'] + errors:,} streams{note}, {opened:,} open at once; peak RSS {mb(peak)} MB",
+                   ok, "; ".join(gap))
+        if per is not None:
+            target(f"<= 24 KiB per open stream ({held:,} streams)",
+                   f"{per:.1f} KiB: RSS {mb(r.get('rss_at_open_answers_max_kb'))} MB with {opened:,} open, {mb(r.get('idle_rss_warm_kb'))} MB idle after warm-up",
+                   per <= 24, f"by {per - 24:.1f} KiB")
 
     def rounds(label):
         """The runs of a repeated target load, in order."""
@@ -709,12 +799,31 @@ def chat_block():
                       f"{'–' if dbr is None else f'{dbr:.0f}'} | {other(r)} |")
         w("")
 
+    opens = open_stream_runs()
+    if opens:
+        w("### Open streams")
+        w("")
+        w(f"Each client opens one stream through a fresh serve (persistence on) at once; the fake paces 16 chunks "
+          f"{env.get('BENCH_HOLD_DELAY_MS', '?')} ms apart, so the first stream is still open when the last one starts. "
+          "Open = answers whose head arrived and whose body has not ended, counted every 50 ms; "
+          "KiB per stream = (serve's RSS at the sample with the most open - its idle RSS after the warm-up) / that count.")
+        w("")
+        w("| Streams asked | clients | most open at once | errors | idle RSS MB (start / warm) | RSS at most open MB | peak RSS MB | KiB per open stream | TTFB p50 / p99 ms | serve CPU-s | other load (cores) |")
+        w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in opens:
+            per = kib_per_stream(r)
+            w(f"| {r['asked']:,} | {r['concurrency']:,} | {r.get('open_answers_max', 0):,} | {r['errors']} | "
+              f"{mb(r.get('idle_rss_start_kb'))} / {mb(r.get('idle_rss_warm_kb'))} | {mb(r.get('rss_at_open_answers_max_kb'))} | "
+              f"{mb(proc(r).get('hwm_kb'))} | {'–' if per is None else f'{per:.1f}'} | "
+              f"{ms(pct(r, 'ttfb_ms', 'p50'))} / {ms(pct(r, 'ttfb_ms', 'p99'))} | {proc(r).get('cpu_s', 0):.2f} | {other(r)} |")
+        w("")
+
     w("### Target runs")
     w("")
     w("| Run | req/s | TTFB p50 / p99 ms | total p50 / p99 ms | errors | serve CPU-s | req / serve CPU-s | serve peak RSS MB | other load (cores) |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, r in runs.items():
-        if "target=" not in label or "requests_per_s" not in r:
+        if "target=" not in label or "target=open-streams" in label or "requests_per_s" not in r:
             continue
         is_serve = label.startswith("serve")
         w(f"| {label} | {r['requests_per_s']:.1f} | {ms(pct(r, 'ttfb_ms', 'p50'))} / {ms(pct(r, 'ttfb_ms', 'p99'))} | "

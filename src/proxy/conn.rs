@@ -452,13 +452,20 @@ async fn serve_connection(
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let request = InFlight::begin(&on);
         let mut app = app.clone();
-        async move {
-            let Ok(response) = app.call(req).await;
-            Ok::<_, Infallible>(response.map(|body| Tracked {
-                body,
-                _request: request,
-            }))
-        }
+        // Boxed: hyper keeps a slot of the service future's size for the whole connection
+        // (`Box<Option<F>>`, allocated when it starts). The handler's future is ~9 KiB, so
+        // every connection held ~9 KiB, through its streams and idle times, for a future
+        // that only lives until the answer's head; boxed, the slot is a pointer and the
+        // future's memory is freed when the head is sent (docs/BENCHMARKS.md, "Memory").
+        let handle: Pin<Box<dyn Future<Output = Result<_, Infallible>> + Send>> =
+            Box::pin(async move {
+                let Ok(response) = app.call(req).await;
+                Ok::<_, Infallible>(response.map(|body| Tracked {
+                    body,
+                    _request: request,
+                }))
+            });
+        handle
     });
     let http = http1::Builder::new().serve_connection(io, service);
     tokio::pin!(http);

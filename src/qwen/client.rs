@@ -78,6 +78,12 @@ impl std::fmt::Debug for UpstreamConfig {
     }
 }
 
+/// Idle upstream connections kept for reuse. Each costs ~45 KiB (hyper's read and write
+/// buffers, its request channel, its task) and a descriptor; unbounded, a burst of 10,000
+/// streams left 10,000 of them for `pool_idle_timeout` (docs/BENCHMARKS.md, "Memory").
+/// Past this many, a connection whose request ended is closed instead of kept.
+const MAX_IDLE_CONNECTIONS: usize = 256;
+
 /// A cheap-to-clone handle on one connection pool to the upstream.
 #[derive(Clone)]
 pub struct QwenClient {
@@ -122,6 +128,7 @@ impl QwenClient {
             .gzip(true)
             .brotli(true)
             .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
             .default_headers(headers::fixed_headers(&config, &origin)?)
             .build()
             .map_err(|e| {
