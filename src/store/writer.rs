@@ -4,9 +4,10 @@
 //! (the WAL sync), so writes are funnelled through a bounded channel to this thread, which
 //! commits them in groups: it blocks for one job, drains whatever else is already queued (up
 //! to [`GROUP_MAX`]) and runs the lot in one transaction. Under load many exchanges share one
-//! commit; when idle a job commits alone at once. Each job runs in its own savepoint, so one
-//! bad row (a constraint failure) is logged and reported to its waiter without undoing its
-//! neighbours or stopping the thread; a failure of the store itself (a full disk, a
+//! commit; when idle a job commits alone at once. One bad row (a constraint failure) is
+//! logged and reported to its waiter without undoing its neighbours or stopping the thread:
+//! a group of an exchange's writes runs straight, and should one of them fail on its own it
+//! is rolled back and run again with a savepoint per job (other ops always get one); a failure of the store itself (a full disk, a
 //! read-only file, an I/O error) fails the whole group and is reported to `health` instead.
 //! Waiters are acknowledged only after the commit, which is what lets `record_response`
 //! promise durability. The thread never touches the server's async runtime except through
@@ -64,6 +65,20 @@ pub(crate) enum Op {
 }
 
 impl Op {
+    /// Whether the op is one of an exchange's writes (or a flush), which answer nothing but
+    /// success and can share a transaction without savepoints ([`commit_straight`]).
+    fn is_exchange_write(&self) -> bool {
+        matches!(
+            self,
+            Op::CreateSession(_)
+                | Op::RecordRequest(_)
+                | Op::RecordResponse(_)
+                | Op::Remember(_)
+                | Op::TouchNode { .. }
+                | Op::Flush
+        )
+    }
+
     /// A name for logs; never the content of the op.
     pub(crate) fn kind(&self) -> &'static str {
         match self {
@@ -242,6 +257,21 @@ fn commit_group(conn: &mut Connection, jobs: Vec<Job>, shared: &Shared, fault: O
         }
         return;
     }
+    if jobs.iter().all(|job| job.op.is_exchange_write()) {
+        match commit_straight(conn, &jobs, fault) {
+            Straight::Committed => {
+                shared.commits.fetch_add(1, Ordering::Relaxed);
+                shared.health.succeeded();
+                for job in jobs {
+                    finish(job, Ok(Done::Unit));
+                }
+                return;
+            }
+            Straight::StoreFailed(e) => return fail_all(jobs, &e, &shared.health),
+            // Rolled back whole: run again below, each job in its savepoint.
+            Straight::JobFailed => {}
+        }
+    }
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => return fail_all(jobs, &e, &shared.health),
@@ -266,10 +296,7 @@ fn commit_group(conn: &mut Connection, jobs: Vec<Job>, shared: &Shared, fault: O
     }
     let committed = if fault == Some(WriteFault::DiskFull) {
         drop(tx);
-        Err(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
-            Some("database or disk is full (injected)".to_owned()),
-        ))
+        Err(injected_full())
     } else {
         tx.commit()
     };
@@ -305,6 +332,53 @@ fn commit_group(conn: &mut Connection, jobs: Vec<Job>, shared: &Shared, fault: O
             fail_all(jobs, &e, &shared.health);
         }
     }
+}
+
+/// How a group run without savepoints ended.
+enum Straight {
+    Committed,
+    /// A failure of the store itself (see [`WriteFailure`]): nothing was committed.
+    StoreFailed(rusqlite::Error),
+    /// A job failed on its own (a constraint); the transaction was rolled back.
+    JobFailed,
+}
+
+/// Runs the writes of exchanges in one transaction without a savepoint per job.
+///
+/// They nearly always succeed, and a savepoint makes SQLite copy every page a job changes
+/// into its sub-journal first (a temporary file once the transaction's copies pass
+/// 64 KiB): half of the writer's page writes and a file created per commit. When a job
+/// fails on its own, the whole transaction is rolled back and [`commit_group`] runs the
+/// group again with savepoints, so only that job is lost, as before.
+fn commit_straight(conn: &mut Connection, jobs: &[Job], fault: Option<WriteFault>) -> Straight {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return Straight::StoreFailed(e),
+    };
+    for job in jobs {
+        match apply(&tx, &job.op) {
+            Ok(_) => {}
+            Err(Error::Sqlite(e)) if WriteFailure::of(&e).is_some() => {
+                return Straight::StoreFailed(e);
+            }
+            Err(_) => return Straight::JobFailed,
+        }
+    }
+    if fault == Some(WriteFault::DiskFull) {
+        drop(tx);
+        return Straight::StoreFailed(injected_full());
+    }
+    match tx.commit() {
+        Ok(()) => Straight::Committed,
+        Err(e) => Straight::StoreFailed(e),
+    }
+}
+
+fn injected_full() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+        Some("database or disk is full (injected)".to_owned()),
+    )
 }
 
 /// Fails every job of a group that could not be written because of `e`; a flush among them

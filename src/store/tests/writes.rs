@@ -329,6 +329,50 @@ async fn queued_writes_share_one_commit() {
     assert_eq!(count_committed(&store, "requests").await, 200);
 }
 
+/// A group of exchange writes runs without savepoints; when one of them fails on its own
+/// (a response to a request that does not exist), the group is run again with a savepoint
+/// per job and only that one is lost.
+#[tokio::test]
+async fn one_bad_write_in_a_group_loses_only_itself() {
+    let (_dir, store) = temp_store();
+    store.flush().await.expect("flush");
+    let blocker = rusqlite::Connection::open(store.path().expect("file")).expect("open");
+    blocker.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    store
+        .create_session(session("s", "m", 1))
+        .await
+        .expect("queue");
+    let first = request("r1", Some("s"), None, vec![msg("user", "one")], 2);
+    store.record_request(first).await.expect("queue");
+    let bad = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .record_response(response("p0", "missing", None, 3))
+                .await
+        }
+    });
+    let good = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .record_request(request("r2", Some("s"), None, vec![msg("user", "two")], 4))
+                .await?;
+            store
+                .record_response(response("p2", "r2", Some("s"), 5))
+                .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    blocker.execute_batch("COMMIT").expect("unlock");
+    let err = bad.await.expect("join").expect_err("no such request");
+    assert!(matches!(err, Error::Sqlite(_)), "{err:?}");
+    good.await.expect("join").expect("the neighbours commit");
+    assert_eq!(count_committed(&store, "requests").await, 2);
+    assert_eq!(count_committed(&store, "responses").await, 1);
+    assert!(store.get_session("s").await.expect("get").is_some());
+}
+
 on_both_backends! {
     #[tokio::test]
     async fn a_withdrawn_response_stays_in_the_archive(backend) {
