@@ -732,21 +732,6 @@ def chat_block():
                f"{cost * 100:+.1f}% ({fake} fake, {mode}, {c} clients)", cost < 0.10,
                f"by {(cost - 0.10) * 100:.1f} points")
 
-    # The conversation index under many sessions: turn time flat in the history length.
-    n_index = int(env["BENCH_INDEX_SESSIONS"])
-    index_run = runs.get(f"index api=chat sessions={n_index}") or {}
-    index_direct = runs.get(f"index-direct api=chat sessions={n_index}") or {}
-    if index_run.get("rounds"):
-        b = buckets(index_run)
-        if len(b) >= 3 and b[1]["p50"] and b[-1]["p50"]:
-            ratio = b[-1]["p50"] / b[1]["p50"]
-            target(f"{n_index} concurrent agent sessions: conversation lookups O(new messages), turn time flat in the history length "
-                   "(p50 of the last tenth at most 1.5x the second)",
-                   f"p50 {b[1]['p50']:.2f} → {b[-1]['p50']:.2f} ms ({ratio:.2f}x) while the history grows from "
-                   f"{b[1]['request_kb']:.0f} to {b[-1]['request_kb']:.0f} KB; serve CPU {f(b[1]['cpu_ms'])} → {f(b[-1]['cpu_ms'])} ms per turn; "
-                   f"{index_run['turns_ok']} turns, {index_run['errors']} errors",
-                   ratio <= 1.5 and not index_run["errors"], f"{ratio:.2f}x")
-
     w("### Targets")
     w("")
     w("| Target | Measured | Verdict |")

@@ -88,8 +88,8 @@ pub(crate) fn insert_request(conn: &Connection, r: &NewRequest) -> rusqlite::Res
 /// every column matches (`IS`, so NULL equals NULL): two assistant messages with the same
 /// (empty) text but different tool calls are different rows.
 fn intern_message(conn: &Connection, message: &StoredMessage) -> rusqlite::Result<i64> {
-    let hash = content_hash(&message.role, &message.content);
     let tool_calls = encode_calls(&message.tool_calls);
+    let hash = message_hash(message, tool_calls.as_deref());
     let existing = conn
         .prepare_cached(
             "SELECT id FROM messages WHERE content_hash = ?1 AND role = ?2 AND content = ?3
@@ -146,6 +146,39 @@ fn intern_shared(conn: &Connection, shared: &SharedParam) -> rusqlite::Result<i6
 /// with a dependency upgrade; it only narrows the search, the content decides.
 pub(crate) fn content_hash(role: &str, content: &str) -> i64 {
     fnv1a(role.bytes().chain([0]).chain(content.bytes()))
+}
+
+/// The `content_hash` of a stored message: [`content_hash`] of its role and text, and for a
+/// message with a tool column (calls, a call id, a name) those too.
+///
+/// Without them every assistant message that only calls tools (empty text) and every equal
+/// tool result of different calls shared one hash, so looking one up compared the text of
+/// all the others: at 1,000 agent sessions the writer spent its time in that scan. A
+/// message without tool columns hashes exactly as before; one with them, written before
+/// this, is simply not found by the new hash and stored again (the content decides, the
+/// hash only narrows the search).
+pub(crate) fn message_hash(message: &StoredMessage, encoded_calls: Option<&str>) -> i64 {
+    if encoded_calls.is_none() && message.tool_call_id.is_none() && message.name.is_none() {
+        return content_hash(&message.role, &message.content);
+    }
+    fnv1a(
+        message
+            .role
+            .bytes()
+            .chain([0])
+            .chain(message.content.bytes())
+            .chain([0, 0xff])
+            .chain(optional(encoded_calls))
+            .chain(optional(message.tool_call_id.as_deref()))
+            .chain(optional(message.name.as_deref())),
+    )
+}
+
+/// An optional column's bytes for [`message_hash`]: a presence byte, its text and a
+/// terminator, so `None` and `""` differ.
+fn optional(value: Option<&str>) -> impl Iterator<Item = u8> + '_ {
+    let (present, text) = value.map_or((0_u8, ""), |t| (1, t));
+    std::iter::once(present).chain(text.bytes()).chain([0])
 }
 
 /// FNV-1a 64 over `text` (a shared parameter's JSON text), like [`content_hash`].
@@ -282,7 +315,7 @@ pub(crate) fn prune(conn: &Connection, older_than_ms: i64) -> rusqlite::Result<u
 
 #[cfg(test)]
 mod tests {
-    use super::{content_hash, text_hash};
+    use super::{StoredMessage, content_hash, message_hash, text_hash};
 
     #[test]
     fn content_hash_is_stable_and_role_sensitive() {
@@ -293,6 +326,30 @@ mod tests {
         );
         assert_ne!(content_hash("user", "hi"), content_hash("assistant", "hi"));
         assert_ne!(content_hash("us", "erhi"), content_hash("user", "hi"));
+    }
+
+    #[test]
+    fn a_message_hash_covers_its_tool_columns_and_is_unchanged_without_them() {
+        let message = |content: &str, call_id: Option<&str>, name: Option<&str>| StoredMessage {
+            role: "tool".into(),
+            content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: call_id.map(str::to_owned),
+            name: name.map(str::to_owned),
+        };
+        let plain = message("output", None, None);
+        assert_eq!(message_hash(&plain, None), content_hash("tool", "output"));
+        let a = message_hash(&message("output", Some("call_a"), None), None);
+        let b = message_hash(&message("output", Some("call_b"), None), None);
+        assert_ne!(a, b, "equal results of different calls");
+        assert_ne!(a, content_hash("tool", "output"));
+        assert_ne!(
+            message_hash(&message("output", Some(""), None), None),
+            message_hash(&message("output", None, Some("")), None),
+            "which column is set matters"
+        );
+        let calls = |json: &str| message_hash(&message("", None, None), Some(json));
+        assert_ne!(calls(r#"[{"id":"1"}]"#), calls(r#"[{"id":"2"}]"#));
     }
 
     #[test]

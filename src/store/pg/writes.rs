@@ -15,7 +15,7 @@ use deadpool_postgres::Transaction;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use crate::store::codec::encode_calls;
-use crate::store::writes::content_hash;
+use crate::store::writes::message_hash;
 use crate::store::{ConvNode, NewRequest, NewResponse, NewSession, Params, StoredMessage};
 
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
@@ -200,14 +200,15 @@ pub(crate) fn link_messages(id: &str, messages: &[StoredMessage]) -> Statements 
     (0_i64..)
         .zip(messages)
         .map(|(position, m)| {
+            let calls = encode_calls(&m.tool_calls);
             statement!(
                 LINK_MESSAGE,
                 id.to_owned(),
                 position,
-                content_hash(&m.role, &m.content),
+                message_hash(m, calls.as_deref()),
                 m.role.clone(),
                 m.content.clone(),
-                encode_calls(&m.tool_calls),
+                calls,
                 m.tool_call_id.clone(),
                 m.name.clone(),
             )
