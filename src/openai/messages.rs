@@ -72,14 +72,7 @@ type Fields<'de> = Vec<(std::borrow::Cow<'de, str>, Json<'de>)>;
 /// The role of a message of a common shape, which `common_message` reads exactly as
 /// `parse_message` would; `None` for anything else (`parse_message` then reads it).
 fn common_role(fields: &[(std::borrow::Cow<'_, str>, Json<'_>)], calls: &Calls) -> Option<Role> {
-    let role = match item::present(fields, "role")?.as_str()? {
-        "system" => Role::System,
-        "developer" => Role::Developer,
-        "user" => Role::User,
-        "assistant" => Role::Assistant,
-        "tool" => Role::Tool,
-        _ => return None,
-    };
+    let role = Role::parse(item::present(fields, "role")?.as_str()?)?;
     match item::present(fields, "content") {
         Some(Json::Str(_)) => {}
         Some(Json::Array(parts)) => {

@@ -205,18 +205,7 @@ impl History {
                     name: take_string(&mut fields, "name"),
                     arguments: take_string(&mut fields, "arguments"),
                 };
-                self.calls.insert(call.id.clone(), call.name.clone());
-                match self.messages.last_mut() {
-                    Some(last) if self.open_assistant && last.role == Role::Assistant => {
-                        last.tool_calls.push(call);
-                    }
-                    _ => {
-                        let mut message = Message::text(Role::Assistant, "");
-                        message.tool_calls.push(call);
-                        self.messages.push(message);
-                        self.open_assistant = true;
-                    }
-                }
+                self.push_call(call);
             }
             Common::Output => {
                 let call_id = take_string(&mut fields, "call_id");
@@ -306,12 +295,17 @@ impl History {
             }
             None => return Err(missing(&join(param, "arguments"))),
         };
-        self.calls.insert(call_id.clone(), name.clone());
-        let call = ToolCall {
+        self.push_call(ToolCall {
             id: call_id,
             name,
             arguments,
-        };
+        });
+        Ok(())
+    }
+
+    /// A call of the history: it joins the assistant message it follows, or opens one.
+    fn push_call(&mut self, call: ToolCall) {
+        self.calls.insert(call.id.clone(), call.name.clone());
         match self.messages.last_mut() {
             Some(last) if self.open_assistant && last.role == Role::Assistant => {
                 last.tool_calls.push(call);
@@ -323,7 +317,6 @@ impl History {
                 self.open_assistant = true;
             }
         }
-        Ok(())
     }
 
     fn function_call_output(&mut self, param: &str, mut obj: Object) -> Result<(), InvalidRequest> {
