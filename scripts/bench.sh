@@ -988,6 +988,18 @@ def agent_block():
               f"{mb(s_.get('idle_rss_start_kb'))} | {mb(proc(s_).get('hwm_kb'))} | {other(s_)} |")
     w("")
 
+    def curve(s_, d_):
+        """A run's turns by tenths, beside its direct baseline's."""
+        w("| Turns | request KB | turn p50 / p99 ms | direct p50 / p99 ms | serve CPU ms / turn | DB KB / turn | upstream bytes / turn | upstream requests / turn | serve RSS MB |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        direct = {(b["first"], b["last"]): b for b in buckets(d_)} if d_.get("rounds") else {}
+        for b in buckets(s_):
+            d = direct.get((b["first"], b["last"]), {})
+            w(f"| {b['first']}–{b['last']} | {b['request_kb']:.0f} | {f(b['p50'])} / {f(b['p99'])} | "
+              f"{f(d.get('p50'))} / {f(d.get('p99'))} | {f(b['cpu_ms'])} | {f(b['db_kb'], '{:.1f}')} | "
+              f"{f(b['up_b'], '{:.0f}')} | {f(b['up_n'])} | {f(b['rss_mb'], '{:.1f}')} |")
+        w("")
+
     # ---- curves ----
     n = max(sessions_list)
     w(f"### Turn curves ({n} sessions)")
@@ -1000,15 +1012,7 @@ def agent_block():
             continue
         w(f"{api}:")
         w("")
-        w("| Turns | request KB | turn p50 / p99 ms | direct p50 / p99 ms | serve CPU ms / turn | DB KB / turn | upstream bytes / turn | upstream requests / turn | serve RSS MB |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        db_buckets = {(b["first"], b["last"]): b for b in buckets(d_)} if d_.get("rounds") else {}
-        for b in buckets(s_):
-            d = db_buckets.get((b["first"], b["last"]), {})
-            w(f"| {b['first']}–{b['last']} | {b['request_kb']:.0f} | {f(b['p50'])} / {f(b['p99'])} | "
-              f"{f(d.get('p50'))} / {f(d.get('p99'))} | {f(b['cpu_ms'])} | {f(b['db_kb'], '{:.1f}')} | "
-              f"{f(b['up_b'], '{:.0f}')} | {f(b['up_n'])} | {f(b['rss_mb'], '{:.1f}')} |")
-        w("")
+        curve(s_, d_)
     if index_run.get("rounds"):
         w(f"### Conversation index: {n_index} concurrent sessions")
         w("")
@@ -1016,15 +1020,7 @@ def agent_block():
           "mostly finding the conversation and continuing it). Each row is a tenth of the turns; the number of answers in "
           "each history grows from row to row.")
         w("")
-        w("| Turns | request KB | turn p50 / p99 ms | direct p50 / p99 ms | serve CPU ms / turn | DB KB / turn | upstream bytes / turn | serve RSS MB |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|")
-        direct_buckets = {(d["first"], d["last"]): d for d in buckets(index_direct)} if index_direct.get("rounds") else {}
-        for b in buckets(index_run):
-            d = direct_buckets.get((b["first"], b["last"]), {})
-            w(f"| {b['first']}–{b['last']} | {b['request_kb']:.0f} | {f(b['p50'])} / {f(b['p99'])} | "
-              f"{f(d.get('p50'))} / {f(d.get('p99'))} | {f(b['cpu_ms'])} | {f(b['db_kb'], '{:.1f}')} | "
-              f"{f(b['up_b'], '{:.0f}')} | {f(b['rss_mb'], '{:.1f}')} |")
-        w("")
+        curve(index_run, index_direct)
     w("Raw results: `target/bench/results.jsonl` (one line per run, a row per turn).")
     return lines
 
