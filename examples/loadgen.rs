@@ -574,26 +574,7 @@ async fn qwen(shared: &Shared) -> Result<Sample, Failure> {
     let prompt = shared.prompt();
     let auth = format!("Bearer {FAKE_JWT}");
     let start = Instant::now();
-    let resp = shared
-        .http
-        .post(format!("{}/api/v2/chats/new", args.url))
-        .header("authorization", &auth)
-        .json(
-            &json!({"title": "New Chat", "models": [args.model], "chat_mode": "normal",
-                      "chat_type": "t2t", "timestamp": 0}),
-        )
-        .send()
-        .await
-        .map_err(transport)?;
-    if !resp.status().is_success() {
-        return Err(status_kind(resp.status().as_u16()));
-    }
-    let reply: Value = resp.json().await.map_err(|_| "bad_json")?;
-    let chat_id = reply
-        .pointer("/data/id")
-        .and_then(Value::as_str)
-        .ok_or("no_chat_id")?
-        .to_owned();
+    let chat_id = new_chat(&shared.http, &args.url, &args.model, &auth).await?;
     let body = qwenctl::qwen::completion_body(&qwenctl::qwen::CompletionRequest {
         chat_id: chat_id.clone(),
         parent_id: None,
@@ -650,6 +631,34 @@ async fn read_body(
 
 fn micros(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Opens a chat on the fake as `serve` does (`POST /api/v2/chats/new`); its id.
+async fn new_chat(
+    http: &reqwest::Client,
+    url: &str,
+    model: &str,
+    auth: &str,
+) -> Result<String, Failure> {
+    let resp = http
+        .post(format!("{url}/api/v2/chats/new"))
+        .header("authorization", auth)
+        .json(
+            &json!({"title": "New Chat", "models": [model], "chat_mode": "normal",
+                      "chat_type": "t2t", "timestamp": 0}),
+        )
+        .send()
+        .await
+        .map_err(transport)?;
+    if !resp.status().is_success() {
+        return Err(status_kind(resp.status().as_u16()));
+    }
+    let reply: Value = resp.json().await.map_err(|_| "bad_json")?;
+    reply
+        .pointer("/data/id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or("no_chat_id")
 }
 
 fn transport(err: reqwest::Error) -> Failure {
@@ -1404,26 +1413,8 @@ mod agent {
         let auth = format!("Bearer {FAKE_JWT}");
         let start = Instant::now();
         if turn == 0 || replayed.new_chat || session.chat_id.is_none() {
-            let resp = agent
-                .http
-                .post(format!("{}{NEW_CHAT}", args.url))
-                .header("authorization", &auth)
-                .json(
-                    &json!({"title": "New Chat", "models": [args.model], "chat_mode": "normal",
-                              "chat_type": "t2t", "timestamp": 0}),
-                )
-                .send()
-                .await
-                .map_err(transport)?;
-            if !resp.status().is_success() {
-                return Err(status_kind(resp.status().as_u16()));
-            }
-            let reply: Value = resp.json().await.map_err(|_| "bad_json")?;
-            let id = reply
-                .pointer("/data/id")
-                .and_then(Value::as_str)
-                .ok_or("no_chat_id")?;
-            session.chat_id = Some(id.to_owned());
+            let id = super::new_chat(&agent.http, &args.url, &args.model, &auth).await?;
+            session.chat_id = Some(id);
             session.parent = None;
         }
         let chat_id = session.chat_id.clone().unwrap_or_default();
