@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::{Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use super::{Error, Result};
@@ -70,6 +71,15 @@ impl Location {
             )?,
         };
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Plans that never depend on the values bound to a statement. Without this, SQLite
+        // marks nearly every `column = ?` statement as worth re-planning whenever a bound
+        // value changes to or from 0 or 1, and `sqlite3_clear_bindings`, which rusqlite calls
+        // whenever a cached statement goes back to its cache, then expires it: every cached
+        // statement was parsed and planned again on each use (18% of `serve`'s CPU on the
+        // chained Responses load, docs/BENCHMARKS.md). The store's reads name their indexes
+        // (queries.rs), so the plans that value-based planning could pick differently do
+        // not exist here.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // 512 KiB of pages per connection instead of SQLite's 2 MiB: the kernel's page cache
@@ -179,4 +189,46 @@ fn in_snapshot<T>(conn: &Connection, f: &impl Fn(&Connection) -> Result<T>) -> R
     // Nothing was written; ending the transaction only releases the snapshot.
     tx.rollback()?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+
+    /// A cached statement run with one value after another is planned once: it is neither
+    /// parsed again when it goes back to rusqlite's cache (which clears its bindings) nor
+    /// when a new value is bound.
+    #[test]
+    fn cached_statements_are_not_prepared_again_for_new_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::File(dir.path().join("q.db"));
+        let conn = location.open(true).unwrap();
+        // The shape of the store's message reads (history.rs).
+        conn.execute_batch(
+            "CREATE TABLE m (id INTEGER PRIMARY KEY, body TEXT);
+             CREATE TABLE rm (request_id TEXT, position INTEGER, message_id INTEGER,
+                              PRIMARY KEY (request_id, position));
+             INSERT INTO m VALUES (1, 'one'), (2, 'two');
+             INSERT INTO rm VALUES ('a', 0, 1), ('a', 1, 2), ('b', 0, 2);",
+        )
+        .unwrap();
+        let sql = "SELECT m.body FROM rm CROSS JOIN m ON m.id = rm.message_id
+                   WHERE rm.request_id = ?1 ORDER BY rm.position";
+        for (id, rows) in [("a", 2), ("b", 1), ("c", 0), ("a", 2)] {
+            let mut stmt = conn.prepare_cached(sql).unwrap();
+            let bodies: Vec<String> = stmt
+                .query_map([id], |row| row.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(bodies.len(), rows);
+            assert_eq!(
+                stmt.get_status(StatementStatus::RePrepare),
+                0,
+                "prepared again after binding {id}"
+            );
+        }
+    }
 }
