@@ -92,9 +92,10 @@ impl ResponseStream {
             None,
             None,
         );
+        let response = response.to_string();
         vec![
-            self.event("response.created", json!({"response": response})),
-            self.event("response.in_progress", json!({"response": response})),
+            self.response_event("response.created", &response),
+            self.response_event("response.in_progress", &response),
         ]
     }
 
@@ -243,7 +244,7 @@ impl ResponseStream {
             Status::Failed => "response.failed",
             Status::InProgress | Status::Completed => "response.completed",
         };
-        out.push(self.event(name, json!({"response": response})));
+        out.push(self.response_event(name, &response.to_string()));
         out
     }
 
@@ -271,7 +272,7 @@ impl ResponseStream {
             None,
             Some((code, message)),
         );
-        out.push(self.event("response.failed", json!({"response": response})));
+        out.push(self.response_event("response.failed", &response.to_string()));
         out
     }
 
@@ -372,6 +373,17 @@ impl ResponseStream {
         data["sequence_number"] = json!(self.sequence);
         self.sequence += 1;
         Bytes::from(format!("event: {kind}\ndata: {data}\n\n"))
+    }
+
+    /// An event carrying the whole `response` object, already written as JSON: the same
+    /// bytes as [`Self::event`] gives (its keys in serde_json's order), without copying the
+    /// object (which echoes the request's tools, tens of KB for an agent) into a new tree.
+    fn response_event(&mut self, kind: &'static str, response: &str) -> Bytes {
+        let sequence = self.sequence;
+        self.sequence += 1;
+        Bytes::from(format!(
+            "event: {kind}\ndata: {{\"response\":{response},\"sequence_number\":{sequence},\"type\":\"{kind}\"}}\n\n"
+        ))
     }
 }
 

@@ -442,3 +442,30 @@ fn keepalive_and_concat() {
         Some(Bytes::from("ab"))
     );
 }
+
+/// An event carrying the response object is byte for byte what the general event writer
+/// gives for `{"response": object}`, names and sequence numbers included.
+#[test]
+fn response_events_are_the_bytes_of_the_general_writer() {
+    let object = response_object(
+        &meta(),
+        &echo(),
+        Status::Completed,
+        &Output {
+            reasoning: "thought \"quoted\"",
+            text: "a\nb",
+            calls: &[call("call_1", "get_weather", r#"{"city":"Paris"}"#)],
+        },
+        &usage(),
+        None,
+        None,
+    );
+    let mut spliced = ResponseStream::new(meta(), echo());
+    let mut general = ResponseStream::new(meta(), echo());
+    for kind in ["response.created", "response.completed"] {
+        assert_eq!(
+            spliced.response_event(kind, &object.to_string()),
+            general.event(kind, json!({"response": object}))
+        );
+    }
+}
