@@ -297,28 +297,36 @@ fn echo(obj: &Object, store: bool, parallel_tool_calls: bool) -> Value {
     for key in ["effort", "summary"] {
         reasoning.entry(key).or_insert(Value::Null);
     }
-    json!({
-        "instructions": given("instructions", Value::Null),
-        "tools": given("tools", json!([])),
-        "tool_choice": given("tool_choice", json!("auto")),
-        "parallel_tool_calls": parallel_tool_calls,
-        "text": text,
-        "store": store,
-        "metadata": given("metadata", json!({})),
-        "temperature": given("temperature", json!(1.0)),
-        "top_p": given("top_p", json!(1.0)),
-        "truncation": given("truncation", json!("disabled")),
-        "user": given("user", Value::Null),
-        "reasoning": reasoning,
-        "max_output_tokens": given("max_output_tokens", Value::Null),
-        "max_tool_calls": given("max_tool_calls", Value::Null),
-        "previous_response_id": given("previous_response_id", Value::Null),
-        "background": false,
-        "service_tier": "default",
-        "prompt_cache_key": given("prompt_cache_key", Value::Null),
-        "safety_identifier": given("safety_identifier", Value::Null),
-        "top_logprobs": given("top_logprobs", json!(0)),
-    })
+    // Built from the values themselves: `json!` would copy each one (the tools are tens of
+    // KB for an agent) into a new tree.
+    let fields = [
+        ("instructions", given("instructions", Value::Null)),
+        ("tools", given("tools", json!([]))),
+        ("tool_choice", given("tool_choice", json!("auto"))),
+        ("parallel_tool_calls", Value::Bool(parallel_tool_calls)),
+        ("text", Value::Object(text)),
+        ("store", Value::Bool(store)),
+        ("metadata", given("metadata", json!({}))),
+        ("temperature", given("temperature", json!(1.0))),
+        ("top_p", given("top_p", json!(1.0))),
+        ("truncation", given("truncation", json!("disabled"))),
+        ("user", given("user", Value::Null)),
+        ("reasoning", Value::Object(reasoning)),
+        ("max_output_tokens", given("max_output_tokens", Value::Null)),
+        ("max_tool_calls", given("max_tool_calls", Value::Null)),
+        ("previous_response_id", given("previous_response_id", Value::Null)),
+        ("background", Value::Bool(false)),
+        ("service_tier", json!("default")),
+        ("prompt_cache_key", given("prompt_cache_key", Value::Null)),
+        ("safety_identifier", given("safety_identifier", Value::Null)),
+        ("top_logprobs", given("top_logprobs", json!(0))),
+    ];
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
