@@ -314,7 +314,10 @@ fn echo(obj: &Object, store: bool, parallel_tool_calls: bool) -> Value {
         ("reasoning", Value::Object(reasoning)),
         ("max_output_tokens", given("max_output_tokens", Value::Null)),
         ("max_tool_calls", given("max_tool_calls", Value::Null)),
-        ("previous_response_id", given("previous_response_id", Value::Null)),
+        (
+            "previous_response_id",
+            given("previous_response_id", Value::Null),
+        ),
         ("background", Value::Bool(false)),
         ("service_tier", json!("default")),
         ("prompt_cache_key", given("prompt_cache_key", Value::Null)),

@@ -428,3 +428,78 @@ on_both_backends! {
         assert_eq!(seen, ["u", "x", "w", "v", "t"]);
     }
 }
+
+/// A history put together from requests of several messages each, one of them unanswered
+/// (its answer failed), reads in order: each request's messages by position, then its
+/// answer, oldest request first. A damaged chain that loops back on itself ends where it
+/// comes back to a request already read, instead of reading forever.
+#[tokio::test]
+async fn a_history_reads_in_order_and_a_looping_chain_ends() {
+    let (dir, store) = temp_store();
+    store
+        .create_session(session("s", "qwen3-max", 0))
+        .await
+        .unwrap();
+    let turns = [
+        (
+            "r1",
+            None,
+            vec![msg("system", "be brief"), msg("user", "one")],
+            true,
+        ),
+        (
+            "r2",
+            Some("r1"),
+            vec![msg("user", "two"), msg("user", "two more")],
+            false,
+        ),
+        ("r3", Some("r2"), vec![msg("user", "three")], true),
+        (
+            "r4",
+            Some("r3"),
+            vec![msg("tool", "result"), msg("user", "four")],
+            true,
+        ),
+    ];
+    for (at, (id, prior, messages, answered)) in (0_i64..).zip(turns) {
+        store
+            .record_request(request(id, Some("s"), prior, messages, at * 10))
+            .await
+            .unwrap();
+        if answered {
+            let mut answer = response(&format!("p-{id}"), id, Some("s"), at * 10);
+            answer.content = format!("answer {id}");
+            store.record_response(answer).await.unwrap();
+        }
+    }
+    let expected = vec![
+        msg("system", "be brief"),
+        msg("user", "one"),
+        msg("assistant", "answer r1"),
+        msg("user", "two"),
+        msg("user", "two more"),
+        msg("user", "three"),
+        msg("assistant", "answer r3"),
+        msg("tool", "result"),
+        msg("user", "four"),
+    ];
+    let r4 = store.get_request("r4").await.unwrap().unwrap();
+    assert_eq!(r4.messages, expected);
+    assert_eq!(
+        r4.new_messages,
+        vec![msg("tool", "result"), msg("user", "four")]
+    );
+    drop(store);
+
+    // r1 now names r3 as its prior: r4 → r3 → r2 → r1 → r3 → …
+    let path = dir.path().join("nested/dir/qwen_proxy.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF; UPDATE requests SET prior_request_id = 'r3' WHERE id = 'r1';",
+    )
+    .unwrap();
+    assert_eq!(
+        crate::store::history::full_messages(&conn, "r4").unwrap(),
+        expected
+    );
+}
