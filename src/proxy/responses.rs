@@ -60,7 +60,7 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
     };
     if let Some(previous) = request.previous_response_id.clone() {
         match stored(state, &previous, &incoming.scope).await {
-            Ok(Some(found)) => continue_from(&mut request, &found),
+            Ok(Some(found)) => continue_from(&mut request, found),
             Ok(None) => {
                 let refusal = previous_not_found(&previous);
                 incoming
@@ -130,10 +130,10 @@ async fn answer(state: Arc<AppState>, incoming: Incoming) -> Response {
 /// Agents SDK does): the same instructions as the previous response's are already in its
 /// upstream chat and are not sent again; different ones are. Tool results answering calls of
 /// the previous response take their tool's name from there.
-fn continue_from(request: &mut ResponsesRequest, previous: &Stored) {
-    let mut history = previous.history();
+fn continue_from(request: &mut ResponsesRequest, previous: Stored) {
     let unchanged = request.instructions.is_some()
         && request.instructions.as_deref() == previous.request.params["instructions"].as_str();
+    let mut history = previous.into_history();
     if unchanged
         && request
             .messages
@@ -221,11 +221,17 @@ struct Stored {
 
 impl Stored {
     /// The conversation it ended: every message of its request, then its answer.
-    fn history(&self) -> Vec<Message> {
-        let mut history: Vec<Message> = self.request.messages.iter().map(Message::from).collect();
+    fn into_history(self) -> Vec<Message> {
+        let calls = self.calls();
+        let mut history: Vec<Message> = self
+            .request
+            .messages
+            .into_iter()
+            .map(Message::from)
+            .collect();
         history.push(Message {
-            tool_calls: self.calls(),
-            ..Message::text(Role::Assistant, self.row.content.clone())
+            tool_calls: calls,
+            ..Message::text(Role::Assistant, self.row.content)
         });
         history
     }

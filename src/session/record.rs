@@ -248,10 +248,11 @@ fn stored_calls(calls: &[ToolCall]) -> Vec<StoredToolCall> {
         .collect()
 }
 
-impl From<&StoredMessage> for Message {
+impl From<StoredMessage> for Message {
     /// A stored message back in the engine's vocabulary (the inverse of what the engine
     /// stores): continuing a stored response and resuming a session both start from here.
-    fn from(stored: &StoredMessage) -> Message {
+    /// Its texts are moved, not copied: a stored history is hundreds of KB for an agent.
+    fn from(stored: StoredMessage) -> Message {
         let role = match stored.role.as_str() {
             "tool" | "function" => Role::Tool,
             other => Role::parse(other).unwrap_or(Role::User),
@@ -259,17 +260,23 @@ impl From<&StoredMessage> for Message {
         Message {
             tool_calls: stored
                 .tool_calls
-                .iter()
+                .into_iter()
                 .map(|c| ToolCall {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                    arguments: c.arguments.clone(),
+                    id: c.id,
+                    name: c.name,
+                    arguments: c.arguments,
                 })
                 .collect(),
-            tool_call_id: stored.tool_call_id.clone(),
-            name: stored.name.clone(),
-            ..Message::text(role, stored.content.clone())
+            tool_call_id: stored.tool_call_id,
+            name: stored.name,
+            ..Message::text(role, stored.content)
         }
+    }
+}
+
+impl From<&StoredMessage> for Message {
+    fn from(stored: &StoredMessage) -> Message {
+        Message::from(stored.clone())
     }
 }
 
